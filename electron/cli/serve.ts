@@ -1,0 +1,89 @@
+import { Command, Option } from 'commander';
+import { resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startHub } from '../hub/hub.ts';
+import { hubDefaults, DEFAULT_PORT } from '../hub/config.ts';
+import type { HubOptions } from '../hub/config.ts';
+import type { EngineFactory } from '../hub/hub.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const RENDERER_DIR = resolve(here, '../../dist/renderer');
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
+  return n;
+};
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export interface ServeFlags {
+  host: string;
+  port: number;
+  db?: string;
+  heartbeatMs: number;
+  retentionDays: number;
+  retentionMaxEvents: number;
+  allowedHost: string[];
+  corsOrigin: string[];
+  redis?: string;
+  demo: boolean;
+  logLevel: HubOptions['logLevel'];
+  rateLimit: number;
+}
+
+export function serveCommand(onDemo?: (url: string, adminToken: string) => Promise<() => Promise<void>>): Command {
+  return new Command('serve')
+    .description('run the hub headless: SSE stream, publish API and the console at http://HOST:PORT/')
+    .addOption(new Option('--host <host>', 'address to bind (loopback by default; 0.0.0.0 for the LAN)').env('RELAYDESK_HOST').default('127.0.0.1'))
+    .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').env('RELAYDESK_PORT').default(DEFAULT_PORT).argParser(int('--port')))
+    .addOption(new Option('--db <file>', 'SQLite event log (default: the user data folder)').env('RELAYDESK_DB'))
+    .addOption(new Option('--heartbeat-ms <ms>', 'heartbeat interval').env('RELAYDESK_HEARTBEAT_MS').default(15_000).argParser(int('--heartbeat-ms')))
+    .addOption(new Option('--retention-days <days>', 'keep events this many days').env('RELAYDESK_RETENTION_DAYS').default(7).argParser(Number))
+    .addOption(new Option('--retention-max-events <n>', 'keep at most this many events').env('RELAYDESK_RETENTION_MAX_EVENTS').default(1_000_000).argParser(int('--retention-max-events')))
+    .addOption(new Option('--allowed-host <name>', 'extra Host header name to accept (repeatable)').default([]).argParser(collect))
+    .addOption(new Option('--cors-origin <origin>', 'extra browser origin allowed to call the API (repeatable)').default([]).argParser(collect))
+    .addOption(new Option('--redis <url>', 'fan out through Redis Streams (several hubs, one system)').env('RELAYDESK_REDIS_URL'))
+    .addOption(new Option('--rate-limit <n>', 'default requests per second per token').env('RELAYDESK_RATE_LIMIT').default(1000).argParser(int('--rate-limit')))
+    .addOption(new Option('--log-level <level>', 'structured log level (stderr)').env('RELAYDESK_LOG_LEVEL').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .option('--demo', 'run the demo publishers (a store, two trading strategies, a mailbox)', false)
+    .action(async (flags: ServeFlags) => {
+      const opts: Partial<HubOptions> = {
+        host: flags.host,
+        port: flags.port,
+        ...(flags.db ? { dbFile: resolve(flags.db) } : {}),
+        adminToken: process.env.RELAYDESK_ADMIN_TOKEN || undefined,
+        heartbeatMs: flags.heartbeatMs,
+        retention: { ...hubDefaults().retention, maxAgeMs: flags.retentionDays * 24 * 3600_000, maxEvents: flags.retentionMaxEvents },
+        allowedHosts: flags.allowedHost,
+        corsOrigins: flags.corsOrigin,
+        rendererDir: RENDERER_DIR,
+        redisUrl: flags.redis,
+        logLevel: flags.logLevel,
+        rateLimitPerSecond: flags.rateLimit,
+      };
+      let engineFactory: EngineFactory | undefined;
+      if (flags.redis) {
+        const { redisEngineFactory } = await import('../hub/bus/redis.ts');
+        engineFactory = redisEngineFactory(flags.redis);
+      }
+      const { hub, url, adminToken, generatedAdminToken } = await startHub(opts, engineFactory);
+      const out = process.stdout;
+      out.write(`RelayDesk hub ${hub.hubId} listening on ${url}  (engine: ${hub.engine.kind}, db: ${hub.opts.dbFile})\n`);
+      out.write(`Console: ${hub.loginUrl()}\n`);
+      out.write(generatedAdminToken ? `Admin token: ${adminToken}\n  (generated for this run; set RELAYDESK_ADMIN_TOKEN to keep one)\n` : 'Admin token: from RELAYDESK_ADMIN_TOKEN\n');
+      let stopDemo: (() => Promise<void>) | undefined;
+      if (flags.demo && onDemo) stopDemo = await onDemo(url, adminToken);
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        out.write(`\n${signal}: stopping (flushing the log, closing streams)...\n`);
+        await stopDemo?.();
+        await hub.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      await new Promise(() => {});
+    });
+}

@@ -1,0 +1,265 @@
+import type { ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { inScope, describeScope, type TokenScope } from '../../shared/scope.ts';
+import { typeMatches, type HubEvent } from '../../shared/events.ts';
+import { sseFrame, CONTROL, type ForceDisconnect } from '../../shared/wire.ts';
+import type { LoggedEvent } from './log.ts';
+import { matchesFilters, type KeyFilters } from './scope-sql.ts';
+
+export interface StreamSpec {
+  tokenId: string;
+  scope: TokenScope;
+  filters: KeyFilters;
+  types?: string[];
+  mode: 'named' | 'message';
+}
+
+export interface BrokerLimits {
+  /** Events written while the socket could not take them, before the client counts as slow. */
+  maxQueueEvents: number;
+  /** Bytes Node holds for one connection, before the client counts as slow. */
+  maxQueueBytes: number;
+  /** How long a connection may stay unable to drain before it counts as stalled. */
+  stallTimeoutMs: number;
+  heartbeatMs: number;
+}
+
+/** A frame per event and mode, built once however many subscribers receive it. */
+interface FramedEvent extends LoggedEvent {
+  named?: string;
+  message?: string;
+}
+
+function frameOf(e: FramedEvent, mode: StreamSpec['mode']): string {
+  if (mode === 'named') return (e.named ??= sseFrame(e.event.type, e.json, e.event.seq));
+  return (e.message ??= sseFrame(null, e.json, e.event.seq));
+}
+
+export function visibleTo(spec: Pick<StreamSpec, 'scope' | 'filters' | 'types'>, e: HubEvent): boolean {
+  return inScope(spec.scope, e) && matchesFilters(spec.filters, e) && typeMatches(spec.types, e.type);
+}
+
+export class Subscriber {
+  readonly id = `c_${randomBytes(6).toString('hex')}`;
+  readonly connectedAt = Date.now();
+  lastSeq = 0;
+  live = false;
+  closed = false;
+  /** Events handed to Node while the socket was backed up; reset when it drains. */
+  backlog = 0;
+  stalledSince: number | null = null;
+  delivered = 0;
+  groupKey: string;
+
+  constructor(
+    readonly spec: StreamSpec,
+    readonly res: ServerResponse,
+  ) {
+    this.groupKey = JSON.stringify([spec.scope, spec.filters, spec.types ?? null, spec.mode]);
+    res.on('drain', () => {
+      this.backlog = 0;
+      this.stalledSince = null;
+    });
+  }
+
+  /** The strategies, users and stores this connection is bound to, for targeted disconnects. */
+  get strategies(): string[] | undefined {
+    return this.spec.filters.strategy_id?.length ? this.spec.filters.strategy_id : this.spec.scope.strategy_ids;
+  }
+  get users(): string[] | undefined {
+    if (this.spec.filters.user_id?.length) return this.spec.filters.user_id;
+    return this.spec.scope.user_id !== undefined ? [this.spec.scope.user_id] : undefined;
+  }
+  get stores(): string[] | undefined {
+    return this.spec.filters.store_id?.length ? this.spec.filters.store_id : this.spec.scope.store_ids;
+  }
+  get scopeLabel(): string {
+    return describeScope({ user_id: this.users?.join('|'), strategy_ids: this.strategies, store_ids: this.stores });
+  }
+}
+
+export interface BrokerCounters {
+  deliveries: number;
+  slowDisconnects: number;
+}
+
+type Group = { spec: StreamSpec; subs: Set<Subscriber> };
+
+/**
+ * Fan-out to SSE connections. Committed events are coalesced per event-loop turn and, per group of
+ * connections with identical scope and filters, framed and concatenated once; each connection then
+ * gets a single write. A connection whose socket cannot keep up is disconnected with a reason
+ * instead of growing memory; it resumes from the log with Last-Event-ID.
+ */
+export class Broker {
+  private groups = new Map<string, Group>();
+  private all = new Set<Subscriber>();
+  private pending: FramedEvent[] = [];
+  private flushScheduled = false;
+  private heartbeat: NodeJS.Timeout;
+  readonly counters: BrokerCounters = { deliveries: 0, slowDisconnects: 0 };
+  onDelivered?: (n: number) => void;
+  onSlowDisconnect?: () => void;
+
+  constructor(
+    readonly limits: BrokerLimits,
+    private readonly headSeq: () => number,
+  ) {
+    this.heartbeat = setInterval(() => this.beat(), limits.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  subscribers(): Iterable<Subscriber> {
+    return this.all;
+  }
+
+  /** Track a connection that is still catching up; it receives heartbeats but no live events yet. */
+  register(sub: Subscriber): void {
+    this.all.add(sub);
+    sub.res.on('close', () => this.remove(sub));
+  }
+
+  /** Switch a caught-up connection to live delivery. Must run in the same turn as its last log read. */
+  goLive(sub: Subscriber, lastSeq: number): void {
+    if (sub.closed) return;
+    sub.lastSeq = lastSeq;
+    sub.live = true;
+    let g = this.groups.get(sub.groupKey);
+    if (!g) this.groups.set(sub.groupKey, (g = { spec: sub.spec, subs: new Set() }));
+    g.subs.add(sub);
+  }
+
+  private remove(sub: Subscriber): void {
+    sub.closed = true;
+    this.all.delete(sub);
+    const g = this.groups.get(sub.groupKey);
+    if (g) {
+      g.subs.delete(sub);
+      if (!g.subs.size) this.groups.delete(sub.groupKey);
+    }
+  }
+
+  /** Called after a commit; delivery happens once per event-loop turn for everything committed in it. */
+  publish(events: LoggedEvent[]): void {
+    if (!events.length) return;
+    for (const e of events) this.pending.push(e);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const events = this.pending;
+    this.pending = [];
+    let delivered = 0;
+    for (const g of this.groups.values()) {
+      const matching = events.filter((e) => visibleTo(g.spec, e.event));
+      if (!matching.length) continue;
+      const chunk = matching.map((e) => frameOf(e, g.spec.mode)).join('');
+      const lastSeq = matching[matching.length - 1]!.event.seq;
+      for (const sub of g.subs) {
+        if (sub.lastSeq >= lastSeq) continue;
+        if (sub.lastSeq >= matching[0]!.event.seq) {
+          // It read some of these from the log while catching up: send only the rest.
+          const rest = matching.filter((e) => e.event.seq > sub.lastSeq);
+          this.write(sub, rest.map((e) => frameOf(e, g.spec.mode)).join(''), rest.length, lastSeq);
+          delivered += rest.length;
+        } else {
+          this.write(sub, chunk, matching.length, lastSeq);
+          delivered += matching.length;
+        }
+      }
+    }
+    this.counters.deliveries += delivered;
+    this.onDelivered?.(delivered);
+  }
+
+  /** Frame a page read from the log for one connection (replay). */
+  framesFor(sub: Subscriber, events: LoggedEvent[]): string {
+    return events.map((e) => frameOf(e, sub.spec.mode)).join('');
+  }
+
+  /** Write to a connection, enforcing its queue bound. Returns false if the connection is gone. */
+  write(sub: Subscriber, chunk: string, count: number, lastSeq?: number): boolean {
+    if (sub.closed || sub.res.destroyed) return false;
+    sub.res.write(chunk);
+    if (lastSeq !== undefined) sub.lastSeq = lastSeq;
+    sub.delivered += count;
+    if (sub.res.writableNeedDrain) {
+      sub.backlog += count;
+      sub.stalledSince ??= Date.now();
+      if (sub.backlog > this.limits.maxQueueEvents || sub.res.writableLength > this.limits.maxQueueBytes) {
+        this.slow(sub, `queue limit exceeded (${sub.backlog} events, ${sub.res.writableLength} bytes buffered)`);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private slow(sub: Subscriber, why: string): void {
+    this.counters.slowDisconnects++;
+    this.onSlowDisconnect?.();
+    this.disconnect(sub, {
+      reason: 'slow_consumer',
+      message: `disconnected: the client could not keep up (${why}); reconnect with Last-Event-ID to catch up from the log`,
+      retry_ms: 1000,
+    });
+  }
+
+  /** Send force_disconnect and close. A socket that will not drain is destroyed after a grace period. */
+  disconnect(sub: Subscriber, payload: ForceDisconnect): void {
+    if (sub.closed) return;
+    const res = sub.res;
+    this.remove(sub);
+    if (!res.destroyed) {
+      res.end(sseFrame(CONTROL.forceDisconnect, JSON.stringify(payload)));
+      setTimeout(() => res.destroy(), 2000).unref();
+    }
+  }
+
+  disconnectWhere(pred: (s: Subscriber) => boolean, payload: ForceDisconnect): number {
+    let n = 0;
+    for (const sub of [...this.all]) {
+      if (pred(sub)) {
+        this.disconnect(sub, payload);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private beat(): void {
+    const now = Date.now();
+    const frame = `: heartbeat\n` + sseFrame(CONTROL.heartbeat, JSON.stringify({ time: new Date(now).toISOString(), head_seq: this.headSeq() }));
+    for (const sub of [...this.all]) {
+      if (sub.stalledSince !== null && now - sub.stalledSince > this.limits.stallTimeoutMs) {
+        this.slow(sub, `no progress for ${Math.round((now - sub.stalledSince) / 1000)} s`);
+        continue;
+      }
+      this.write(sub, frame, 0);
+    }
+  }
+
+  stats() {
+    const byScope: Record<string, number> = {};
+    let maxDepth = 0;
+    let bytes = 0;
+    for (const s of this.all) {
+      byScope[s.scopeLabel] = (byScope[s.scopeLabel] ?? 0) + 1;
+      if (s.backlog > maxDepth) maxDepth = s.backlog;
+      bytes += s.res.writableLength;
+    }
+    return { total: this.all.size, by_scope: byScope, queue_depth_max: maxDepth, queue_bytes_total: bytes };
+  }
+
+  close(payload: ForceDisconnect): void {
+    clearInterval(this.heartbeat);
+    this.disconnectWhere(() => true, payload);
+  }
+}

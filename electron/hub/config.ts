@@ -1,0 +1,59 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export interface HubOptions {
+  host: string;
+  port: number;
+  dbFile: string;
+  /** From RELAYDESK_ADMIN_TOKEN; when absent one is minted and reported by `start()`. */
+  adminToken?: string;
+  heartbeatMs: number;
+  /** The SSE `retry:` hint sent on connect. */
+  retryMs: number;
+  retention: { maxAgeMs?: number; maxEvents?: number; chunk: number; intervalMs: number };
+  queue: { maxEvents: number; maxBytes: number; stallTimeoutMs: number };
+  bodyLimitBytes: number;
+  rateLimitPerSecond: number;
+  allowedHosts: string[];
+  corsOrigins: string[];
+  /** The built console (vite output); served at `/` when present. */
+  rendererDir?: string;
+  redisUrl?: string;
+  hubId?: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Where structured logs go; stderr by default so stdout stays for people. */
+  logDestination?: NodeJS.WritableStream;
+}
+
+/** Same folder Electron's app.getPath('userData') uses, so desktop and headless share one log. */
+export function defaultDataDir(): string {
+  const home = homedir();
+  if (process.platform === 'darwin') return join(home, 'Library', 'Application Support', 'RelayDesk');
+  if (process.platform === 'win32') return join(process.env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'RelayDesk');
+  return join(process.env.XDG_CONFIG_HOME ?? join(home, '.config'), 'RelayDesk');
+}
+
+export const DEFAULT_PORT = 7700;
+
+export function hubDefaults(overrides: Partial<HubOptions> = {}): HubOptions {
+  const base: HubOptions = {
+    host: '127.0.0.1',
+    port: DEFAULT_PORT,
+    dbFile: join(defaultDataDir(), 'relaydesk.db'),
+    heartbeatMs: 15_000,
+    retryMs: 2_000,
+    retention: { maxAgeMs: 7 * 24 * 3600_000, maxEvents: 1_000_000, chunk: 2_000, intervalMs: 1_000 },
+    queue: { maxEvents: 5_000, maxBytes: 4 * 1024 * 1024, stallTimeoutMs: 30_000 },
+    bodyLimitBytes: 1024 * 1024,
+    rateLimitPerSecond: 1_000,
+    allowedHosts: [],
+    corsOrigins: [],
+    logLevel: 'info',
+  };
+  return {
+    ...base,
+    ...overrides,
+    retention: { ...base.retention, ...overrides.retention },
+    queue: { ...base.queue, ...overrides.queue },
+  };
+}

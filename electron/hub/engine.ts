@@ -1,0 +1,129 @@
+import type { ValidEvent } from '../../shared/events.ts';
+import type { DB } from './db.ts';
+import { IdConflictError, type AppendResult, type EventLog, type LoggedEvent } from './log.ts';
+import type { Projections } from './projections.ts';
+import { HubError, isStorageError, storageUnavailable } from './errors.ts';
+
+/**
+ * How published events become ordered, durable and delivered. The local engine numbers and commits
+ * them itself; the Redis engine (bus/redis.ts) gets one global order from Redis and applies it here.
+ */
+export interface BusEngine {
+  readonly kind: 'local' | 'redis';
+  start(): Promise<void>;
+  /** Resolves only after the events are committed to the local log (and, for Redis, to the bus). */
+  publish(events: ValidEvent[]): Promise<AppendResult[]>;
+  status(): { connected: boolean; lag_ms: number | null };
+  close(): Promise<void>;
+}
+
+export interface CommitContext {
+  db: DB;
+  log: EventLog;
+  projections: Projections;
+  /** Runs inside the commit turn, so a strategy deactivated a moment ago is seen. */
+  admit: (events: ValidEvent[]) => HubError | null;
+  committed: (events: LoggedEvent[]) => void;
+}
+
+interface Pending {
+  events: ValidEvent[];
+  resolve: (r: AppendResult[]) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * Group commit: every publish that arrives in one event-loop turn is written in one SQLite
+ * transaction (one fsync), each request in its own savepoint so a bad request cannot take its
+ * neighbours down. Replies go out only after the commit returned.
+ */
+export class LocalEngine implements BusEngine {
+  readonly kind = 'local' as const;
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private readonly appendRequest: (events: ValidEvent[], receivedAt: string) => AppendResult[];
+
+  constructor(private readonly ctx: CommitContext) {
+    this.appendRequest = ctx.db.transaction((events: ValidEvent[], receivedAt: string) =>
+      events.map((ev) => {
+        const r = ctx.log.append(ev, ctx.log.head + 1, receivedAt);
+        if (r.logged) ctx.projections.apply(r.logged.event);
+        return r;
+      }),
+    );
+  }
+
+  async start(): Promise<void> {}
+
+  publish(events: ValidEvent[]): Promise<AppendResult[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ events, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    const outcomes = commitGroup(this.ctx, batch.map((p) => p.events), this.appendRequest);
+    if (outcomes instanceof Error) {
+      for (const p of batch) p.reject(outcomes);
+      return;
+    }
+    outcomes.forEach((o, i) => (o instanceof Error ? batch[i]!.reject(o) : batch[i]!.resolve(o)));
+  }
+
+  status() {
+    return { connected: true, lag_ms: null };
+  }
+
+  async close(): Promise<void> {
+    if (this.queue.length) this.flush();
+  }
+}
+
+/**
+ * Commit several requests in one transaction. Returns per-request results or errors, or one error
+ * for all when the transaction itself failed (then nothing was stored and the head is restored).
+ */
+export function commitGroup(
+  ctx: CommitContext,
+  requests: ValidEvent[][],
+  appendRequest: (events: ValidEvent[], receivedAt: string) => AppendResult[],
+): (AppendResult[] | HubError)[] | HubError {
+  const startHead = ctx.log.head;
+  const outcomes: (AppendResult[] | HubError)[] = [];
+  try {
+    ctx.db.transaction(() => {
+      const receivedAt = new Date().toISOString();
+      for (const events of requests) {
+        const refused = ctx.admit(events);
+        if (refused) {
+          outcomes.push(refused);
+          continue;
+        }
+        const before = ctx.log.head;
+        try {
+          outcomes.push(appendRequest(events, receivedAt));
+        } catch (err) {
+          ctx.log.head = before;
+          if (err instanceof IdConflictError)
+            outcomes.push(new HubError(409, 'id_conflict', err.message, [{ path: 'id', reason: err.message }]));
+          else throw err;
+        }
+      }
+    })();
+  } catch (err) {
+    ctx.log.head = startHead;
+    if (isStorageError(err)) return storageUnavailable(err);
+    return err instanceof HubError ? err : new HubError(500, 'internal', `commit failed: ${(err as Error).message}`);
+  }
+  const committed: LoggedEvent[] = [];
+  for (const o of outcomes) if (!(o instanceof Error)) for (const r of o) if (r.logged) committed.push(r.logged);
+  ctx.committed(committed);
+  return outcomes;
+}

@@ -1,0 +1,82 @@
+import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
+import { existsSync } from 'node:fs';
+import type { Hub } from '../hub.ts';
+import { HubError } from '../errors.ts';
+import { registerBodyParsers } from './body.ts';
+import { registerSecurity } from './security.ts';
+import { RateLimiter } from './auth.ts';
+import { publishRoutes } from './routes/publish.ts';
+import { streamRoutes } from './routes/stream.ts';
+import { queryRoutes } from './routes/query.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { consoleRoutes } from './routes/console.ts';
+import type { ErrorBody } from '../../../shared/api.ts';
+
+/** Query strings never reach the logs with a token in them. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:access_token|code)=)[^&]*/g, '$1[redacted]');
+}
+
+export interface RouteContext {
+  hub: Hub;
+  limiter: RateLimiter;
+}
+
+export async function buildApp(hub: Hub): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: hub.logger as unknown as FastifyBaseLogger,
+    // Per-request lines would dominate at thousands of publishes per second; errors are logged below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: hub.opts.bodyLimitBytes,
+    // SSE connections live for hours; only the request head has a deadline.
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+  app.server.maxHeadersCount = 100;
+  registerBodyParsers(app);
+  registerSecurity(app, { allowedHosts: hub.opts.allowedHosts, corsOrigins: hub.opts.corsOrigins });
+
+  app.setErrorHandler((err: FastifyError | HubError, req, reply) => {
+    let body: ErrorBody['error'];
+    if (err instanceof HubError) {
+      body = { status: err.status, code: err.code, message: err.message, ...(err.fields ? { fields: err.fields } : {}) };
+      for (const [k, v] of Object.entries(err.headers ?? {})) reply.header(k, v);
+    } else if (err.statusCode && err.statusCode < 500) {
+      const code = (err.code ?? 'invalid_request').replace(/^FST_ERR_/, '').toLowerCase();
+      const field = err.statusCode === 413 ? 'body' : err.statusCode === 415 ? 'headers.content-type' : 'request';
+      const reason =
+        err.statusCode === 413
+          ? `body larger than ${hub.opts.bodyLimitBytes} bytes`
+          : err.statusCode === 415
+            ? 'use application/json or application/x-ndjson'
+            : err.message;
+      body = { status: err.statusCode, code, message: err.message, fields: [{ path: field, reason }] };
+    } else {
+      req.log.error({ err, url: redactUrl(req.url) }, 'unhandled error');
+      body = { status: 500, code: 'internal', message: 'internal error; see the hub log' };
+    }
+    hub.metrics.rejected.inc({ status: String(body.status) });
+    if (body.status >= 500 || body.status === 429) req.log.warn({ status: body.status, code: body.code, url: redactUrl(req.url) }, body.message);
+    else req.log.debug({ status: body.status, code: body.code, url: redactUrl(req.url) }, body.message);
+    reply.code(body.status).header('cache-control', 'no-store').send({ error: body });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: { status: 404, code: 'not_found', message: `no route ${req.method} ${redactUrl(req.url.split('?')[0]!)}` } });
+  });
+
+  const ctx: RouteContext = { hub, limiter: new RateLimiter(hub.opts.rateLimitPerSecond) };
+  await app.register(async (api) => {
+    publishRoutes(api, ctx);
+    streamRoutes(api, ctx);
+    queryRoutes(api, ctx);
+    adminRoutes(api, ctx);
+    opsRoutes(api, ctx);
+  });
+  await consoleRoutes(app, ctx, hub.opts.rendererDir && existsSync(hub.opts.rendererDir) ? hub.opts.rendererDir : undefined);
+  return app;
+}

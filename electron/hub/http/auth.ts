@@ -1,0 +1,80 @@
+import type { FastifyRequest } from 'fastify';
+import type { TokenRole } from '../../../shared/api.ts';
+import type { Principal, TokenStore } from '../tokens.ts';
+import { HubError } from '../errors.ts';
+
+export const SESSION_COOKIE = 'rd_session';
+
+export function readCookie(req: FastifyRequest, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+/**
+ * Who is calling: a bearer token, an `access_token` query parameter (only where a browser's
+ * EventSource cannot send headers), or the console's session cookie.
+ */
+export function authenticate(req: FastifyRequest, tokens: TokenStore, allowQueryToken: boolean): Principal {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) throw new HubError(401, 'unauthorized', 'Authorization header must be "Bearer <token>"', [{ path: 'headers.authorization', reason: 'malformed' }]);
+    const p = tokens.authenticate(m[1]!, 'bearer');
+    if (!p) throw new HubError(401, 'unauthorized', 'token is unknown or revoked', [{ path: 'headers.authorization', reason: 'unknown or revoked token' }]);
+    return p;
+  }
+  const q = (req.query as Record<string, unknown> | undefined)?.access_token;
+  if (q !== undefined) {
+    if (!allowQueryToken)
+      throw new HubError(400, 'invalid_request', 'access_token is only accepted on GET /v1/stream; send an Authorization header', [
+        { path: 'access_token', reason: 'not accepted on this endpoint' },
+      ]);
+    const p = typeof q === 'string' ? tokens.authenticate(q, 'query') : null;
+    if (!p) throw new HubError(401, 'unauthorized', 'token is unknown or revoked', [{ path: 'access_token', reason: 'unknown or revoked token' }]);
+    return p;
+  }
+  const session = readCookie(req, SESSION_COOKIE);
+  if (session) {
+    const p = tokens.authenticateSession(session);
+    if (!p) throw new HubError(401, 'unauthorized', 'console session expired or revoked; open a new login link (relaydesk login-url)', [{ path: 'cookie', reason: 'invalid session' }]);
+    return p;
+  }
+  throw new HubError(401, 'unauthorized', 'missing credentials: send "Authorization: Bearer <token>"', [{ path: 'headers.authorization', reason: 'required' }]);
+}
+
+export function requireRole(p: Principal, roles: TokenRole[], action: string): void {
+  if (!roles.includes(p.role))
+    throw new HubError(403, 'forbidden', `a ${p.role} token cannot ${action} (needs ${roles.join(' or ')})`, [{ path: 'token', reason: `role ${p.role} not allowed` }]);
+}
+
+/**
+ * Per-token token bucket. Small enough to own: it keys on the authenticated token (not the IP,
+ * which is 127.0.0.1 for every local backend) and each token may carry its own rate.
+ */
+export class RateLimiter {
+  private buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(private readonly defaultPerSecond: number) {}
+
+  take(p: Principal): void {
+    const rate = p.rateLimit ?? this.defaultPerSecond;
+    if (rate <= 0) return;
+    const burst = rate * 2;
+    const now = Date.now();
+    const b = this.buckets.get(p.tokenId) ?? { tokens: burst, at: now };
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    if (b.tokens < 1) {
+      this.buckets.set(p.tokenId, b);
+      const wait = Math.ceil((1 - b.tokens) / rate);
+      throw new HubError(429, 'rate_limited', `token ${p.tokenId} exceeded ${rate} requests/s; retry in ${wait} s`, undefined, { 'retry-after': String(Math.max(1, wait)) });
+    }
+    b.tokens -= 1;
+    this.buckets.set(p.tokenId, b);
+  }
+}

@@ -1,0 +1,145 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { scopeKey } from '../../../../shared/scope.ts';
+import { createTokenRequest } from '../../../../shared/api.ts';
+import { settingsSchema } from '../../../../shared/settings.ts';
+import { HubError, badRequest } from '../../errors.ts';
+import { authenticate, requireRole } from '../auth.ts';
+import { parseWith } from '../query.ts';
+import type { Principal } from '../../tokens.ts';
+import type { RouteContext } from '../app.ts';
+import type { Subscriber } from '../../broker.ts';
+
+const reasonBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
+const connectionsQuery = z
+  .object({
+    strategy_id: scopeKey.optional(),
+    user_id: scopeKey.optional(),
+    store_id: scopeKey.optional(),
+    token_id: z.string().max(64).optional(),
+    connection_id: z.string().max(64).optional(),
+    all: z.enum(['1', 'true']).optional(),
+  })
+  .strict();
+
+function describe(s: Subscriber) {
+  return {
+    connection_id: s.id,
+    token_id: s.spec.tokenId,
+    scope: s.scopeLabel,
+    types: s.spec.types ?? null,
+    live: s.live,
+    last_seq: s.lastSeq,
+    delivered: s.delivered,
+    queue_events: s.backlog,
+    queue_bytes: s.res.writableLength,
+    connected_at: new Date(s.connectedAt).toISOString(),
+  };
+}
+
+/** Tokens, strategies, connections and settings: admin only. */
+export function adminRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
+  const admin = (req: Parameters<typeof authenticate>[0]): Principal => {
+    const p = authenticate(req, hub.tokens, false);
+    requireRole(p, ['admin'], 'use the admin API');
+    limiter.take(p);
+    return p;
+  };
+
+  app.post('/v1/tokens', async (req, reply) => {
+    admin(req);
+    const body = parseWith(createTokenRequest, req.body, 'body');
+    const created = hub.tokens.create(body.role, body.scope, body.label, body.rate_limit);
+    req.log.info({ token_id: created.id, role: created.role }, 'token created');
+    return reply.code(201).send(created);
+  });
+
+  app.get('/v1/tokens', async (req) => {
+    admin(req);
+    return { tokens: hub.tokens.list() };
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/tokens/:id', async (req) => {
+    const p = admin(req);
+    if (req.params.id === p.tokenId) throw new HubError(409, 'conflict', 'a token cannot revoke itself', [{ path: 'id', reason: 'is the calling token' }]);
+    if (!hub.tokens.get(req.params.id)) throw new HubError(404, 'not_found', `no token ${req.params.id}`, [{ path: 'id', reason: 'unknown token' }]);
+    const revoked = hub.tokens.revoke(req.params.id);
+    const disconnected = hub.broker.disconnectWhere((s) => s.spec.tokenId === req.params.id, {
+      reason: 'token_revoked',
+      message: 'this token was revoked',
+      retry_ms: null,
+    });
+    req.log.info({ token_id: req.params.id, disconnected }, 'token revoked');
+    return { revoked, disconnected };
+  });
+
+  app.post<{ Params: { id: string } }>('/v1/tokens/:id/login-url', async (req, reply) => {
+    admin(req);
+    const t = hub.tokens.get(req.params.id);
+    if (!t || t.revoked_at) throw new HubError(404, 'not_found', `no active token ${req.params.id}`, [{ path: 'id', reason: 'unknown or revoked token' }]);
+    return reply.code(201).send({ url: hub.loginUrl(t.id), expires_in_s: 24 * 3600 });
+  });
+
+  app.get('/v1/strategies', async (req) => {
+    admin(req);
+    return { strategies: hub.strategies.list() };
+  });
+
+  for (const action of ['deactivate', 'activate'] as const) {
+    app.post<{ Params: { id: string } }>(`/v1/strategies/:id/${action}`, async (req) => {
+      admin(req);
+      const id = parseWith(scopeKey, req.params.id, 'strategy id');
+      const { reason } = parseWith(reasonBody, req.body ?? {}, 'body');
+      const state = hub.strategies.set(id, action === 'activate', reason ?? null);
+      let disconnected = 0;
+      if (action === 'deactivate')
+        disconnected = hub.broker.disconnectWhere((s) => s.strategies?.includes(id) ?? false, {
+          reason: 'strategy_deactivated',
+          message: `strategy ${id} was deactivated${reason ? `: ${reason}` : ''}`,
+          retry_ms: null,
+        });
+      req.log.info({ strategy_id: id, action, disconnected }, `strategy ${action}d`);
+      return { ...state, disconnected };
+    });
+  }
+
+  app.get('/v1/connections', async (req) => {
+    admin(req);
+    return { connections: [...hub.broker.subscribers()].map(describe) };
+  });
+
+  app.delete('/v1/connections', async (req) => {
+    admin(req);
+    const q = parseWith(connectionsQuery, req.query, 'query');
+    const { all, ...by } = q;
+    if (!all && !Object.values(by).some((v) => v !== undefined))
+      throw badRequest('say which connections to close (strategy_id, user_id, store_id, token_id, connection_id) or all=1', [
+        { path: 'query', reason: 'no selector given' },
+      ]);
+    const disconnected = hub.broker.disconnectWhere(
+      (s) =>
+        (by.strategy_id === undefined || (s.strategies?.includes(by.strategy_id) ?? false)) &&
+        (by.user_id === undefined || (s.users?.includes(by.user_id) ?? false)) &&
+        (by.store_id === undefined || (s.stores?.includes(by.store_id) ?? false)) &&
+        (by.token_id === undefined || s.spec.tokenId === by.token_id) &&
+        (by.connection_id === undefined || s.id === by.connection_id),
+      { reason: 'admin', message: 'disconnected by an administrator', retry_ms: null },
+    );
+    req.log.info({ selector: q, disconnected }, 'connections closed by admin');
+    return { disconnected };
+  });
+
+  app.get('/v1/settings', async (req) => {
+    authenticate(req, hub.tokens, false);
+    return hub.settings.get();
+  });
+
+  app.put('/v1/settings', async (req) => {
+    admin(req);
+    const next = parseWith(settingsSchema, req.body, 'body');
+    hub.settings.put(next);
+    hub.opts.retention.maxAgeMs = next.retention_days * 24 * 3600_000;
+    hub.opts.retention.maxEvents = next.retention_max_events;
+    return next;
+  });
+}

@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify';
+import { scopeViolation } from '../../../../shared/scope.ts';
+import { validateEvent, MAX_BATCH, type FieldError, type ValidEvent } from '../../../../shared/events.ts';
+import type { PublishResult } from '../../../../shared/api.ts';
+import { HubError, badRequest, forbidden } from '../../errors.ts';
+import { authenticate, requireRole } from '../auth.ts';
+import type { RouteContext } from '../app.ts';
+
+/** POST /v1/events: one event or an array. An array is all or nothing. */
+export function publishRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
+  app.post('/v1/events', async (req, reply) => {
+    const started = process.hrtime.bigint();
+    const p = authenticate(req, hub.tokens, false);
+    requireRole(p, ['publisher', 'admin'], 'publish events');
+    limiter.take(p);
+    if (Object.keys(req.query as object).length)
+      throw badRequest('POST /v1/events takes no query parameters', Object.keys(req.query as object).map((k) => ({ path: k, reason: 'unknown query parameter' })));
+    const body = req.body;
+    const batch = Array.isArray(body);
+    const inputs: unknown[] = batch ? body : [body];
+    if (body === undefined || body === null) throw badRequest('request body is required', [{ path: 'body', reason: 'required' }]);
+    if (inputs.length === 0) throw badRequest('an empty array publishes nothing', [{ path: 'body', reason: 'must contain at least one event' }]);
+    if (inputs.length > MAX_BATCH) throw new HubError(413, 'batch_too_large', `at most ${MAX_BATCH} events per request`, [{ path: 'body', reason: `${inputs.length} events` }]);
+
+    const errors: FieldError[] = [];
+    const events: ValidEvent[] = [];
+    inputs.forEach((input, i) => {
+      const r = validateEvent(input, batch ? String(i) : '');
+      if (!r.ok) errors.push(...r.errors);
+      else events.push(r.event);
+    });
+    if (errors.length) throw new HubError(422, 'validation_failed', `${errors.length} invalid field(s); nothing was stored`, errors.slice(0, 100));
+
+    const outside: FieldError[] = [];
+    events.forEach((ev, i) => {
+      const key = scopeViolation(p.scope, ev);
+      if (key) outside.push({ path: batch ? `${i}.${key}` : key, reason: `outside this token's scope (${ev[key] ?? 'missing'})` });
+    });
+    if (outside.length) throw forbidden('event outside the publishing token\'s scope; nothing was stored', outside.slice(0, 100));
+
+    const results = await hub.publish(events);
+    hub.metrics.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    const dups = results.filter((r) => r.duplicate).length;
+    if (dups) hub.metrics.duplicates.inc(dups);
+    const out: PublishResult = { results: results.map((r) => ({ seq: r.seq, id: r.id, duplicate: r.duplicate })) };
+    return reply.code(201).send(out);
+  });
+}

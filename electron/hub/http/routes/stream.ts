@@ -1,0 +1,167 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { TokenScope } from '../../../../shared/scope.ts';
+import { sseFrame, CONTROL, type ConnectionEvent, type ResetEvent } from '../../../../shared/wire.ts';
+import { HubError, forbidden } from '../../errors.ts';
+import { authenticate, requireRole } from '../auth.ts';
+import { parseWith, scopeList, typeList, seqParam, boolParam } from '../query.ts';
+import { Subscriber, visibleTo, type StreamSpec } from '../../broker.ts';
+import type { KeyFilters } from '../../scope-sql.ts';
+import type { RouteContext } from '../app.ts';
+import type { Hub } from '../../hub.ts';
+
+const streamQuery = z
+  .object({
+    access_token: z.string().optional(),
+    store_id: scopeList.optional(),
+    user_id: scopeList.optional(),
+    strategy_id: scopeList.optional(),
+    type: typeList.optional(),
+    snapshot: boolParam.optional(),
+    lastEventId: seqParam.optional(),
+    events: z.enum(['named', 'message']).optional(),
+  })
+  .strict();
+
+const REPLAY_PAGE = 500;
+
+/**
+ * Filters may only narrow a token's scope. Asking for a strategy, user or store outside it is a
+ * 403 that names the field, never a silently empty stream.
+ */
+export function checkFilters(scope: TokenScope, f: KeyFilters): void {
+  const outside = (field: string, asked: string[] | undefined, allowed: string[] | undefined) => {
+    const bad = allowed && asked?.filter((v) => !allowed.includes(v));
+    if (bad?.length) throw forbidden(`${field} ${bad.join(',')} is outside this token's scope`, [{ path: field, reason: `not in scope: ${bad.join(',')}` }]);
+  };
+  outside('strategy_id', f.strategy_id, scope.strategy_ids);
+  outside('store_id', f.store_id, scope.store_ids);
+  outside('user_id', f.user_id, scope.user_id !== undefined ? [scope.user_id] : undefined);
+}
+
+function lastEventIdFrom(req: FastifyRequest, fromQuery: number | undefined): number | undefined {
+  const header = req.headers['last-event-id'];
+  if (header === undefined || header === '') return fromQuery;
+  const v = Array.isArray(header) ? header[0]! : header;
+  if (!/^\d{1,15}$/.test(v.trim()))
+    throw new HubError(400, 'invalid_request', 'Last-Event-ID must be a sequence number sent by this hub', [
+      { path: 'headers.last-event-id', reason: 'must be a non-negative integer' },
+    ]);
+  return Number(v.trim());
+}
+
+export function streamRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
+  app.get('/v1/stream', async (req, reply) => {
+    const p = authenticate(req, hub.tokens, true);
+    requireRole(p, ['subscriber', 'admin'], 'subscribe');
+    limiter.take(p);
+    const q = parseWith(streamQuery, req.query, 'query');
+    const filters: KeyFilters = { store_id: q.store_id, user_id: q.user_id, strategy_id: q.strategy_id };
+    checkFilters(p.scope, filters);
+    // An explicitly asked inactive strategy is refused; a token bound to strategies is refused only
+    // when all of them are inactive (its other strategies still have a live stream to offer).
+    const asked = q.strategy_id?.length ? q.strategy_id : p.scope.strategy_ids;
+    const inactive = (asked ?? []).filter((s: string) => !hub.strategies.isActive(s));
+    if (inactive.length && (q.strategy_id?.length || inactive.length === asked!.length))
+      throw new HubError(409, 'strategy_inactive', `strategy ${inactive.join(',')} is deactivated (${hub.strategies.reasonFor(inactive[0]!) ?? 'no reason given'})`, [
+        { path: 'strategy_id', reason: 'strategy is inactive' },
+      ]);
+    const resumeFrom = lastEventIdFrom(req, q.lastEventId);
+    const spec: StreamSpec = { tokenId: p.tokenId, scope: p.scope, filters, types: q.type, mode: q.events ?? 'named' };
+
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.socket?.setNoDelay(true);
+    res.socket?.setKeepAlive(true, 30_000);
+    const sub = new Subscriber(spec, res);
+    hub.broker.register(sub);
+    hub.metrics.connections.set(hub.broker.size);
+    res.on('close', () => hub.metrics.connections.set(hub.broker.size));
+    void runStream(hub, sub, q.snapshot ?? false, resumeFrom).catch((err) => {
+      req.log.warn({ err, connection: sub.id }, 'stream failed');
+      res.destroy();
+    });
+  });
+}
+
+async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFrom: number | undefined): Promise<void> {
+  const { res, spec } = sub;
+  const head = hub.log.head;
+  const connection: ConnectionEvent = {
+    connection_id: sub.id,
+    hub_id: hub.hubId,
+    head_seq: head,
+    oldest_seq: hub.log.prunedThrough + 1,
+    resume_from: resumeFrom ?? null,
+    scope: spec.scope,
+    filters: { ...spec.filters, type: spec.types },
+    heartbeat_ms: hub.opts.heartbeatMs,
+    server_time: new Date().toISOString(),
+  };
+  res.write(`retry: ${hub.opts.retryMs}\n\n` + sseFrame(CONTROL.connection, JSON.stringify(connection)));
+
+  let cursor: number;
+  const sendSnapshot = () => {
+    // Read and stamp in one synchronous step so the snapshot is exactly the state at `head`.
+    const at = hub.log.head;
+    const snap = hub.projections.snapshot(at, spec.scope, spec.filters);
+    res.write(sseFrame(CONTROL.initial, JSON.stringify(snap), at));
+    return at;
+  };
+
+  const gone = resumeFrom !== undefined && resumeFrom < hub.log.prunedThrough;
+  const ahead = resumeFrom !== undefined && resumeFrom > head;
+  if (gone || ahead) {
+    const reset: ResetEvent = {
+      reason: gone ? 'retention' : 'ahead_of_log',
+      requested: resumeFrom!,
+      oldest_seq: hub.log.prunedThrough + 1,
+      head_seq: head,
+      message: gone
+        ? `events after ${resumeFrom} are no longer retained (oldest is ${hub.log.prunedThrough + 1}); reload from the snapshot that follows`
+        : `Last-Event-ID ${resumeFrom} is ahead of this hub's log (head ${head}); reload from the snapshot that follows`,
+    };
+    res.write(sseFrame(CONTROL.reset, JSON.stringify(reset)));
+    cursor = sendSnapshot();
+  } else {
+    const snapAt = snapshot ? sendSnapshot() : undefined;
+    cursor = resumeFrom ?? snapAt ?? head;
+  }
+
+  // Replay from the log in pages until caught up, then go live in the same turn as the last read.
+  const visible = (e: Parameters<typeof visibleTo>[1]) => visibleTo(spec, e);
+  for (;;) {
+    if (sub.closed) return;
+    const page = hub.log.readAfter(cursor, REPLAY_PAGE, visible);
+    if (page.scannedTo === cursor) {
+      hub.broker.goLive(sub, cursor);
+      return;
+    }
+    cursor = page.scannedTo;
+    if (page.events.length && !hub.broker.write(sub, hub.broker.framesFor(sub, page.events), page.events.length, cursor)) return;
+    sub.lastSeq = cursor;
+    if (res.writableNeedDrain) await waitDrain(sub, hub.opts.queue.stallTimeoutMs);
+    else await new Promise((r) => setImmediate(r));
+  }
+}
+
+function waitDrain(sub: Subscriber, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      sub.res.off('drain', done);
+      sub.res.off('close', done);
+      resolve();
+    };
+    const t = setTimeout(done, timeoutMs);
+    sub.res.once('drain', done);
+    sub.res.once('close', done);
+  });
+}

@@ -1,0 +1,85 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isIP } from 'node:net';
+import { HubError } from '../errors.ts';
+
+export interface SecurityOptions {
+  /** Extra Host names allowed besides localhost and IP literals (e.g. a LAN hostname). */
+  allowedHosts: string[];
+  /** Cross-origin pages allowed to call the API (e.g. a Vite dev server). */
+  corsOrigins: string[];
+}
+
+const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self' data:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+].join('; ');
+
+function hostnameOf(host: string): string {
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
+  const i = host.lastIndexOf(':');
+  return (i > 0 ? host.slice(0, i) : host).toLowerCase();
+}
+
+/**
+ * DNS rebinding: a hostile page can point its own domain at 127.0.0.1, but it cannot make the
+ * browser send a Host header other than that domain. IP literals and localhost cannot be rebound.
+ */
+export function hostAllowed(host: string | undefined, allowed: string[]): boolean {
+  if (!host) return false;
+  const name = hostnameOf(host);
+  return name === 'localhost' || isIP(name) !== 0 || allowed.includes(name);
+}
+
+export function originAllowed(origin: string, req: FastifyRequest, corsOrigins: string[]): boolean {
+  if (corsOrigins.includes(origin) || corsOrigins.includes('*')) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every request: Host check, Origin check (a browser page on another origin is refused outright,
+ * even for "simple" requests the browser would send without a preflight), CORS for allow-listed
+ * origins, and hardening headers.
+ */
+export function registerSecurity(app: FastifyInstance, opts: SecurityOptions): void {
+  app.addHook('onRequest', async (req, reply) => {
+    if (!hostAllowed(req.headers.host, opts.allowedHosts))
+      throw new HubError(403, 'host_not_allowed', `Host "${req.headers.host ?? ''}" is not allowed; add it with --allowed-host`, [
+        { path: 'headers.host', reason: 'not an allowed host name' },
+      ]);
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== 'null' && !originAllowed(origin, req, opts.corsOrigins))
+      throw new HubError(403, 'origin_not_allowed', `Origin "${origin}" is not allowed; add it with --cors-origin`, [
+        { path: 'headers.origin', reason: 'not in the CORS allow-list' },
+      ]);
+    if (origin === 'null') throw new HubError(403, 'origin_not_allowed', 'opaque origins are not allowed', [{ path: 'headers.origin', reason: 'null origin' }]);
+    if (origin !== undefined) {
+      reply.header('access-control-allow-origin', origin);
+      reply.header('vary', 'Origin');
+      reply.header('access-control-allow-credentials', 'true');
+      reply.header('access-control-expose-headers', 'Retry-After, Last-Event-ID');
+      if (req.method === 'OPTIONS') {
+        reply.header('access-control-allow-methods', 'GET, POST, PUT, DELETE');
+        reply.header('access-control-allow-headers', 'Authorization, Content-Type, Last-Event-ID, Cache-Control');
+        reply.header('access-control-max-age', '600');
+        return reply.code(204).send();
+      }
+    }
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+  });
+}
+
+export { CONSOLE_CSP };

@@ -1,0 +1,205 @@
+import { statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import type { ValidEvent } from '../../shared/events.ts';
+import { openDatabase, getMeta, setMeta, type DB } from './db.ts';
+import { EventLog, type AppendResult, type LoggedEvent } from './log.ts';
+import { Projections } from './projections.ts';
+import { TokenStore, BOOTSTRAP_ADMIN_ID } from './tokens.ts';
+import { Strategies } from './strategies.ts';
+import { Broker } from './broker.ts';
+import { LocalEngine, type BusEngine, type CommitContext } from './engine.ts';
+import { HubError } from './errors.ts';
+import { createMetrics, RateMeter, type Metrics } from './metrics.ts';
+import { hubDefaults, type HubOptions } from './config.ts';
+import { buildApp } from './http/app.ts';
+import { SettingsStore } from './settings.ts';
+import type { FastifyInstance } from 'fastify';
+
+export type EngineFactory = (ctx: CommitContext, hub: Hub) => BusEngine;
+
+/**
+ * One RelayDesk hub: the log, state, auth, broker and HTTP API. Plain Node, so the Electron main
+ * process and `relaydesk serve` run exactly the same code.
+ */
+export class Hub {
+  readonly opts: HubOptions;
+  readonly db: DB;
+  readonly log: EventLog;
+  readonly projections: Projections;
+  readonly tokens: TokenStore;
+  readonly strategies: Strategies;
+  readonly settings: SettingsStore;
+  readonly broker: Broker;
+  readonly metrics: Metrics;
+  readonly publishRate = new RateMeter();
+  readonly deliveryRate = new RateMeter();
+  readonly logger: pino.Logger;
+  readonly hubId: string;
+  readonly startedAt = Date.now();
+  engine!: BusEngine;
+  app!: FastifyInstance;
+  adminToken!: string;
+  url = '';
+  /** Set during shutdown: publishes are refused (503) so nothing is accepted that cannot be flushed. */
+  draining = false;
+  private pruneTimer?: NodeJS.Timeout;
+  private pruning = false;
+
+  constructor(opts: Partial<HubOptions> = {}, private readonly engineFactory?: EngineFactory) {
+    this.opts = hubDefaults(opts);
+    this.logger = pino(
+      {
+        level: this.opts.logLevel,
+        base: { hub: opts.hubId },
+        redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'token', 'adminToken'], censor: '[redacted]' },
+      },
+      this.opts.logDestination ?? pino.destination(2),
+    );
+    this.db = openDatabase(this.opts.dbFile);
+    this.hubId = this.opts.hubId ?? getMeta(this.db, 'hub_id') ?? `hub-${randomBytes(4).toString('hex')}`;
+    setMeta(this.db, 'hub_id', this.hubId);
+    this.log = new EventLog(this.db);
+    this.projections = new Projections(this.db);
+    this.tokens = new TokenStore(this.db);
+    this.strategies = new Strategies(this.db);
+    this.settings = new SettingsStore(this.db);
+    this.metrics = createMetrics();
+    this.broker = new Broker(
+      {
+        maxQueueEvents: this.opts.queue.maxEvents,
+        maxQueueBytes: this.opts.queue.maxBytes,
+        stallTimeoutMs: this.opts.queue.stallTimeoutMs,
+        heartbeatMs: this.opts.heartbeatMs,
+      },
+      () => this.log.head,
+    );
+    this.broker.onDelivered = (n) => {
+      this.metrics.delivered.inc(n);
+      this.deliveryRate.add(n);
+    };
+    this.broker.onSlowDisconnect = () => this.metrics.slowDisconnects.inc();
+  }
+
+  /** The hooks an engine uses to commit: shared by the local and Redis engines. */
+  commitContext(): CommitContext {
+    return {
+      db: this.db,
+      log: this.log,
+      projections: this.projections,
+      admit: (events) => this.admit(events),
+      committed: (events) => this.committed(events),
+    };
+  }
+
+  private admit(events: ValidEvent[]): HubError | null {
+    for (let i = 0; i < events.length; i++) {
+      const sid = events[i]!.strategy_id;
+      if (!this.strategies.isActive(sid))
+        return new HubError(409, 'strategy_inactive', `strategy ${sid} is deactivated (${this.strategies.reasonFor(sid!) ?? 'no reason given'}); nothing from this request was stored`, [
+          { path: events.length > 1 ? `${i}.strategy_id` : 'strategy_id', reason: 'strategy is inactive' },
+        ]);
+    }
+    return null;
+  }
+
+  private committed(events: LoggedEvent[]): void {
+    if (!events.length) return;
+    for (const e of events) this.metrics.published.inc({ domain: e.event.type.split('.')[0] });
+    this.publishRate.add(events.length);
+    this.broker.publish(events);
+  }
+
+  async publish(events: ValidEvent[]): Promise<AppendResult[]> {
+    if (this.draining) throw new HubError(503, 'shutting_down', 'the hub is shutting down; retry against the restarted hub', undefined, { 'retry-after': '2' });
+    return this.engine.publish(events);
+  }
+
+  async start(): Promise<{ url: string; adminToken: string; generatedAdminToken: boolean }> {
+    const generated = !this.opts.adminToken;
+    this.adminToken = this.tokens.bootstrapAdmin(this.opts.adminToken);
+    this.engine = this.engineFactory ? this.engineFactory(this.commitContext(), this) : new LocalEngine(this.commitContext());
+    await this.engine.start();
+    this.app = await buildApp(this);
+    await this.app.listen({ host: this.opts.host, port: this.opts.port });
+    const addr = this.app.server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    this.url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+    this.pruneTimer = setInterval(() => void this.prune(), this.opts.retention.intervalMs);
+    this.pruneTimer.unref();
+    this.logger.info({ url: this.url, db: this.opts.dbFile, engine: this.engine.kind, head: this.log.head }, 'hub started');
+    return { url: this.url, adminToken: this.adminToken, generatedAdminToken: generated };
+  }
+
+  get port(): number {
+    return (this.app.server.address() as AddressInfo).port;
+  }
+
+  /** A one-time console link for the bootstrap admin (or another token). */
+  loginUrl(tokenId = BOOTSTRAP_ADMIN_ID): string {
+    return `${this.url}/auth/exchange?code=${encodeURIComponent(this.tokens.createLoginCode(tokenId))}`;
+  }
+
+  /**
+   * Prune in chunks, yielding between them, until retention is met. Each chunk is its own short
+   * transaction, so publishes interleave instead of waiting for one large delete.
+   */
+  async prune(): Promise<number> {
+    if (this.pruning) return 0;
+    this.pruning = true;
+    let total = 0;
+    try {
+      const r = this.opts.retention;
+      for (;;) {
+        const n = this.log.pruneChunk({ maxAgeMs: r.maxAgeMs, maxEvents: r.maxEvents, chunk: r.chunk, now: Date.now() });
+        total += n;
+        if (n < r.chunk) break;
+        await new Promise((res) => setImmediate(res));
+      }
+      if (total) {
+        this.projections.pruneBefore(this.log.prunedThrough + 1);
+        this.logger.debug({ pruned: total, through: this.log.prunedThrough }, 'retention pruned');
+      }
+    } catch (err) {
+      this.logger.warn({ err }, 'retention pruning failed; will retry');
+    } finally {
+      this.pruning = false;
+    }
+    return total;
+  }
+
+  logBytes(): number {
+    let n = 0;
+    for (const f of [this.opts.dbFile, `${this.opts.dbFile}-wal`]) {
+      try {
+        n += statSync(f).size;
+      } catch {
+        /* the WAL may not exist yet */
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Graceful stop: refuse new publishes, let queued commits finish, tell every stream to come back
+   * (with a retry hint), then close the server and the database.
+   */
+  async close(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    clearInterval(this.pruneTimer);
+    await this.engine?.close();
+    this.broker.close({ reason: 'shutdown', message: 'the hub is shutting down; reconnect with Last-Event-ID', retry_ms: this.opts.retryMs });
+    await this.app?.close();
+    this.tokens.flushLastUsed();
+    this.db.close();
+    this.logger.info('hub stopped');
+  }
+}
+
+export async function startHub(opts: Partial<HubOptions> = {}, engineFactory?: EngineFactory) {
+  const hub = new Hub(opts, engineFactory);
+  const started = await hub.start();
+  return { hub, ...started };
+}

@@ -1,0 +1,203 @@
+import type { Statement } from 'better-sqlite3';
+import { inScope, type TokenScope } from '../../shared/scope.ts';
+import { typeMatches, type HubEvent, type ValidEvent } from '../../shared/events.ts';
+import { getMeta, setMeta, type DB } from './db.ts';
+import { scopeWhere, matchesFilters, type KeyFilters } from './scope-sql.ts';
+
+interface EventRow {
+  seq: number;
+  id: string;
+  type: string;
+  store_id: string | null;
+  user_id: string | null;
+  strategy_id: string | null;
+  priority: HubEvent['priority'];
+  time: string;
+  received_at: string;
+  data: string;
+}
+
+/** An event with its JSON body kept: frames and replies reuse it instead of serialising again. */
+export interface LoggedEvent {
+  event: HubEvent;
+  json: string;
+}
+
+export function rowToLogged(r: EventRow): LoggedEvent {
+  const event: HubEvent = {
+    seq: r.seq,
+    id: r.id,
+    type: r.type,
+    data: JSON.parse(r.data),
+    store_id: r.store_id,
+    user_id: r.user_id,
+    strategy_id: r.strategy_id,
+    priority: r.priority,
+    time: r.time,
+    received_at: r.received_at,
+  };
+  return { event, json: JSON.stringify(event) };
+}
+
+export class IdConflictError extends Error {
+  constructor(
+    readonly eventId: string,
+    readonly existingSeq: number,
+  ) {
+    super(`id "${eventId}" was already used for a different event (seq ${existingSeq})`);
+  }
+}
+
+export interface AppendResult {
+  seq: number;
+  id: string;
+  duplicate: boolean;
+  logged?: LoggedEvent;
+}
+
+export interface HistoryQuery extends KeyFilters {
+  types?: string[];
+  after?: number;
+  before?: number;
+  since?: string;
+  until?: string;
+  text?: string;
+  limit: number;
+  order: 'asc' | 'desc';
+}
+
+/** The durable, ordered event log. All writes happen inside the caller's transaction. */
+export class EventLog {
+  private readonly insert: Statement;
+  private readonly byId: Statement;
+  private readonly afterStmt: Statement;
+  private readonly countStmt: Statement;
+  head: number;
+  /** Events with seq <= prunedThrough are gone; a resume from before it cannot be served. */
+  prunedThrough: number;
+
+  constructor(private readonly db: DB) {
+    this.insert = db.prepare(
+      `INSERT INTO events (seq, id, type, store_id, user_id, strategy_id, priority, time, received_at, data)
+       VALUES (@seq, @id, @type, @store_id, @user_id, @strategy_id, @priority, @time, @received_at, @data)`,
+    );
+    this.byId = db.prepare('SELECT seq, type, data FROM events WHERE id = ?');
+    this.afterStmt = db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.countStmt = db.prepare('SELECT COUNT(*) AS n FROM events');
+    this.head = this.readHead();
+    this.prunedThrough = Number(getMeta(db, 'pruned_through') ?? 0);
+  }
+
+  readHead(): number {
+    const row = this.db.prepare('SELECT MAX(seq) AS s FROM events').get() as { s: number | null };
+    return Math.max(row.s ?? 0, Number(getMeta(this.db, 'pruned_through') ?? 0));
+  }
+
+  get oldest(): number {
+    const row = this.db.prepare('SELECT MIN(seq) AS s FROM events').get() as { s: number | null };
+    return row.s ?? this.head + 1;
+  }
+
+  count(): number {
+    return (this.countStmt.get() as { n: number }).n;
+  }
+
+  /**
+   * Append one event with the given sequence number (the local engine passes head+1, the Redis
+   * engine the global number). A repeated id with identical content is a duplicate, not an error.
+   */
+  append(ev: ValidEvent, seq: number, receivedAt: string): AppendResult {
+    const data = JSON.stringify(ev.data);
+    if (ev.id !== undefined) {
+      const prior = this.byId.get(ev.id) as { seq: number; type: string; data: string } | undefined;
+      if (prior) {
+        if (prior.type !== ev.type || prior.data !== data) throw new IdConflictError(ev.id, prior.seq);
+        return { seq: prior.seq, id: ev.id, duplicate: true };
+      }
+    }
+    const row: EventRow = {
+      seq,
+      id: ev.id ?? `ev-${seq}`,
+      type: ev.type,
+      store_id: ev.store_id,
+      user_id: ev.user_id,
+      strategy_id: ev.strategy_id,
+      priority: ev.priority,
+      time: ev.time ?? receivedAt,
+      received_at: receivedAt,
+      data,
+    };
+    this.insert.run(row);
+    if (seq > this.head) this.head = seq;
+    const event: HubEvent = { ...row, data: ev.data };
+    return { seq, id: row.id, duplicate: false, logged: { event, json: JSON.stringify(event) } };
+  }
+
+  /** A page of events after `seq` visible to a scope, for replay. Returns the last seq scanned too. */
+  readAfter(seq: number, limit: number, visible: (e: HubEvent) => boolean): { events: LoggedEvent[]; scannedTo: number } {
+    const rows = this.afterStmt.all(seq, limit) as EventRow[];
+    const events: LoggedEvent[] = [];
+    let scannedTo = seq;
+    for (const r of rows) {
+      scannedTo = r.seq;
+      const logged = rowToLogged(r);
+      if (visible(logged.event)) events.push(logged);
+    }
+    return { events, scannedTo };
+  }
+
+  history(scope: TokenScope, q: HistoryQuery): HubEvent[] {
+    const where = scopeWhere(scope, q);
+    const clauses = [where.sql];
+    const params: (string | number)[] = [...where.params];
+    if (q.after !== undefined) (clauses.push('seq > ?'), params.push(q.after));
+    if (q.before !== undefined) (clauses.push('seq < ?'), params.push(q.before));
+    if (q.since) (clauses.push('time >= ?'), params.push(q.since));
+    if (q.until) (clauses.push('time < ?'), params.push(q.until));
+    if (q.text) {
+      clauses.push("instr(lower(data), lower(?)) > 0");
+      params.push(q.text);
+    }
+    const exactTypes = q.types?.filter((t) => !t.endsWith('*'));
+    const prefixTypes = q.types?.filter((t) => t.endsWith('*') && t !== '*');
+    if (q.types?.length && !q.types.includes('*')) {
+      const ors: string[] = [];
+      for (const t of exactTypes ?? []) (ors.push('type = ?'), params.push(t));
+      for (const t of prefixTypes ?? []) (ors.push('substr(type, 1, ?) = ?'), params.push(t.length - 1, t.slice(0, -1)));
+      clauses.push(`(${ors.join(' OR ')})`);
+    }
+    const sql = `SELECT * FROM events WHERE ${clauses.join(' AND ')} ORDER BY seq ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`;
+    params.push(q.limit);
+    const rows = this.db.prepare(sql).all(...params) as EventRow[];
+    return rows
+      .map((r) => rowToLogged(r).event)
+      .filter((e) => inScope(scope, e) && matchesFilters(q, e) && typeMatches(q.types, e.type));
+  }
+
+  /**
+   * Delete at most `chunk` of the oldest events that fall outside retention. Small chunks keep each
+   * write transaction short so publishes never wait long behind pruning.
+   */
+  pruneChunk(opts: { maxAgeMs?: number; maxEvents?: number; chunk: number; now: number }): number {
+    let cutoff = 0;
+    if (opts.maxEvents !== undefined) {
+      const row = this.db.prepare('SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?').get(opts.maxEvents) as { seq: number } | undefined;
+      if (row) cutoff = Math.max(cutoff, row.seq);
+    }
+    if (opts.maxAgeMs !== undefined) {
+      const before = new Date(opts.now - opts.maxAgeMs).toISOString();
+      const row = this.db.prepare('SELECT MAX(seq) AS s FROM events WHERE received_at < ?').get(before) as { s: number | null };
+      if (row.s) cutoff = Math.max(cutoff, row.s);
+    }
+    if (cutoff <= this.prunedThrough) return 0;
+    const upper = this.db.prepare('SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT 1 OFFSET ?').get(cutoff, opts.chunk - 1) as { seq: number } | undefined;
+    const through = upper ? upper.seq : cutoff;
+    const deleted = this.db.transaction(() => {
+      const n = this.db.prepare('DELETE FROM events WHERE seq <= ?').run(through).changes;
+      setMeta(this.db, 'pruned_through', String(through));
+      return n;
+    })();
+    this.prunedThrough = through;
+    return deleted;
+  }
+}

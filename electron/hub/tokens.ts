@@ -1,0 +1,172 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { TokenScope } from '../../shared/scope.ts';
+import type { TokenInfo, TokenRole } from '../../shared/api.ts';
+import type { DB } from './db.ts';
+
+export interface Principal {
+  tokenId: string;
+  role: TokenRole;
+  scope: TokenScope;
+  rateLimit: number | null;
+  via: 'bearer' | 'query' | 'session';
+}
+
+interface TokenRow {
+  id: string;
+  hash: string;
+  role: TokenRole;
+  label: string | null;
+  scope: string;
+  rate_limit: number | null;
+  created_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+/** Secrets are random, so a fast hash is enough: it only has to make a leaked database useless. */
+export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+const newSecret = (prefix: string) => `${prefix}_${randomBytes(32).toString('base64url')}`;
+
+export const BOOTSTRAP_ADMIN_ID = 'tok_admin';
+const SESSION_TTL_MS = 30 * 24 * 3600_000;
+const LOGIN_CODE_TTL_MS = 24 * 3600_000;
+
+function toInfo(r: TokenRow): TokenInfo {
+  return {
+    id: r.id,
+    role: r.role,
+    label: r.label,
+    scope: JSON.parse(r.scope),
+    created_at: r.created_at,
+    revoked_at: r.revoked_at,
+    last_used_at: r.last_used_at,
+  };
+}
+
+/** API tokens, one-time console login codes and browser sessions. Only hashes are stored. */
+export class TokenStore {
+  /** hash -> row, so authenticating a request never touches the disk. */
+  private byHash = new Map<string, TokenRow>();
+  private lastUsedDirty = new Map<string, string>();
+
+  constructor(private readonly db: DB) {
+    this.reload();
+  }
+
+  private reload(): void {
+    this.byHash.clear();
+    for (const r of this.db.prepare('SELECT * FROM tokens WHERE revoked_at IS NULL').all() as TokenRow[]) this.byHash.set(r.hash, r);
+  }
+
+  /** Install the admin token from RELAYDESK_ADMIN_TOKEN, or mint one; returns the secret when minted. */
+  bootstrapAdmin(secret: string | undefined): string {
+    const token = secret ?? newSecret('rdk');
+    const now = new Date().toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO tokens (id, hash, role, label, scope, created_at) VALUES (?, ?, 'admin', 'bootstrap admin', '{}', ?)
+         ON CONFLICT(id) DO UPDATE SET hash = excluded.hash, revoked_at = NULL`,
+      )
+      .run(BOOTSTRAP_ADMIN_ID, hashSecret(token), now);
+    this.reload();
+    return token;
+  }
+
+  create(role: TokenRole, scope: TokenScope, label?: string, rateLimit?: number): TokenInfo & { token: string } {
+    const token = newSecret('rdk');
+    const row: TokenRow = {
+      id: `tok_${randomBytes(8).toString('hex')}`,
+      hash: hashSecret(token),
+      role,
+      label: label ?? null,
+      scope: JSON.stringify(scope),
+      rate_limit: rateLimit ?? null,
+      created_at: new Date().toISOString(),
+      revoked_at: null,
+      last_used_at: null,
+    };
+    this.db
+      .prepare(
+        `INSERT INTO tokens (id, hash, role, label, scope, rate_limit, created_at) VALUES (@id, @hash, @role, @label, @scope, @rate_limit, @created_at)`,
+      )
+      .run(row);
+    this.byHash.set(row.hash, row);
+    return { ...toInfo(row), token };
+  }
+
+  list(): TokenInfo[] {
+    this.flushLastUsed();
+    return (this.db.prepare('SELECT * FROM tokens ORDER BY created_at').all() as TokenRow[]).map(toInfo);
+  }
+
+  get(id: string): TokenInfo | undefined {
+    const r = this.db.prepare('SELECT * FROM tokens WHERE id = ?').get(id) as TokenRow | undefined;
+    return r && toInfo(r);
+  }
+
+  revoke(id: string): boolean {
+    const changed = this.db
+      .prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+      .run(new Date().toISOString(), id).changes;
+    if (changed) {
+      this.db.prepare('DELETE FROM sessions WHERE token_id = ?').run(id);
+      this.db.prepare('DELETE FROM login_codes WHERE token_id = ?').run(id);
+      this.reload();
+    }
+    return changed > 0;
+  }
+
+  authenticate(secret: string, via: Principal['via']): Principal | null {
+    const row = this.byHash.get(hashSecret(secret));
+    if (!row) return null;
+    this.lastUsedDirty.set(row.id, new Date().toISOString());
+    return { tokenId: row.id, role: row.role, scope: JSON.parse(row.scope), rateLimit: row.rate_limit, via };
+  }
+
+  /** last_used_at is written lazily so authenticating stays a map lookup on the hot path. */
+  flushLastUsed(): void {
+    if (!this.lastUsedDirty.size) return;
+    const stmt = this.db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ?');
+    this.db.transaction(() => {
+      for (const [id, at] of this.lastUsedDirty) stmt.run(at, id);
+    })();
+    this.lastUsedDirty.clear();
+  }
+
+  createLoginCode(tokenId: string): string {
+    const code = newSecret('rdc');
+    this.db.prepare('DELETE FROM login_codes WHERE expires_at < ?').run(Date.now());
+    this.db.prepare('INSERT INTO login_codes (hash, token_id, expires_at) VALUES (?, ?, ?)').run(hashSecret(code), tokenId, Date.now() + LOGIN_CODE_TTL_MS);
+    return code;
+  }
+
+  /** Exchange a one-time code for a session secret (the cookie). The code is gone afterwards. */
+  redeemLoginCode(code: string): string | null {
+    const hash = hashSecret(code);
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT token_id, expires_at FROM login_codes WHERE hash = ?').get(hash) as
+        | { token_id: string; expires_at: number }
+        | undefined;
+      if (!row) return null;
+      this.db.prepare('DELETE FROM login_codes WHERE hash = ?').run(hash);
+      if (row.expires_at < Date.now()) return null;
+      const session = newSecret('rds');
+      this.db
+        .prepare('INSERT INTO sessions (hash, token_id, created_at, expires_at) VALUES (?, ?, ?, ?)')
+        .run(hashSecret(session), row.token_id, new Date().toISOString(), Date.now() + SESSION_TTL_MS);
+      return session;
+    })();
+  }
+
+  authenticateSession(session: string): Principal | null {
+    const row = this.db
+      .prepare('SELECT t.* FROM sessions s JOIN tokens t ON t.id = s.token_id WHERE s.hash = ? AND s.expires_at > ? AND t.revoked_at IS NULL')
+      .get(hashSecret(session), Date.now()) as TokenRow | undefined;
+    if (!row) return null;
+    return { tokenId: row.id, role: row.role, scope: JSON.parse(row.scope), rateLimit: row.rate_limit, via: 'session' };
+  }
+
+  endSession(session: string): void {
+    this.db.prepare('DELETE FROM sessions WHERE hash = ?').run(hashSecret(session));
+  }
+}

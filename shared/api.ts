@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { tokenScopeSchema } from './scope.ts';
+import { hubEventSchema } from './events.ts';
+
+export const tokenRoles = ['publisher', 'subscriber', 'admin'] as const;
+export type TokenRole = (typeof tokenRoles)[number];
+
+export const createTokenRequest = z
+  .object({
+    role: z.enum(tokenRoles),
+    label: z.string().min(1).max(200).optional(),
+    scope: tokenScopeSchema.default({}),
+    /** Requests per second allowed for this token; omitted uses the hub default. */
+    rate_limit: z.number().int().positive().max(1_000_000).optional(),
+  })
+  .strict();
+export type CreateTokenRequest = z.input<typeof createTokenRequest>;
+
+export const tokenInfoSchema = z.object({
+  id: z.string(),
+  role: z.enum(tokenRoles),
+  label: z.string().nullable(),
+  scope: tokenScopeSchema,
+  created_at: z.string(),
+  revoked_at: z.string().nullable(),
+  last_used_at: z.string().nullable(),
+});
+export type TokenInfo = z.infer<typeof tokenInfoSchema>;
+
+/** Only the create response ever carries the secret; the hub keeps a hash. */
+export const createdTokenSchema = tokenInfoSchema.extend({ token: z.string() });
+
+export const publishResultSchema = z.object({
+  results: z.array(z.object({ seq: z.number().int().positive(), id: z.string(), duplicate: z.boolean() })),
+});
+export type PublishResult = z.infer<typeof publishResultSchema>;
+
+export const errorBodySchema = z.object({
+  error: z.object({
+    status: z.number().int(),
+    code: z.string(),
+    message: z.string(),
+    fields: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+export const historyPageSchema = z.object({
+  events: z.array(hubEventSchema),
+  next_cursor: z.string().nullable(),
+});
+
+export const statsSchema = z.object({
+  hub_id: z.string(),
+  uptime_s: z.number(),
+  head_seq: z.number().int(),
+  oldest_seq: z.number().int(),
+  log: z.object({ events: z.number().int(), bytes: z.number().int(), pruned_through: z.number().int() }),
+  rates: z.object({
+    publish_per_s: z.number(),
+    delivery_per_s: z.number(),
+    publish_total: z.number().int(),
+    delivery_total: z.number().int(),
+  }),
+  connections: z.object({
+    total: z.number().int(),
+    by_scope: z.record(z.string(), z.number().int()),
+    queue_depth_max: z.number().int(),
+    queue_bytes_total: z.number().int(),
+    slow_consumer_disconnects: z.number().int(),
+  }),
+  bus: z.object({ engine: z.enum(['local', 'redis']), lag_ms: z.number().nullable(), connected: z.boolean() }),
+});
+export type Stats = z.infer<typeof statsSchema>;

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+const emailId = z.union([z.string().min(1).max(128), z.number().int()]).transform(String);
+
+export const mailPriority = z.enum(['low', 'normal', 'high', 'urgent']);
+
+export const mailEmailNew = z.object({
+  email_id: emailId,
+  from: z.string().min(1).max(320),
+  subject: z.string().max(998),
+  snippet: z.string().max(2000).default(''),
+  folder: z.string().min(1).max(128).default('INBOX'),
+  account: z.string().max(320).optional(),
+  received_at: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const mailEmailClassified = z.object({
+  email_id: emailId,
+  category: z.string().min(1).max(64),
+  priority: mailPriority,
+  summary: z.string().max(4000).optional(),
+});
+
+export const mailEmailUpdated = z.object({
+  email_id: emailId,
+  read: z.boolean().optional(),
+  starred: z.boolean().optional(),
+  folder: z.string().min(1).max(128).optional(),
+  deleted: z.boolean().optional(),
+});
+
+export const mailSyncStarted = z.object({
+  account: z.string().max(320).optional(),
+  connection_id: z.union([z.string().max(128), z.number().int()]).transform(String).optional(),
+});
+
+export const mailSyncCompleted = mailSyncStarted.extend({
+  new_count: z.number().int().nonnegative().default(0),
+  duration_ms: z.number().nonnegative().optional(),
+});
+
+export const mailSyncError = mailSyncStarted.extend({
+  error: z.string().min(1).max(2000),
+  retry_in_s: z.number().nonnegative().optional(),
+});
+
+export const mailTypes = {
+  'mail.email.new': mailEmailNew,
+  'mail.email.classified': mailEmailClassified,
+  'mail.email.updated': mailEmailUpdated,
+  'mail.sync.started': mailSyncStarted,
+  'mail.sync.completed': mailSyncCompleted,
+  'mail.sync.error': mailSyncError,
+} as const;

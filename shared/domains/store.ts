@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+const money = z.number().finite().nonnegative();
+const orderId = z.union([z.string().min(1).max(128), z.number().int()]).transform(String);
+const tableId = z.union([z.string().min(1).max(64), z.number().int()]).transform(String);
+
+export const storeOrderStatus = z.enum(['pending', 'accepted', 'preparing', 'ready', 'served', 'completed', 'cancelled']);
+export type StoreOrderStatus = z.infer<typeof storeOrderStatus>;
+
+export const storeOrderItem = z.object({
+  name: z.string().min(1).max(200),
+  quantity: z.number().int().positive().max(10_000),
+  price: money.optional(),
+  options: z.array(z.string().max(200)).max(50).optional(),
+});
+
+export const storeOrderCreated = z.object({
+  order_id: orderId,
+  table_id: tableId.optional(),
+  table_label: z.string().max(64).optional(),
+  session_id: z.string().max(128).optional(),
+  order_number: z.union([z.string().max(32), z.number().int()]).optional(),
+  items: z.array(storeOrderItem).min(1).max(500),
+  total: money,
+  currency: z.string().length(3).optional(),
+  status: storeOrderStatus.default('pending'),
+  note: z.string().max(1000).optional(),
+});
+
+export const storeOrderUpdated = z.object({
+  order_id: orderId,
+  status: storeOrderStatus,
+  table_id: tableId.optional(),
+  note: z.string().max(1000).optional(),
+});
+
+export const storeOrderDeleted = z.object({
+  order_id: orderId,
+  table_id: tableId.optional(),
+  reason: z.string().max(500).optional(),
+});
+
+export const storeSessionEnded = z.object({
+  table_id: tableId,
+  session_id: z.string().max(128).optional(),
+});
+
+export const storeTypes = {
+  'store.order.created': storeOrderCreated,
+  'store.order.updated': storeOrderUpdated,
+  'store.order.deleted': storeOrderDeleted,
+  'store.session.ended': storeSessionEnded,
+} as const;

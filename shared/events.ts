@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { scopeKey, type EventKeys } from './scope.ts';
+import { storeTypes } from './domains/store.ts';
+import { tradingTypes } from './domains/trading.ts';
+import { mailTypes } from './domains/mail.ts';
+
+/** Every known event type with the schema of its `data`. */
+export const knownTypes = { ...storeTypes, ...tradingTypes, ...mailTypes } as const;
+export type KnownType = keyof typeof knownTypes;
+export const KNOWN_TYPES = Object.keys(knownTypes) as KnownType[];
+export type DataOf<T extends KnownType> = z.output<(typeof knownTypes)[T]>;
+
+/** Types outside the known domains must carry this prefix; their data is any JSON object. */
+export const CUSTOM_PREFIX = 'x.';
+
+export const TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z0-9_-]+){1,5}$/;
+
+/**
+ * Scope keys a domain requires. An order without a store, a trading event without a strategy or a
+ * mail event without a user could only be delivered to unscoped admins; we refuse it at publish
+ * instead of letting it silently vanish from every scoped console.
+ */
+export const REQUIRED_KEYS: Record<string, (keyof EventKeys)[]> = {
+  store: ['store_id'],
+  trading: ['user_id', 'strategy_id'],
+  mail: ['user_id'],
+};
+
+export const priority = z.enum(['low', 'normal', 'high', 'urgent']);
+export type Priority = z.infer<typeof priority>;
+
+/** Publisher idempotency keys: printable ASCII without spaces, so they are safe in logs and URLs. */
+export const eventIdSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(128, 'must be at most 128 characters')
+  .regex(/^[A-Za-z0-9._:@~+=\/-]+$/, 'may only contain letters, digits and . _ : @ ~ + = / -');
+
+export const eventTypeSchema = z
+  .string()
+  .max(100, 'must be at most 100 characters')
+  .regex(TYPE_PATTERN, 'must be dotted lower-case words, like store.order.created');
+
+const MAX_DATA_DEPTH = 16;
+
+/** Depth of a JSON value, iteratively so a hostile 100,000-level body cannot blow the stack. */
+export function jsonDepth(value: unknown, limit = MAX_DATA_DEPTH + 1): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (d > max) max = d;
+    if (max >= limit) return max;
+    if (v && typeof v === 'object') for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
+const jsonObject = z
+  .record(z.string(), z.unknown())
+  .refine((v) => jsonDepth(v) <= MAX_DATA_DEPTH, `must not be nested deeper than ${MAX_DATA_DEPTH} levels`);
+
+/** What a backend POSTs: the envelope before its `data` is checked against the type's schema. */
+export const publishEnvelope = z
+  .object({
+    id: eventIdSchema.optional(),
+    type: eventTypeSchema,
+    data: jsonObject,
+    store_id: scopeKey.optional(),
+    user_id: scopeKey.optional(),
+    strategy_id: scopeKey.optional(),
+    priority: priority.optional(),
+    time: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
+  })
+  .strict();
+export type PublishEnvelope = z.input<typeof publishEnvelope>;
+
+export const MAX_BATCH = 5000;
+
+export interface FieldError {
+  path: string;
+  reason: string;
+}
+
+export interface ValidEvent {
+  id?: string;
+  type: string;
+  data: Record<string, unknown>;
+  store_id: string | null;
+  user_id: string | null;
+  strategy_id: string | null;
+  priority: Priority;
+  time: string | null;
+}
+
+function zodIssues(err: z.ZodError, prefix: string): FieldError[] {
+  return err.issues.map((i) => ({
+    path: [prefix, ...i.path.map(String)].filter(Boolean).join('.'),
+    reason: i.message,
+  }));
+}
+
+/** Validate one envelope: shape, type, typed data, and the scope keys its domain needs. */
+export function validateEvent(input: unknown, prefix = ''): { ok: true; event: ValidEvent } | { ok: false; errors: FieldError[] } {
+  const env = publishEnvelope.safeParse(input);
+  if (!env.success) return { ok: false, errors: zodIssues(env.error, prefix) };
+  const e = env.data;
+  const at = (f: string) => (prefix ? `${prefix}.${f}` : f);
+  const domain = e.type.split('.')[0]!;
+  let data: Record<string, unknown> = e.data;
+  if (e.type in knownTypes) {
+    const parsed = knownTypes[e.type as KnownType].safeParse(e.data);
+    if (!parsed.success) return { ok: false, errors: zodIssues(parsed.error, at('data')) };
+    data = parsed.data as Record<string, unknown>;
+  } else if (!e.type.startsWith(CUSTOM_PREFIX)) {
+    const reason = domain in REQUIRED_KEYS
+      ? `unknown ${domain} event type; known: ${KNOWN_TYPES.filter((t) => t.startsWith(domain + '.')).join(', ')}`
+      : `unknown event type; use a known type or the custom prefix "${CUSTOM_PREFIX}" (e.g. x.${e.type})`;
+    return { ok: false, errors: [{ path: at('type'), reason }] };
+  }
+  const missing = (REQUIRED_KEYS[domain] ?? []).filter((k) => e[k] === undefined);
+  if (missing.length)
+    return { ok: false, errors: missing.map((k) => ({ path: at(k), reason: `required for ${domain}.* events` })) };
+  return {
+    ok: true,
+    event: {
+      id: e.id,
+      type: e.type,
+      data,
+      store_id: e.store_id ?? null,
+      user_id: e.user_id ?? null,
+      strategy_id: e.strategy_id ?? null,
+      priority: e.priority ?? 'normal',
+      time: e.time ?? null,
+    },
+  };
+}
+
+/** An event as the hub stores and delivers it. `seq` is the global order and the SSE id. */
+export const hubEventSchema = z.object({
+  seq: z.number().int().positive(),
+  id: z.string(),
+  type: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  store_id: z.string().nullable(),
+  user_id: z.string().nullable(),
+  strategy_id: z.string().nullable(),
+  priority: priority,
+  /** When the publisher says it happened (defaults to received_at). */
+  time: z.string(),
+  /** When the hub committed it. */
+  received_at: z.string(),
+});
+export type HubEvent = z.infer<typeof hubEventSchema>;
+
+/** `trading.*` matches every trading type; anything else must match exactly. */
+export function typeMatches(patterns: readonly string[] | undefined, type: string): boolean {
+  if (!patterns || patterns.length === 0) return true;
+  for (const p of patterns) {
+    if (p === '*' || p === type) return true;
+    if (p.endsWith('.*') && type.startsWith(p.slice(0, -1))) return true;
+  }
+  return false;
+}
+
+export const TYPE_FILTER_PATTERN = /^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_-]+)*(\.\*)?)$/;

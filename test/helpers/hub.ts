@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHub, type Hub, type EngineFactory } from '../../electron/hub/hub.ts';
+import type { HubOptions } from '../../electron/hub/config.ts';
+
+export const ADMIN = 'test-admin-token';
+
+export interface TestHub {
+  hub: Hub;
+  url: string;
+  dbFile: string;
+  dir: string;
+  /** Close and start again on the same database (and the same port when possible). */
+  restart(overrides?: Partial<HubOptions>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A real hub on an ephemeral loopback port with a real SQLite file in a fresh temp folder. */
+export async function startTestHub(opts: Partial<HubOptions> = {}, engineFactory?: EngineFactory): Promise<TestHub> {
+  const dir = mkdtempSync(join(tmpdir(), 'relaydesk-test-'));
+  const dbFile = opts.dbFile ?? join(dir, 'hub.db');
+  const base: Partial<HubOptions> = { port: 0, dbFile, adminToken: ADMIN, logLevel: 'silent', ...opts };
+  let { hub, url } = await startHub(base, engineFactory);
+  const t: TestHub = {
+    get hub() {
+      return hub;
+    },
+    get url() {
+      return url;
+    },
+    dbFile,
+    dir,
+    async restart(overrides = {}) {
+      const port = hub.port;
+      await hub.close();
+      ({ hub, url } = await startHub({ ...base, port, ...overrides }, engineFactory));
+    },
+    async stop() {
+      await hub.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  } as TestHub;
+  return t;
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** JSON over real HTTP. */
+export async function api<T = any>(url: string, path: string, init: { method?: string; token?: string | null; body?: unknown; headers?: Record<string, string>; raw?: string | Buffer } = {}): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...(init.headers ?? {}) };
+  if (init.token !== null) headers.authorization ??= `Bearer ${init.token ?? ADMIN}`;
+  let body: string | Buffer | undefined;
+  if (init.raw !== undefined) body = init.raw;
+  else if (init.body !== undefined) {
+    body = JSON.stringify(init.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(url + path, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON (metrics, html) */
+  }
+  return { status: res.status, body: parsed as T, headers: res.headers };
+}
+
+export async function publish(url: string, events: unknown, token?: string) {
+  return api(url, '/v1/events', { body: events, token });
+}
+
+export async function createToken(url: string, role: 'publisher' | 'subscriber' | 'admin', scope: Record<string, unknown> = {}, label?: string): Promise<string> {
+  const r = await api(url, '/v1/tokens', { body: { role, scope, label } });
+  if (r.status !== 201) throw new Error(`token create failed: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.token as string;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll until `check` returns a truthy value or the deadline passes (bounded: never hangs a test). */
+export async function until<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
