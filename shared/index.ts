@@ -7,3 +7,4 @@ export * from './domains/store.ts';
 export * from './domains/trading.ts';
 export * from './domains/mail.ts';
 export * from './settings.ts';
+export * from './desktop-bridge.ts';
