@@ -60,7 +60,7 @@ export async function api<T = any>(url: string, path: string, init: { method?: s
     body = JSON.stringify(init.body);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await fetch(url + path, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body });
+  const res = await fetch(url + path, { method: init.method ?? (body !== undefined ? "POST" : "GET"), headers, body: body as BodyInit | undefined });
   const text = await res.text();
   let parsed: unknown = text;
   try {
