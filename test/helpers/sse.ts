@@ -49,7 +49,7 @@ export class Subscriber {
   }
 
   async waitFor(name: string, timeoutMs = 10_000): Promise<Received> {
-    return until(() => this.named(name)[0], `a ${name} event`, timeoutMs);
+    return (await until(() => this.named(name)[0], `a ${name} event`, timeoutMs))!;
   }
 
   close(): void {
