@@ -60,7 +60,16 @@ export async function api<T = any>(url: string, path: string, init: { method?: s
     body = JSON.stringify(init.body);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await fetch(url + path, { method: init.method ?? (body !== undefined ? "POST" : "GET"), headers, body: body as BodyInit | undefined });
+  const send = () => fetch(url + path, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body: body as BodyInit | undefined });
+  let res: Response;
+  try {
+    res = await send();
+  } catch (err) {
+    // fetch pools keep-alive sockets; one from before a hub restart fails once with "other side closed".
+    const code = (err as { cause?: { code?: string } }).cause?.code;
+    if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET') throw err;
+    res = await send();
+  }
   const text = await res.text();
   let parsed: unknown = text;
   try {

@@ -1,0 +1,88 @@
+import { describe, it, expect } from 'vitest';
+import { validateEvent, typeMatches, jsonDepth, KNOWN_TYPES } from '../../shared/events.ts';
+import { inScope, scopeViolation } from '../../shared/scope.ts';
+import { sseFrame } from '../../shared/wire.ts';
+import { sample } from '../helpers/events.ts';
+
+describe('event validation', () => {
+  it('accepts every domain sample and normalises integer scope keys to strings', () => {
+    const r = validateEvent(sample.tradingOrder(7, 3));
+    expect(r.ok).toBe(true);
+    if (r.ok) expect([r.event.user_id, r.event.strategy_id, r.event.priority]).toEqual(['7', '3', 'normal']);
+  });
+
+  it('names the field and reason for typed data errors', () => {
+    const r = validateEvent({ type: 'trading.order.filled', user_id: 1, strategy_id: 1, data: { order_id: 1, symbol: 'X', side: 'HOLD' } });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => e.path)).toEqual(expect.arrayContaining(['data.side', 'data.order_type', 'data.account']));
+  });
+
+  it('refuses domain events without the scope keys their domain needs', () => {
+    const { store_id: _s, ...noStore } = sample.storeOrder(1);
+    const r = validateEvent(noStore);
+    expect(r.ok ? [] : r.errors).toEqual([{ path: 'store_id', reason: 'required for store.* events' }]);
+  });
+
+  it('accepts any object under the custom prefix and refuses unknown types elsewhere', () => {
+    expect(validateEvent({ type: 'x.shift.swap_requested', data: { anything: [1, { a: 2 }] } }).ok).toBe(true);
+    const r = validateEvent({ type: 'shift.swap', data: {} });
+    expect(!r.ok && r.errors[0]!.path).toBe('type');
+  });
+
+  it('rejects CR, LF and NUL in type and id, unknown envelope keys, and deep data', () => {
+    for (const bad of [
+      { type: 'x.a\nevent: evil', data: {} },
+      { type: 'x.a', id: 'a\r\nid: 9', data: {} },
+      { type: 'x.a', id: 'a\u0000', data: {} },
+      { type: 'x.a', data: {}, extra: 1 },
+    ])
+      expect(validateEvent(bad).ok).toBe(false);
+    let deep: Record<string, unknown> = {};
+    const root = deep;
+    for (let i = 0; i < 40; i++) deep = (deep.a = {}) as Record<string, unknown>;
+    expect(validateEvent({ type: 'x.deep', data: root }).ok).toBe(false);
+  });
+
+  it('measures depth iteratively even for hostile nesting', () => {
+    let v: unknown = 1;
+    for (let i = 0; i < 100_000; i++) v = [v];
+    expect(jsonDepth(v, 50)).toBe(50);
+  });
+
+  it('knows every seed domain type', () => {
+    expect(KNOWN_TYPES).toEqual(
+      expect.arrayContaining(['store.session.ended', 'trading.order.batch', 'trading.position.closed', 'mail.email.classified', 'mail.sync.error']),
+    );
+  });
+});
+
+describe('type filters', () => {
+  it('matches exact types and prefix wildcards only', () => {
+    expect(typeMatches(['trading.*'], 'trading.order.created')).toBe(true);
+    expect(typeMatches(['trading.*'], 'tradingx.order')).toBe(false);
+    expect(typeMatches(['store.order.created'], 'store.order.updated')).toBe(false);
+    expect(typeMatches(undefined, 'anything.at.all')).toBe(true);
+  });
+});
+
+describe('scope', () => {
+  it('fails closed when the event lacks a key the scope constrains', () => {
+    expect(inScope({ strategy_ids: ['1'] }, { strategy_id: null })).toBe(false);
+    expect(inScope({ user_id: '1' }, { user_id: '1', strategy_id: '9' })).toBe(true);
+    expect(inScope({ user_id: '1', strategy_ids: ['2'] }, { user_id: '1', strategy_id: '3' })).toBe(false);
+    expect(scopeViolation({ store_ids: ['a'] }, { store_id: 'b' })).toBe('store_id');
+    expect(inScope({}, {})).toBe(true);
+  });
+});
+
+describe('SSE framing', () => {
+  it('builds id/event/data frames and refuses anything that could split a frame', () => {
+    expect(sseFrame('store.order.created', '{"a":1}', 5)).toBe('id: 5\nevent: store.order.created\ndata: {"a":1}\n\n');
+    expect(() => sseFrame('bad\nname', '{}')).toThrow();
+    expect(() => sseFrame(null, '{"a":"\n"}')).toThrow();
+    expect(() => sseFrame(null, '{}', -1)).toThrow();
+    // CR, LF and NUL inside event data are JSON-escaped: the frame stays one data line.
+    const frame = sseFrame(null, JSON.stringify({ s: 'line1\r\nline2\u0000' }), 1);
+    expect(frame.split('\n')).toEqual(['id: 1', 'data: {"s":"line1\\r\\nline2\\u0000"}', '', '']);
+  });
+});
