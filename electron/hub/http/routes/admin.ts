@@ -32,7 +32,7 @@ function describe(s: Subscriber) {
     last_seq: s.lastSeq,
     delivered: s.delivered,
     queue_events: s.backlog,
-    queue_bytes: s.res.writableLength,
+    queue_bytes: s.sink.writableLength,
     connected_at: new Date(s.connectedAt).toISOString(),
   };
 }

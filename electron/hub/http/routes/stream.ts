@@ -71,13 +71,15 @@ export function streamRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
 
     reply.hijack();
     const res = reply.raw;
+    // No chunked framing: the event stream is delimited by the connection (see Subscriber.sink).
+    res.useChunkedEncodingByDefault = false;
     res.writeHead(200, {
       ...(reply.getHeaders() as Record<string, string>),
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    res.flushHeaders();
     res.socket?.setNoDelay(true);
     res.socket?.setKeepAlive(true, 30_000);
     const sub = new Subscriber(spec, res);
@@ -105,14 +107,14 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFro
     heartbeat_ms: hub.opts.heartbeatMs,
     server_time: new Date().toISOString(),
   };
-  res.write(`retry: ${hub.opts.retryMs}\n\n` + sseFrame(CONTROL.connection, JSON.stringify(connection)));
+  sub.sink.write(`retry: ${hub.opts.retryMs}\n\n` + sseFrame(CONTROL.connection, JSON.stringify(connection)));
 
   let cursor: number;
   const sendSnapshot = () => {
     // Read and stamp in one synchronous step so the snapshot is exactly the state at `head`.
     const at = hub.log.head;
     const snap = hub.projections.snapshot(at, spec.scope, spec.filters);
-    res.write(sseFrame(CONTROL.initial, JSON.stringify(snap), at));
+    sub.sink.write(sseFrame(CONTROL.initial, JSON.stringify(snap), at));
     return at;
   };
 
@@ -128,7 +130,7 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFro
         ? `events after ${resumeFrom} are no longer retained (oldest is ${hub.log.prunedThrough + 1}); reload from the snapshot that follows`
         : `Last-Event-ID ${resumeFrom} is ahead of this hub's log (head ${head}); reload from the snapshot that follows`,
     };
-    res.write(sseFrame(CONTROL.reset, JSON.stringify(reset)));
+    sub.sink.write(sseFrame(CONTROL.reset, JSON.stringify(reset)));
     cursor = sendSnapshot();
   } else {
     const snapAt = snapshot ? sendSnapshot() : undefined;
@@ -147,7 +149,7 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFro
     cursor = page.scannedTo;
     if (page.events.length && !hub.broker.write(sub, hub.broker.framesFor(sub, page.events), page.events.length, cursor)) return;
     sub.lastSeq = cursor;
-    if (res.writableNeedDrain) await waitDrain(sub, hub.opts.queue.stallTimeoutMs);
+    if (sub.sink.writableNeedDrain) await waitDrain(sub, hub.opts.queue.stallTimeoutMs);
     else await new Promise((r) => setImmediate(r));
   }
 }
@@ -156,12 +158,12 @@ function waitDrain(sub: Subscriber, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(t);
-      sub.res.off('drain', done);
-      sub.res.off('close', done);
+      sub.sink.off('drain', done);
+      sub.sink.off('close', done);
       resolve();
     };
     const t = setTimeout(done, timeoutMs);
-    sub.res.once('drain', done);
-    sub.res.once('close', done);
+    sub.sink.once('drain', done);
+    sub.sink.once('close', done);
   });
 }

@@ -1,0 +1,236 @@
+/**
+ * RelayDesk hub benchmarks (`npm run bench`). Each scenario starts a fresh hub process (the real
+ * CLI) and drives it over loopback from this process; each is compared with a baseline measured
+ * in the same run. Results print as a Markdown table and go to bench/out/hub.json.
+ *
+ *   BENCH_QUICK=1 npm run bench    shorter runs, for a smoke check
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { spawnHub, BENCH_ADMIN } from './lib/hub-process.ts';
+import { openClients, percentile, waitUntil, RawSse } from './lib/sse-clients.ts';
+import { post, tick } from './lib/publisher.ts';
+import { workerClients } from './lib/worker-clients.ts';
+import { openDatabase } from '../electron/hub/db.ts';
+import { EventLog } from '../electron/hub/log.ts';
+import { validateEvent } from '../shared/events.ts';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const results: { name: string; value: number; unit: string; baseline?: number; baselineName?: string; target?: string }[] = [];
+const record = (r: (typeof results)[number]) => {
+  results.push(r);
+  const base = r.baseline !== undefined ? `  (baseline ${r.baselineName}: ${fmt(r.baseline)} ${r.unit})` : '';
+  console.log(`  ${r.name}: ${fmt(r.value)} ${r.unit}${base}`);
+};
+const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function publishSingle() {
+  console.log('publish, one event per request (64 concurrent keep-alive clients)');
+  const hub = await spawnHub();
+  const seconds = QUICK ? 2 : 5;
+  let n = 0;
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (performance.now() < end) {
+        if ((await post(hub.url, '/v1/events', JSON.stringify(tick(n)))) !== 201) throw new Error('publish failed');
+        n++;
+      }
+    }),
+  );
+  record({ name: 'publish rate, single events over HTTP', value: n / seconds, unit: 'events/s' });
+  await hub.stop();
+}
+
+async function publishBatched() {
+  console.log('publish, batches of 1,000 (4 concurrent clients), synchronous=FULL');
+  const hub = await spawnHub();
+  const total = QUICK ? 100_000 : 300_000;
+  const body = JSON.stringify(Array.from({ length: 1000 }, (_, i) => tick(i)));
+  let sent = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (sent < total) {
+        sent += 1000;
+        if ((await post(hub.url, '/v1/events', body)) !== 201) throw new Error('publish failed');
+      }
+    }),
+  );
+  const rate = total / ((performance.now() - t0) / 1000);
+
+  // Baseline: the same rows appended by the log directly (no HTTP, no validation), 1,000 per transaction.
+  const dir = mkdtempSync(join(tmpdir(), 'relaydesk-bench-'));
+  const db = openDatabase(join(dir, 'base.db'));
+  const log = new EventLog(db);
+  const ev = Array.from({ length: 1000 }, (_, i) => {
+    const r = validateEvent(tick(i));
+    if (!r.ok) throw new Error('bad');
+    return r.event;
+  });
+  const append = db.transaction(() => {
+    const at = new Date().toISOString();
+    for (const e of ev) log.append(e, log.head + 1, at);
+  });
+  const b0 = performance.now();
+  for (let i = 0; i < total / 1000; i++) append();
+  const baseRate = total / ((performance.now() - b0) / 1000);
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+  record({ name: 'publish rate, batched, durable', value: rate, unit: 'events/s', baseline: baseRate, baselineName: 'SQLite append alone', target: '>= 50,000' });
+  await hub.stop();
+}
+
+async function fanOut() {
+  const subs = QUICK ? 200 : 500;
+  const events = QUICK ? 5_000 : 20_000;
+  console.log(`fan-out: ${subs} subscribers, ${events} events in batches of 500`);
+  const measure = async (url: string, streamPath: string, pub: (batch: number) => Promise<void>) => {
+    const clients = await openClients(url, streamPath, subs);
+    await waitUntil(() => clients.every((c) => c.frames >= 2), 20_000, 'connection events');
+    const base = clients.map((c) => c.frames);
+    const t0 = performance.now();
+    for (let b = 0; b < events / 500; b += 2) await Promise.all([pub(b), pub(b + 1)]);
+    await waitUntil(() => clients.every((c, i) => c.frames - base[i]! >= events), 120_000, 'all deliveries');
+    const secs = (performance.now() - t0) / 1000;
+    for (const c of clients) c.close();
+    return (subs * events) / secs;
+  };
+
+  const hub = await spawnHub();
+  const body = JSON.stringify(Array.from({ length: 500 }, (_, i) => tick(i)));
+  const rate = await measure(hub.url, `/v1/stream?access_token=${BENCH_ADMIN}&store_id=s1`, async () => {
+    if ((await post(hub.url, '/v1/events', body)) !== 201) throw new Error('publish failed');
+  });
+  await hub.stop();
+
+  // Baseline: a bare Node SSE server writing the same frames (no auth, scope, log or fsync).
+  const bare = spawn(process.execPath, [resolve(import.meta.dirname, '../bin/run-ts.js'), resolve(import.meta.dirname, 'lib/bare-sse-server.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const bareUrl = await new Promise<string>((res) => bare.stdout!.on('data', (c: Buffer) => /listening on (\S+)/.test(c.toString()) && res(/listening on (\S+)/.exec(c.toString())![1]!)));
+  const frames = Array.from({ length: 500 }, (_, i) => `id: ${i}\nevent: x.bench.tick\ndata: ${JSON.stringify({ seq: i, ...tick(i) })}\n\n`).join('');
+  const baseRate = await measure(bareUrl, '/stream', async () => {
+    await post(bareUrl, '/pub', frames);
+  });
+  bare.kill();
+  record({ name: `fan-out throughput (${subs} subscribers)`, value: rate, unit: 'deliveries/s', baseline: baseRate, baselineName: 'bare Node SSE server', target: '>= 200,000' });
+}
+
+async function latency() {
+  const subs = 1000;
+  const rate = 2000;
+  const seconds = QUICK ? 5 : 15;
+  console.log(`latency: ${subs} subscribers, ${rate} events/s for ${seconds} s (batches of 10 every 5 ms)`);
+  const run = async (nSubs: number) => {
+    const hub = await spawnHub();
+    const path = `/v1/stream?access_token=${BENCH_ADMIN}&store_id=s1`;
+    // Bulk readers live in two worker threads (frame counting only); the 10 latency samplers parse
+    // frames on this thread. One thread reading 1,000 sockets was the bottleneck, not the hub.
+    const bulk = await workerClients(hub.url, path, nSubs - 10);
+    const samples: number[] = [];
+    const sampled = Array.from({ length: Math.min(10, nSubs) }, () => {
+      const c = new RawSse(hub.url, path);
+      c.onData = (json) => {
+        const t = Number(/"t":([\d.]+)/.exec(json)?.[1]);
+        if (t) samples.push(performance.now() - t);
+      };
+      return c;
+    });
+    await Promise.all(sampled.map((c) => c.connected));
+    await waitUntil(() => sampled.every((c) => c.frames >= 2), 30_000, 'connections');
+    const t0 = Date.now();
+    while ((await bulk.minFrames()) < 2) {
+      if (Date.now() - t0 > 30_000) throw new Error('bulk readers did not connect');
+      await sleep(50);
+    }
+    const rss0 = hub.rssMB();
+    const cpuHub0 = hub.cpuSeconds();
+    const cpuGen0 = process.cpuUsage();
+    const end = performance.now() + seconds * 1000;
+    let i = 0;
+    const inflight: Promise<number>[] = [];
+    let next = performance.now();
+    while (performance.now() < end) {
+      const now = performance.now();
+      const batch = Array.from({ length: 10 }, () => tick(i++, now));
+      inflight.push(post(hub.url, '/v1/events', JSON.stringify(batch)));
+      next += 5;
+      const wait = next - performance.now();
+      if (wait > 0) await sleep(wait);
+    }
+    await Promise.all(inflight);
+    await sleep(500);
+    const bulkFrames = await bulk.minFrames();
+    if (bulkFrames < i + 2) throw new Error(`a bulk reader got ${bulkFrames - 2} of ${i} events`);
+    const rss1 = hub.rssMB();
+    const hubCpu = (hub.cpuSeconds() - cpuHub0) / (seconds + 0.5);
+    const gen = process.cpuUsage(cpuGen0);
+    const genCpu = (gen.user + gen.system) / 1e6 / (seconds + 0.5);
+    console.log(`    ${nSubs} subscribers: hub CPU ${(hubCpu * 100).toFixed(0)}%, load generator CPU ${(genCpu * 100).toFixed(0)}%`);
+    for (const c of sampled) c.close();
+    await bulk.close();
+    await hub.stop();
+    const sorted = samples.sort((a, b) => a - b);
+    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), n: sorted.length, achieved: i / seconds, rssGrowth: rss1 - rss0 };
+  };
+  const one = await run(10);
+  const many = await run(subs);
+  record({ name: `publish→deliver p50, ${subs} subscribers @ ${Math.round(many.achieved)} ev/s`, value: many.p50, unit: 'ms', baseline: one.p50, baselineName: '10 subscribers' });
+  record({ name: `publish→deliver p99, ${subs} subscribers @ ${Math.round(many.achieved)} ev/s`, value: many.p99, unit: 'ms', baseline: one.p99, baselineName: '10 subscribers', target: '< 20' });
+  record({ name: 'hub RSS growth during the latency run', value: many.rssGrowth, unit: 'MB' });
+}
+
+async function replay() {
+  const total = QUICK ? 50_000 : 200_000;
+  console.log(`replay: ${total.toLocaleString()} events from the log to one subscriber`);
+  const hub = await spawnHub();
+  const body = JSON.stringify(Array.from({ length: 1000 }, (_, i) => tick(i)));
+  for (let n = 0; n < total; n += 1000) await post(hub.url, '/v1/events', body);
+  const t0 = performance.now();
+  const c = new RawSse(hub.url, `/v1/stream?access_token=${BENCH_ADMIN}&lastEventId=0`);
+  await waitUntil(() => c.frames >= total + 2, 120_000, 'replay');
+  const rate = total / ((performance.now() - t0) / 1000);
+  c.close();
+  // Baseline: a live subscriber receiving the same volume as it is published.
+  const live = new RawSse(hub.url, `/v1/stream?access_token=${BENCH_ADMIN}`);
+  await waitUntil(() => live.frames >= 2, 10_000, 'live connect');
+  const l0 = performance.now();
+  for (let n = 0; n < total; n += 1000) await post(hub.url, '/v1/events', body);
+  await waitUntil(() => live.frames >= total + 2, 120_000, 'live');
+  const liveRate = total / ((performance.now() - l0) / 1000);
+  live.close();
+  record({ name: 'replay rate (Last-Event-ID=0)', value: rate, unit: 'events/s', baseline: liveRate, baselineName: 'live publish+deliver' });
+  await hub.stop();
+}
+
+async function idleMemory() {
+  const n = QUICK ? 2_000 : 10_000;
+  console.log(`memory: ${n.toLocaleString()} idle SSE connections`);
+  const hub = await spawnHub();
+  await sleep(500);
+  const rss0 = hub.rssMB();
+  const clients = await openClients(hub.url, `/v1/stream?access_token=${BENCH_ADMIN}&store_id=s1`, n);
+  await waitUntil(() => clients.every((c) => c.frames >= 2), 60_000, 'all connected');
+  await sleep(1000);
+  const rss1 = hub.rssMB();
+  for (const c of clients) c.close();
+  await sleep(2000);
+  const rss2 = hub.rssMB();
+  await hub.stop();
+  record({ name: `extra memory for ${n.toLocaleString()} idle connections`, value: rss1 - rss0, unit: 'MB', target: '< 150 (10,000)' });
+  record({ name: 'memory per idle connection', value: ((rss1 - rss0) * 1024) / n, unit: 'KB' });
+  record({ name: 'RSS after they all disconnect, above baseline', value: rss2 - rss0, unit: 'MB' });
+}
+
+const scenarios: Record<string, () => Promise<void>> = { publishSingle, publishBatched, fanOut, latency, replay, idleMemory };
+const only = process.argv.slice(2);
+console.log(`RelayDesk hub bench — ${new Date().toISOString()} — ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}${QUICK ? ' (quick)' : ''}`);
+for (const [name, fn] of Object.entries(scenarios)) if (!only.length || only.includes(name)) await fn();
+mkdirSync(resolve(import.meta.dirname, 'out'), { recursive: true });
+writeFileSync(resolve(import.meta.dirname, 'out/hub.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, quick: QUICK, results }, null, 2));
+console.log('\n| measurement | result | baseline (same run) | target |\n|---|---|---|---|');
+for (const r of results) console.log(`| ${r.name} | ${fmt(r.value)} ${r.unit} | ${r.baseline !== undefined ? `${fmt(r.baseline)} ${r.unit} (${r.baselineName})` : '—'} | ${r.target ?? '—'} |`);
+process.exit(0);
