@@ -34,7 +34,7 @@ export const eventIdSchema = z
   .string()
   .min(1, 'must not be empty')
   .max(128, 'must be at most 128 characters')
-  .regex(/^[A-Za-z0-9._:@~+=\/-]+$/, 'may only contain letters, digits and . _ : @ ~ + = / -');
+  .regex(/^[A-Za-z0-9._:@~+=/-]+$/, 'may only contain letters, digits and . _ : @ ~ + = / -');
 
 export const eventTypeSchema = z
   .string()
@@ -94,10 +94,13 @@ export interface ValidEvent {
 }
 
 function zodIssues(err: z.ZodError, prefix: string): FieldError[] {
-  return err.issues.map((i) => ({
-    path: [prefix, ...i.path.map(String)].filter(Boolean).join('.'),
-    reason: i.message,
-  }));
+  return err.issues.flatMap((i) =>
+    // An unknown key is reported on the key itself, not on its parent object ("" for the envelope).
+    (i.code === 'unrecognized_keys' ? i.keys.map((k) => [...i.path.map(String), k]) : [i.path.map(String)]).map((path) => ({
+      path: [prefix, ...path].filter(Boolean).join('.'),
+      reason: i.message,
+    })),
+  );
 }
 
 /** Validate one envelope: shape, type, typed data, and the scope keys its domain needs. */

@@ -150,10 +150,14 @@ export class EventLog {
     const where = scopeWhere(scope, q);
     const clauses = [where.sql];
     const params: (string | number)[] = [...where.params];
-    if (q.after !== undefined) (clauses.push('seq > ?'), params.push(q.after));
-    if (q.before !== undefined) (clauses.push('seq < ?'), params.push(q.before));
-    if (q.since) (clauses.push('time >= ?'), params.push(q.since));
-    if (q.until) (clauses.push('time < ?'), params.push(q.until));
+    const and = (sql: string, value: string | number) => {
+      clauses.push(sql);
+      params.push(value);
+    };
+    if (q.after !== undefined) and('seq > ?', q.after);
+    if (q.before !== undefined) and('seq < ?', q.before);
+    if (q.since) and('time >= ?', q.since);
+    if (q.until) and('time < ?', q.until);
     if (q.text) {
       clauses.push("instr(lower(data), lower(?)) > 0");
       params.push(q.text);
@@ -162,8 +166,14 @@ export class EventLog {
     const prefixTypes = q.types?.filter((t) => t.endsWith('*') && t !== '*');
     if (q.types?.length && !q.types.includes('*')) {
       const ors: string[] = [];
-      for (const t of exactTypes ?? []) (ors.push('type = ?'), params.push(t));
-      for (const t of prefixTypes ?? []) (ors.push('substr(type, 1, ?) = ?'), params.push(t.length - 1, t.slice(0, -1)));
+      for (const t of exactTypes ?? []) {
+        ors.push('type = ?');
+        params.push(t);
+      }
+      for (const t of prefixTypes ?? []) {
+        ors.push('substr(type, 1, ?) = ?');
+        params.push(t.length - 1, t.slice(0, -1));
+      }
       clauses.push(`(${ors.join(' OR ')})`);
     }
     const sql = `SELECT * FROM events WHERE ${clauses.join(' AND ')} ORDER BY seq ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`;

@@ -94,7 +94,7 @@ export function streamRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
 }
 
 async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFrom: number | undefined): Promise<void> {
-  const { res, spec } = sub;
+  const { spec } = sub;
   const head = hub.log.head;
   const connection: ConnectionEvent = {
     connection_id: sub.id,
