@@ -14,6 +14,12 @@ export interface BusEngine {
   /** Resolves only after the events are committed to the local log (and, for Redis, to the bus). */
   publish(events: ValidEvent[]): Promise<AppendResult[]>;
   status(): { connected: boolean; lag_ms: number | null };
+  /**
+   * Wait (bounded) until this hub's log holds `seq`. Engines whose log can trail the global order
+   * (Redis) implement it, so a client resuming on a hub that is a moment behind waits instead of
+   * being told to reset.
+   */
+  whenApplied?(seq: number, timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -119,7 +119,9 @@ export class Hub {
   async start(): Promise<{ url: string; adminToken: string; generatedAdminToken: boolean }> {
     const generated = !this.opts.adminToken;
     this.adminToken = this.tokens.bootstrapAdmin(this.opts.adminToken);
-    this.engine = this.engineFactory ? this.engineFactory(this.commitContext(), this) : new LocalEngine(this.commitContext());
+    // opts.redisUrl without a factory must not silently fall back to a standalone hub.
+    const factory = this.engineFactory ?? (this.opts.redisUrl ? (await import('./bus/redis.ts')).redisEngineFactory(this.opts.redisUrl) : undefined);
+    this.engine = factory ? factory(this.commitContext(), this) : new LocalEngine(this.commitContext());
     await this.engine.start();
     this.app = await buildApp(this);
     await this.app.listen({ host: this.opts.host, port: this.opts.port });

@@ -1,6 +1,504 @@
-import type { EngineFactory } from '../hub.ts';
+import { createHash } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { ValidEvent } from '../../../shared/events.ts';
+import type { BusEngine, CommitContext } from '../engine.ts';
+import type { EngineFactory, Hub } from '../hub.ts';
+import { IdConflictError, type AppendResult, type LoggedEvent } from '../log.ts';
+import { HubError, isStorageError } from '../errors.ts';
 
-/** Placeholder until the Redis Streams engine lands (issue 6); `--redis` fails loudly, never silently. */
-export function redisEngineFactory(url: string): EngineFactory {
-  throw new Error(`--redis ${url}: the Redis engine is not available in this build`);
+/**
+ * Several hubs, one system: the Redis Streams engine (issue 6, docs/scaling.md).
+ *
+ * - Publish: one Lua script checks publisher ids (globally, with a TTL), allocates consecutive
+ *   global sequence numbers and XADDs one entry per event with the stream id `<seq>-0`. Redis is the
+ *   single point of ordering, so there is exactly one order and one sequence for every hub.
+ * - Every hub, the publishing one included, tails the stream from its local head (XREAD BLOCK) and
+ *   applies the entries to its own SQLite log with the global seq, then hands them to its broker
+ *   through the same `committed()` path the local engine uses. The local log is the replica that
+ *   serves history, snapshots and Last-Event-ID replay.
+ * - A publish is acknowledged only when Redis accepted it AND this hub's consumer has committed it
+ *   to the local log. When Redis is unreachable publishes are refused with 503 (no local outbox:
+ *   an outbox would have to assign an order before the global order exists).
+ */
+
+export interface RedisEngineOptions {
+  /** Key prefix; the `{...}` hash tag keeps all keys in one Redis Cluster slot. */
+  prefix?: string;
+  /** How long a publisher id is remembered in Redis for global idempotency. */
+  idTtlMs?: number;
+  /** How long a publish waits for this hub's own consumer to commit before answering 503. */
+  commitTimeoutMs?: number;
+  /** Entries per XREAD (one SQLite transaction each). */
+  readCount?: number;
+  /** XREAD BLOCK timeout. */
+  blockMs?: number;
+  /** How long start() waits for the first catch-up before letting the hub listen anyway. */
+  startTimeoutMs?: number;
+  /** How often the stream is trimmed to the local log's retention. */
+  trimIntervalMs?: number;
+  /**
+   * With replicas (Sentinel failover): acknowledge only after this many replicas confirmed the
+   * write (WAIT), so a failover cannot lose an acknowledged event. Default 0, or
+   * RELAYDESK_REDIS_MIN_REPLICAS.
+   */
+  minReplicas?: number;
+  /** WAIT timeout for minReplicas. */
+  replicaTimeoutMs?: number;
+}
+
+/**
+ * `redis://` / `rediss://` URLs go to ioredis as they are. Sentinel: `redis-sentinel://[:password@]
+ * host:26379,host2:26379/mastername` (failover is then followed by ioredis).
+ */
+export function redisTarget(url: string): string | RedisOptions {
+  const m = /^redis-sentinel:\/\/(?:(?:[^:@/]*):([^@/]*)@)?([^/]+)\/([^/?#]+)$/.exec(url);
+  if (!m) return url;
+  const sentinels = m[2]!.split(',').map((hp) => {
+    const i = hp.lastIndexOf(':');
+    return i > 0 ? { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) } : { host: hp, port: 26379 };
+  });
+  return { sentinels, name: decodeURIComponent(m[3]!), ...(m[1] ? { password: decodeURIComponent(m[1]) } : {}) };
+}
+
+const DAY = 24 * 3600_000;
+
+/**
+ * KEYS[1] counter, KEYS[2] stream. ARGV[1] n, ARGV[2] id TTL ms, ARGV[3] id key prefix, ARGV[4] the
+ * publishing hub's applied seq (a floor: never reuse a seq a hub holds, even if Redis lost data),
+ * then per event: publisher id ('' when none), fingerprint of type+data, payload JSON.
+ * Returns per event the new seq, or minus the seq of the earlier event with the same id; or
+ * {'conflict', index, priorSeq} when an id was used for different content (nothing is written).
+ */
+const PUBLISH_LUA = `
+local n = tonumber(ARGV[1])
+local ttl = ARGV[2]
+local idp = ARGV[3]
+local seen = {}
+for i = 1, n do
+  local b = 4 + (i - 1) * 3
+  local id, fp = ARGV[b + 1], ARGV[b + 2]
+  if id ~= '' then
+    local prior = seen[id]
+    if prior then
+      if prior.fp ~= fp then return {'conflict', i, prior.seq or 0} end
+    else
+      local v = redis.call('GET', idp .. id)
+      if v then
+        local sep = string.find(v, ':', 1, true)
+        local pseq = tonumber(string.sub(v, 1, sep - 1))
+        if string.sub(v, sep + 1) ~= fp then return {'conflict', i, pseq} end
+        seen[id] = {fp = fp, seq = pseq}
+      else
+        seen[id] = {fp = fp, seq = false}
+      end
+    end
+  end
+end
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local floor = tonumber(ARGV[4])
+if floor > cur then cur = floor end
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+if last[1] then
+  local ls = tonumber(string.match(last[1][1], '^(%d+)'))
+  if ls > cur then cur = ls end
+end
+local out = {}
+for i = 1, n do
+  local b = 4 + (i - 1) * 3
+  local id, fp, payload = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
+  if id ~= '' and seen[id].seq then
+    out[i] = -seen[id].seq
+  else
+    cur = cur + 1
+    local s = string.format('%d', cur)
+    redis.call('XADD', KEYS[2], s .. '-0', 'e', payload)
+    if id ~= '' then
+      seen[id].seq = cur
+      redis.call('SET', idp .. id, s .. ':' .. fp, 'PX', ttl)
+    end
+    out[i] = cur
+  end
+end
+redis.call('SET', KEYS[1], string.format('%d', cur))
+return out
+`;
+
+/** KEYS[1] counter, ARGV[1] floor: never hand out a seq a hub already holds (Redis lost data). */
+const FLOOR_LUA = `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local f = tonumber(ARGV[1])
+if cur < f then redis.call('SET', KEYS[1], ARGV[1]) return cur end
+return -1
+`;
+
+type PublishReply = number[] | ['conflict', number, number];
+interface ScriptedRedis extends Redis {
+  rdPublish(counter: string, stream: string, ...args: (string | number)[]): Promise<PublishReply>;
+  rdFloor(counter: string, floor: number): Promise<number>;
+}
+type XReadReply = [string, [string, string[]][]][] | null;
+
+interface Waiter {
+  upTo: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fingerprint = (ev: ValidEvent) => createHash('sha1').update(ev.type).update('\0').update(JSON.stringify(ev.data)).digest('base64');
+
+const unavailable = (why: string) =>
+  new HubError(503, 'redis_unavailable', `the Redis bus is unavailable (${why}); nothing from this request was acknowledged, retry later with the same event ids`, undefined, {
+    'retry-after': '2',
+  });
+
+export class RedisEngine implements BusEngine {
+  readonly kind = 'redis' as const;
+  private readonly cmd: ScriptedRedis;
+  private readonly sub: Redis;
+  private readonly o: Required<RedisEngineOptions>;
+  private readonly keys: { counter: string; stream: string; idPrefix: string };
+  /** Highest global seq applied to the local log (including entries skipped as local duplicates). */
+  private cursor: number;
+  private closing = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private waiters: Waiter[] = [];
+  /** Local outcomes that differ from "stored as new" (rare: the Redis id TTL expired). */
+  private odd = new Map<number, AppendResult | HubError>();
+  private caughtUp = false;
+  private caughtUpAt = 0;
+  private lastLatencyMs: number | null = null;
+  private trimTimer?: NodeJS.Timeout;
+  private trimmedBelow = 0;
+  private lastWarn = 0;
+  private readonly applyBatch: (entries: { seq: number; ev: ValidEvent; receivedAt: string }[]) => LoggedEvent[];
+  readonly counters = { applied: 0, gaps: 0, reconnects: 0 };
+
+  constructor(
+    private readonly ctx: CommitContext,
+    private readonly hub: Hub,
+    readonly url: string,
+    opts: RedisEngineOptions = {},
+  ) {
+    this.o = {
+      prefix: opts.prefix ?? process.env.RELAYDESK_REDIS_PREFIX ?? '{relaydesk}',
+      idTtlMs: opts.idTtlMs ?? DAY,
+      commitTimeoutMs: opts.commitTimeoutMs ?? 10_000,
+      readCount: opts.readCount ?? 1000,
+      blockMs: opts.blockMs ?? 2000,
+      startTimeoutMs: opts.startTimeoutMs ?? 5000,
+      trimIntervalMs: opts.trimIntervalMs ?? Math.max(1000, hub.opts.retention.intervalMs),
+      minReplicas: opts.minReplicas ?? Number(process.env.RELAYDESK_REDIS_MIN_REPLICAS ?? 0),
+      replicaTimeoutMs: opts.replicaTimeoutMs ?? 2000,
+    };
+    this.keys = { counter: `${this.o.prefix}:seq`, stream: `${this.o.prefix}:stream`, idPrefix: `${this.o.prefix}:id:` };
+    const base: RedisOptions = {
+      // Fail fast instead of queueing: a command that cannot be sent now must not run later,
+      // after we already told the publisher 503.
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+      connectTimeout: 2000,
+      keepAlive: 10_000,
+      lazyConnect: true,
+    };
+    const target = redisTarget(url);
+    const make = (extra: RedisOptions) => (typeof target === 'string' ? new Redis(target, { ...base, ...extra }) : new Redis({ ...target, ...base, ...extra }));
+    this.cmd = make({ commandTimeout: 5000 + this.o.replicaTimeoutMs, connectionName: `relaydesk-${hub.hubId}-cmd` }) as ScriptedRedis;
+    this.sub = make({ commandTimeout: this.o.blockMs + 5000, connectionName: `relaydesk-${hub.hubId}-tail` });
+    this.cmd.defineCommand('rdPublish', { numberOfKeys: 2, lua: PUBLISH_LUA });
+    this.cmd.defineCommand('rdFloor', { numberOfKeys: 1, lua: FLOOR_LUA });
+    for (const [name, c] of [['cmd', this.cmd], ['tail', this.sub]] as const) {
+      c.on('error', (err: Error) => this.warn({ err: err.message, conn: name }, 'redis connection error'));
+      c.on('ready', () => hub.logger.info({ conn: name }, 'redis connected'));
+      c.on('reconnecting', () => {
+        this.caughtUp = false;
+        if (name === 'tail') this.counters.reconnects++;
+      });
+    }
+    this.cmd.on('ready', () => void this.reconcile());
+
+    const meta = ctx.db.prepare("INSERT INTO meta(key, value) VALUES ('redis_applied', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    const row = ctx.db.prepare("SELECT value FROM meta WHERE key = 'redis_applied'").get() as { value: string } | undefined;
+    this.cursor = Math.max(ctx.log.head, Number(row?.value ?? 0));
+    this.applyBatch = ctx.db.transaction((entries: { seq: number; ev: ValidEvent; receivedAt: string }[]) => {
+      const out: LoggedEvent[] = [];
+      for (const { seq, ev, receivedAt } of entries) {
+        try {
+          const r = ctx.log.append(ev, seq, receivedAt);
+          if (r.logged) {
+            ctx.projections.apply(r.logged.event);
+            out.push(r.logged);
+          } else this.remember(seq, { ...r });
+        } catch (err) {
+          if (!(err instanceof IdConflictError)) throw err;
+          // Same id, different content, and Redis no longer remembers the id: every hub holding
+          // the earlier event skips this one the same way.
+          this.hub.logger.warn({ seq, id: ev.id, prior: err.existingSeq }, 'redis entry conflicts with a local event id; skipped');
+          this.remember(seq, new HubError(409, 'id_conflict', err.message, [{ path: 'id', reason: err.message }]));
+        }
+      }
+      meta.run(String(entries[entries.length - 1]!.seq));
+      return out;
+    });
+  }
+
+  async start(): Promise<void> {
+    await Promise.allSettled([this.cmd.connect(), this.sub.connect()]);
+    this.loopDone = this.loop();
+    this.trimTimer = setInterval(() => void this.trim(), this.o.trimIntervalMs);
+    this.trimTimer.unref();
+    // Catch up before the hub listens, so a reconnecting client sees a current head; but never
+    // refuse to start just because Redis is down: local history and streams still work.
+    const end = Date.now() + this.o.startTimeoutMs;
+    while (!this.caughtUp && Date.now() < end) await sleep(20);
+    if (!this.caughtUp) this.hub.logger.warn({ url: this.url, head: this.cursor }, 'redis not reachable or not caught up at start; continuing, publishes are refused until it is');
+  }
+
+  status() {
+    const connected = this.cmd.status === 'ready' && this.sub.status === 'ready';
+    if (this.caughtUp && connected) return { connected, lag_ms: this.lastLatencyMs ?? 0 };
+    return { connected, lag_ms: this.caughtUpAt ? Date.now() - this.caughtUpAt : null };
+  }
+
+  /** The highest global seq this hub has applied. */
+  get applied(): number {
+    return this.cursor;
+  }
+
+  /**
+   * Resolves true once this hub has applied `seq` (false after the timeout). For a client that
+   * resumes here with a Last-Event-ID from a hub that was a few milliseconds ahead.
+   */
+  async whenApplied(seq: number, timeoutMs: number): Promise<boolean> {
+    if (this.cursor >= seq) return true;
+    const end = Date.now() + timeoutMs;
+    while (this.cursor < seq && Date.now() < end && !this.closing) await sleep(10);
+    return this.cursor >= seq;
+  }
+
+  async publish(events: ValidEvent[]): Promise<AppendResult[]> {
+    if (this.closing) throw new HubError(503, 'shutting_down', 'the hub is shutting down; retry against another hub', undefined, { 'retry-after': '2' });
+    if (this.cmd.status !== 'ready') throw unavailable(`not connected: ${this.cmd.status}`);
+    const refused = this.ctx.admit(events);
+    if (refused) throw refused;
+    const receivedAt = new Date().toISOString();
+    const args: string[] = [String(events.length), String(this.o.idTtlMs), this.keys.idPrefix, String(this.cursor)];
+    for (const ev of events) args.push(ev.id ?? '', fingerprint(ev), JSON.stringify({ ...ev, received_at: receivedAt }));
+    let reply: PublishReply;
+    try {
+      reply = await this.cmd.rdPublish(this.keys.counter, this.keys.stream, ...args);
+    } catch (err) {
+      const msg = (err as Error).message;
+      // Not written vs written-but-unanswered cannot be told apart once the command was sent;
+      // either way nothing is acknowledged, and a retry with the same ids is deduplicated.
+      if ((err as Error).name === 'ReplyError') throw new HubError(503, 'redis_error', `Redis refused the publish (${msg}); nothing was acknowledged`, undefined, { 'retry-after': '2' });
+      throw unavailable(msg);
+    }
+    if (reply[0] === 'conflict') {
+      const [, i, prior] = reply as ['conflict', number, number];
+      const id = events[i - 1]!.id!;
+      const msg = `id "${id}" was already used for a different event${prior ? ` (seq ${prior})` : ' in this request'}`;
+      throw new HubError(409, 'id_conflict', msg, [{ path: events.length > 1 ? `${i - 1}.id` : 'id', reason: msg }]);
+    }
+    const seqs = reply as number[];
+    const upTo = Math.max(...seqs.map(Math.abs));
+    if (this.o.minReplicas > 0) {
+      // WAIT covers every write this connection made so far, the script's included.
+      let why = '';
+      const got = await this.cmd.wait(this.o.minReplicas, this.o.replicaTimeoutMs).catch((err: Error) => ((why = `: ${err.message}`), -1));
+      if (got < this.o.minReplicas)
+        throw new HubError(503, 'redis_not_replicated', `Redis stored the events (through seq ${upTo}) but only ${Math.max(got, 0)} of ${this.o.minReplicas} replica(s) confirmed them within ${this.o.replicaTimeoutMs} ms${why}; not acknowledged, retry with the same ids`, undefined, {
+          'retry-after': '2',
+        });
+    }
+    await this.waitApplied(upTo);
+    const results: AppendResult[] = [];
+    for (let i = 0; i < seqs.length; i++) {
+      const s = seqs[i]!;
+      const ev = events[i]!;
+      if (s < 0) {
+        results.push({ seq: -s, id: ev.id!, duplicate: true });
+        continue;
+      }
+      const odd = this.odd.get(s);
+      if (odd instanceof HubError) throw odd;
+      results.push(odd ?? { seq: s, id: ev.id ?? `ev-${s}`, duplicate: false });
+    }
+    return results;
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.trimTimer);
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new HubError(503, 'shutting_down', 'the hub shut down before applying this publish; it may still be delivered, retry with the same ids', undefined, { 'retry-after': '2' }));
+    }
+    this.sub.disconnect();
+    this.cmd.disconnect();
+    await this.loopDone;
+  }
+
+  private waitApplied(upTo: number): Promise<void> {
+    if (this.cursor >= upTo) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const w: Waiter = {
+        upTo,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((x) => x !== w);
+          reject(
+            new HubError(503, 'redis_apply_timeout', `Redis stored the events (through seq ${upTo}) but this hub has not applied them within ${this.o.commitTimeoutMs} ms; not acknowledged, retry with the same ids`, undefined, {
+              'retry-after': '2',
+            }),
+          );
+        }, this.o.commitTimeoutMs),
+      };
+      this.waiters.push(w);
+    });
+  }
+
+  private remember(seq: number, r: AppendResult | HubError): void {
+    this.odd.set(seq, r);
+    if (this.odd.size > 10_000) this.odd.delete(this.odd.keys().next().value!);
+  }
+
+  /** On every (re)connect: make sure Redis never hands out a seq this hub already holds. */
+  private async reconcile(): Promise<void> {
+    try {
+      const before = await this.cmd.rdFloor(this.keys.counter, this.cursor);
+      if (before >= 0)
+        this.hub.logger.error({ redisCounter: before, localHead: this.cursor }, 'Redis sequence is behind this hub (Redis lost data?): raised it to the local head; other hubs will see a gap');
+    } catch (err) {
+      this.warn({ err: (err as Error).message }, 'redis reconcile failed');
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let backoff = 50;
+    while (!this.closing) {
+      try {
+        if (this.sub.status !== 'ready') {
+          this.caughtUp = false;
+          await sleep(50);
+          continue;
+        }
+        // Not caught up yet (start, reconnect): read without blocking, so an empty or idle stream
+        // counts as caught up at once instead of after the block timeout.
+        const from = `${this.cursor}-0`;
+        const reply = (
+          this.caughtUp
+            ? await this.sub.xread('COUNT', this.o.readCount, 'BLOCK', this.o.blockMs, 'STREAMS', this.keys.stream, from)
+            : await this.sub.xread('COUNT', this.o.readCount, 'STREAMS', this.keys.stream, from)
+        ) as XReadReply;
+        const now = Date.now();
+        const entries = reply?.[0]?.[1] ?? [];
+        if (entries.length) this.apply(entries);
+        if (entries.length < this.o.readCount) {
+          this.caughtUp = true;
+          this.caughtUpAt = now;
+        }
+        backoff = 50;
+      } catch (err) {
+        if (this.closing) break;
+        this.caughtUp = false;
+        this.warn({ err: (err as Error).message }, 'redis tail failed; retrying');
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 1000);
+      }
+    }
+  }
+
+  private apply(raw: [string, string[]][]): void {
+    const entries: { seq: number; ev: ValidEvent; receivedAt: string }[] = [];
+    for (const [id, fields] of raw) {
+      const seq = Number(id.slice(0, id.indexOf('-')));
+      const expected = (entries.length ? entries[entries.length - 1]!.seq : this.cursor) + 1;
+      if (seq > expected) this.gap(expected, seq - 1, entries);
+      const body = JSON.parse(fields[fields.indexOf('e') + 1]!) as ValidEvent & { received_at: string };
+      const { received_at: receivedAt, ...ev } = body;
+      entries.push({ seq, ev, receivedAt });
+    }
+    const startHead = this.ctx.log.head;
+    let logged: LoggedEvent[];
+    try {
+      logged = this.applyBatch(entries);
+    } catch (err) {
+      this.ctx.log.head = startHead;
+      if (isStorageError(err)) this.hub.logger.error({ err }, 'cannot write the local log; the Redis tail will retry');
+      throw err;
+    }
+    const last = entries[entries.length - 1]!;
+    this.cursor = last.seq;
+    this.counters.applied += entries.length;
+    this.lastLatencyMs = Math.max(0, Date.now() - Date.parse(last.receivedAt));
+    this.ctx.committed(logged);
+    if (this.waiters.length) {
+      const done = this.waiters.filter((w) => w.upTo <= this.cursor);
+      if (done.length) {
+        this.waiters = this.waiters.filter((w) => w.upTo > this.cursor);
+        for (const w of done) {
+          clearTimeout(w.timer);
+          w.resolve();
+        }
+      }
+    }
+  }
+
+  /**
+   * Entries from..to are gone from the stream (trimmed while this hub was away, or lost by Redis).
+   * Never skip silently: record them as pruned so a resume from before them gets a `reset` with a
+   * snapshot, and send live subscribers away so they resume (and get that reset) too.
+   */
+  private gap(from: number, to: number, pending: { seq: number; ev: ValidEvent; receivedAt: string }[]): void {
+    this.counters.gaps++;
+    this.hub.logger.error({ from, to }, 'events missing from the Redis stream (trimmed or lost); this hub cannot replay them');
+    if (pending.length) {
+      // Commit what precedes the gap first so the pruned marker stays below our own events.
+      this.applyBatchSafe(pending.splice(0));
+    }
+    this.ctx.db.prepare("INSERT INTO meta(key, value) VALUES ('pruned_through', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(to));
+    this.ctx.log.prunedThrough = Math.max(this.ctx.log.prunedThrough, to);
+    this.cursor = Math.max(this.cursor, to);
+    this.hub.broker.disconnectWhere(() => true, {
+      reason: 'admin',
+      message: `this hub missed events ${from}..${to} from the bus; reconnect with Last-Event-ID to get a reset and a fresh snapshot`,
+      retry_ms: 1000,
+    });
+  }
+
+  private applyBatchSafe(entries: { seq: number; ev: ValidEvent; receivedAt: string }[]): void {
+    const logged = this.applyBatch(entries);
+    this.cursor = entries[entries.length - 1]!.seq;
+    this.ctx.committed(logged);
+  }
+
+  /** Trim the stream below what the local log has pruned by the shared retention rules. */
+  private async trim(): Promise<void> {
+    const below = this.ctx.log.prunedThrough + 1;
+    if (below <= this.trimmedBelow || this.cmd.status !== 'ready') return;
+    try {
+      await this.cmd.xtrim(this.keys.stream, 'MINID', '~', `${below}-0`);
+      this.trimmedBelow = below;
+    } catch (err) {
+      this.warn({ err: (err as Error).message }, 'redis trim failed; will retry');
+    }
+  }
+
+  private warn(obj: object, msg: string): void {
+    const now = Date.now();
+    if (now - this.lastWarn < 1000) return;
+    this.lastWarn = now;
+    this.hub.logger.warn(obj, msg);
+  }
+}
+
+/** `relaydesk serve --redis URL`: every hub started with the same URL (and prefix) is one system. */
+export function redisEngineFactory(url: string, opts: RedisEngineOptions = {}): EngineFactory {
+  return (ctx, hub) => new RedisEngine(ctx, hub, url, opts);
 }

@@ -95,6 +95,8 @@ export function streamRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
 
 async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFrom: number | undefined): Promise<void> {
   const { spec } = sub;
+  if (resumeFrom !== undefined && resumeFrom > hub.log.head && hub.engine.whenApplied) await hub.engine.whenApplied(resumeFrom, 2000);
+  if (sub.closed) return;
   const head = hub.log.head;
   const connection: ConnectionEvent = {
     connection_id: sub.id,

@@ -1,0 +1,358 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { startHub, type Hub } from '../../electron/hub/hub.ts';
+import { redisEngineFactory, redisTarget, type RedisEngine } from '../../electron/hub/bus/redis.ts';
+import { ADMIN, api, publish, sleep, startTestHub, until, type TestHub } from '../helpers/hub.ts';
+import { Subscriber } from '../helpers/sse.ts';
+import { sample } from '../helpers/events.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import type { HubEvent } from '../../shared/events.ts';
+
+const hubOpts = { heartbeatMs: 250, retryMs: 200 };
+const engineOf = (h: Hub) => h.engine as unknown as RedisEngine;
+const key = (e: HubEvent) => `${e.seq}:${e.id}`;
+
+function expectCleanSequence(events: HubEvent[]): void {
+  const seqs = events.map((e) => e.seq);
+  for (let i = 1; i < seqs.length; i++) expect(seqs[i]!, `order at ${i}`).toBeGreaterThan(seqs[i - 1]!);
+  expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+}
+
+describe('three hubs through Redis Streams', () => {
+  let redis: TestRedis;
+  const hubs: TestHub[] = [];
+  const subs: Subscriber[] = [];
+  let extraHub: Hub | undefined;
+
+  beforeAll(async () => {
+    redis = await startRedis({ aof: true });
+  });
+
+  afterAll(async () => {
+    for (const s of subs) s.close();
+    await extraHub?.close().catch(() => {});
+    for (const h of hubs) await h.stop().catch(() => {});
+    await redis?.stop();
+  });
+
+  it('keeps one complete, ordered, duplicate-free sequence across Redis and hub restarts', async () => {
+    const factory = redisEngineFactory(redis.url, { commitTimeoutMs: 3000 });
+    for (let i = 0; i < 3; i++) hubs.push(await startTestHub(hubOpts, factory));
+    const [A, B, C] = hubs as [TestHub, TestHub, TestHub];
+    const urlB = B.url;
+    for (const h of hubs) subs.push(new Subscriber(h.url));
+    const [sA, sB, sC] = subs as [Subscriber, Subscriber, Subscriber];
+    await until(() => subs.every((s) => s.named('connection').length === 1), 'three subscribers connected');
+
+    const acked = new Map<string, number>();
+    const bodies = new Map<string, unknown>();
+    const refused = new Set<string>();
+    let n = 0;
+    const pub = async (url: string, id = `rr-${n++}`) => {
+      const body = bodies.get(id) ?? sample.storeOrder(7, { id });
+      bodies.set(id, body);
+      const r = await publish(url, body);
+      if (r.status === 201) {
+        acked.set(id, r.body.results[0].seq);
+        refused.delete(id);
+      } else refused.add(id);
+      return r;
+    };
+    const roundRobin = async (count: number, targets: string[], parallel = 3) => {
+      for (let i = 0; i < count; i += parallel) {
+        const rs = await Promise.all(Array.from({ length: Math.min(parallel, count - i) }, (_, k) => pub(targets[(i + k) % targets.length]!)));
+        for (const r of rs) expect(r.status, JSON.stringify(r.body)).toBe(201);
+      }
+    };
+    const urls = () => hubs.map((h) => h.url);
+
+    // 1. Normal operation: round-robin, three publishes in flight at a time.
+    await roundRobin(60, urls());
+    for (const s of subs) await s.waitForEvents(60);
+    const stats = await api(A.url, '/v1/stats');
+    expect(stats.body.bus).toMatchObject({ engine: 'redis', connected: true });
+    expect(typeof stats.body.bus.lag_ms).toBe('number');
+
+    // 2. Redis SIGKILLed while three publishers are running: nothing is acknowledged that Redis did
+    //    not store, publishes during the outage get 503, streams stay open with heartbeats.
+    const opened = subs.map((s) => s.opened);
+    let running = true;
+    const statuses: number[] = [];
+    const lanes = [0, 1, 2].map(async (lane) => {
+      for (let i = 0; i < 400 && running; i++) {
+        statuses.push((await pub(urls()[lane]!)).status);
+        await sleep(5);
+      }
+    });
+    await until(() => statuses.length >= 30, 'traffic before the kill');
+    await redis.kill();
+    await until(() => hubs.every((h) => !h.hub.engine.status().connected), 'hubs notice Redis is gone');
+    await sleep(300);
+    running = false;
+    await Promise.all(lanes);
+    expect(statuses.every((s) => s === 201 || s === 503), `statuses ${[...new Set(statuses)]}`).toBe(true);
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
+    const beatsBefore = sA.named('heartbeat').length;
+    const outageIds: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      const id = `outage-${i}`;
+      outageIds.push(id);
+      const r = await pub(urls()[i % 3]!, id);
+      expect(r.status).toBe(503);
+      expect(r.body.error?.code ?? r.body.code).toBe('redis_unavailable');
+      expect(r.headers.get('retry-after')).toBeTruthy();
+    }
+    await until(() => sA.named('heartbeat').length >= beatsBefore + 2, 'heartbeats during the outage');
+    const outage = await api(B.url, '/v1/stats');
+    expect(outage.body.bus.connected).toBe(false);
+    expect(outage.body.bus.lag_ms).toBeGreaterThan(0);
+    expect(subs.map((s) => s.opened)).toEqual(opened);
+
+    // 3. Redis back (AOF kept the data): the hubs reconnect and resume by themselves.
+    await redis.start();
+    await until(() => hubs.every((h) => h.hub.engine.status().connected), 'hubs reconnect to Redis', 15_000);
+    const maxAcked = Math.max(...acked.values());
+    await until(() => hubs.every((h) => h.hub.log.head >= maxAcked), 'hubs caught up');
+    for (const h of hubs) expect(h.hub.log.readAfter(0, 10_000, () => true).events.filter((e) => outageIds.includes(e.event.id))).toEqual([]);
+    // Publishers retry what was refused with the same ids: landed ones are deduplicated.
+    const retried = [...refused];
+    for (const [i, id] of retried.entries()) {
+      const r = await pub(urls()[i % 3]!, id);
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+    }
+    expect(refused.size).toBe(0);
+    await roundRobin(30, urls());
+    for (const s of subs) await s.waitForEvents(acked.size);
+
+    // 4. Hub B goes away; events published meanwhile reach its subscriber after B restarts.
+    const portB = B.hub.port;
+    await B.hub.close();
+    await roundRobin(15, [A.url, C.url], 2);
+    extraHub = (await startHub({ ...hubOpts, port: portB, dbFile: B.dbFile, adminToken: ADMIN, logLevel: 'silent' }, factory)).hub;
+    expect(extraHub.url).toBe(urlB);
+    expect(extraHub.log.head).toBeGreaterThanOrEqual(Math.max(...acked.values()));
+    await sB.waitForEvents(acked.size, 15_000);
+
+    // 5. A client moves from A to C with its Last-Event-ID and gets exactly what it missed.
+    const mover = new Subscriber(A.url);
+    subs.push(mover);
+    await mover.waitFor('connection');
+    await roundRobin(6, [A.url, extraHub.url, C.url]);
+    await mover.waitForEvents(6);
+    mover.close();
+    const lastSeen = mover.events.at(-1)!.seq;
+    const before = new Set(acked.keys());
+    await roundRobin(12, [A.url, extraHub.url, C.url]);
+    const missed = [...acked.keys()].filter((id) => !before.has(id));
+    const moved = new Subscriber(C.url, {}, ADMIN, { 'last-event-id': String(lastSeen) });
+    subs.push(moved);
+    await moved.waitForEvents(12);
+    await sleep(300);
+    expect(moved.events.map((e) => e.id).sort()).toEqual(missed.sort());
+    expect(moved.events[0]!.seq).toBeGreaterThan(lastSeen);
+
+    // 6. Everyone ends with the same complete, ordered, duplicate-free sequence of acked events.
+    const total = acked.size;
+    expect(total).toBe(n + outageIds.length);
+    for (const s of [sA, sB, sC]) await s.waitForEvents(total, 15_000);
+    await sleep(300);
+    const ref = sA.events;
+    expectCleanSequence(ref);
+    expect(ref.map((e) => e.id).sort()).toEqual([...acked.keys()].sort());
+    for (const e of ref) expect(e.seq).toBe(acked.get(e.id));
+    for (const s of [sB, sC]) expect(s.events.map(key)).toEqual(ref.map(key));
+    // The local replicas are identical, received_at included.
+    const dump = (h: Hub) => h.log.readAfter(0, 10_000, () => true).events.map((e) => e.json);
+    expect(dump(extraHub)).toEqual(dump(A.hub));
+    expect(dump(C.hub)).toEqual(dump(A.hub));
+    for (const h of [A.hub, extraHub, C.hub]) expect(engineOf(h).counters.gaps).toBe(0);
+    expect(await engineOf(C.hub).whenApplied(ref.at(-1)!.seq, 1000)).toBe(true);
+    expect(await engineOf(C.hub).whenApplied(ref.at(-1)!.seq + 1, 50)).toBe(false);
+    await extraHub.close();
+    extraHub = undefined;
+  });
+});
+
+describe('Redis engine details', () => {
+  let redis: TestRedis;
+  const hubs: TestHub[] = [];
+  const subs: Subscriber[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis({ aof: false });
+  });
+  afterAll(async () => {
+    for (const s of subs) s.close();
+    for (const h of hubs) await h.stop().catch(() => {});
+    await redis?.stop();
+  });
+
+  it('uses the Redis engine when only opts.redisUrl is given (as serve --redis does)', async () => {
+    const A = await startTestHub({ ...hubOpts, redisUrl: redis.url });
+    hubs.push(A);
+    expect(A.hub.engine.kind).toBe('redis');
+    expect((await publish(A.url, sample.mail('u1', { id: 'url-1' }))).status).toBe(201);
+  });
+
+  it('deduplicates publisher ids globally and refuses reused ids with different content', async () => {
+    const factory = redisEngineFactory(redis.url, { prefix: '{dedup}' });
+    const A = await startTestHub(hubOpts, factory);
+    const B = await startTestHub(hubOpts, factory);
+    hubs.push(A, B);
+    const ev = sample.mail('u1', { id: 'mail-1' });
+    const first = await publish(A.url, ev);
+    expect(first.status).toBe(201);
+    const again = await publish(B.url, ev);
+    expect(again.status).toBe(201);
+    expect(again.body.results[0]).toMatchObject({ seq: first.body.results[0].seq, duplicate: true });
+    const other = await publish(B.url, { ...ev, data: { ...ev.data, subject: 'changed' } });
+    expect(other.status).toBe(409);
+    const batch = await publish(A.url, [sample.mail('u1', { id: 'm-2' }), sample.mail('u1', { id: 'm-3' }), ev]);
+    expect(batch.status).toBe(201);
+    expect(batch.body.results.map((r: { duplicate: boolean }) => r.duplicate)).toEqual([false, false, true]);
+    const seqs = batch.body.results.map((r: { seq: number }) => r.seq);
+    expect(seqs[1]).toBe(seqs[0] + 1);
+    await until(() => B.hub.log.head === A.hub.log.head, 'B applied');
+    expect(B.hub.log.count()).toBe(3);
+  });
+
+  it('after the Redis id TTL, every hub still deduplicates against its own log the same way', async () => {
+    const factory = redisEngineFactory(redis.url, { prefix: '{ttl}', idTtlMs: 50 });
+    const A = await startTestHub(hubOpts, factory);
+    const B = await startTestHub(hubOpts, factory);
+    hubs.push(A, B);
+    const ev = sample.mail('u1', { id: 'ttl-1' });
+    expect((await publish(A.url, ev)).body.results[0]).toMatchObject({ seq: 1, duplicate: false });
+    await sleep(120);
+    // Redis forgot the id, so the entry gets seq 2 in the stream; both logs skip it as a duplicate.
+    const again = await publish(B.url, ev);
+    expect(again.status).toBe(201);
+    expect(again.body.results[0]).toMatchObject({ seq: 1, duplicate: true });
+    const conflict = await publish(A.url, { ...ev, data: { ...ev.data, subject: 'other' } });
+    expect(conflict.status).toBe(409);
+    // The tails moved past the skipped entries: the next event is applied everywhere.
+    const next = await publish(A.url, sample.mail('u1', { id: 'ttl-2' }));
+    expect(next.status).toBe(201);
+    // 3, or 4 when the conflicting publish came after the id expired again (then both hubs skip it).
+    const seq = next.body.results[0].seq;
+    expect([3, 4]).toContain(seq);
+    await until(() => B.hub.log.head === seq, `B applied seq ${seq}`);
+    const dump = (h: Hub) => h.log.readAfter(0, 100, () => true).events.map((e) => e.json);
+    expect(dump(A.hub)).toEqual(dump(B.hub));
+    expect(A.hub.log.count()).toBe(2);
+  });
+
+  it('detects a hub falling behind the trimmed stream instead of skipping silently', async () => {
+    const factory = redisEngineFactory(redis.url, { prefix: '{gap}' });
+    const A = await startTestHub(hubOpts, factory);
+    hubs.push(A);
+    for (let i = 0; i < 20; i++) expect((await publish(A.url, sample.storeOrder(1, { id: `g-${i}` }))).status).toBe(201);
+    const r = new Redis(redis.url);
+    await r.xtrim('{gap}:stream', 'MAXLEN', 5);
+    r.disconnect();
+    const late = await startTestHub(hubOpts, factory);
+    hubs.push(late);
+    await until(() => late.hub.log.head === 20, 'late hub applied the retained tail');
+    expect(late.hub.log.prunedThrough).toBe(15);
+    expect(late.hub.log.count()).toBe(5);
+    expect(engineOf(late.hub).counters.gaps).toBe(1);
+    // A client resuming from inside the gap is told so, with a snapshot, not silently skipped.
+    const s = new Subscriber(late.url, {}, ADMIN, { 'last-event-id': '3' });
+    subs.push(s);
+    const reset = await s.waitFor('reset');
+    expect(reset.data).toMatchObject({ reason: 'retention', requested: 3, oldest_seq: 16 });
+  });
+
+  it('continues after the highest local seq when Redis comes back empty (no AOF)', async () => {
+    const factory = redisEngineFactory(redis.url, { prefix: '{lost}' });
+    const A = await startTestHub(hubOpts, factory);
+    const B = await startTestHub(hubOpts, factory);
+    hubs.push(A, B);
+    for (let i = 0; i < 10; i++) expect((await publish([A, B][i % 2]!.url, sample.storeOrder(1, { id: `l-${i}` }))).status).toBe(201);
+    await until(() => A.hub.log.head === 10 && B.hub.log.head === 10, 'both applied');
+    await redis.kill();
+    await redis.start();
+    await until(() => [A, B].every((h) => h.hub.engine.status().connected), 'reconnected');
+    // Publish at once: the seq floor travels with the publish, so no seq is handed out twice.
+    const r = await publish(B.url, sample.storeOrder(1, { id: 'l-after' }));
+    expect(r.status).toBe(201);
+    expect(r.body.results[0].seq).toBe(11);
+    await until(() => A.hub.log.head === 11, 'A applied the new event');
+    const dump = (h: Hub) => h.log.readAfter(0, 100, () => true).events.map((e) => e.json);
+    expect(dump(A.hub)).toEqual(dump(B.hub));
+  });
+
+  it('starts while Redis is down, refuses publishes with 503, and connects when Redis appears', async () => {
+    await redis.kill();
+    const factory = redisEngineFactory(redis.url, { prefix: '{late}', startTimeoutMs: 300 });
+    const A = await startTestHub(hubOpts, factory);
+    hubs.push(A);
+    expect(A.hub.engine.status().connected).toBe(false);
+    const s = new Subscriber(A.url);
+    subs.push(s);
+    await s.waitFor('heartbeat');
+    const refused = await publish(A.url, sample.storeOrder(1, { id: 'late-1' }));
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('redis_unavailable');
+    await redis.start();
+    await until(() => A.hub.engine.status().connected, 'connected once Redis is up', 15_000);
+    const ok = await publish(A.url, sample.storeOrder(1, { id: 'late-1' }));
+    expect(ok.status).toBe(201);
+    expect((await s.waitForEvents(1))[0]!.id).toBe('late-1');
+  });
+
+  it('trims the stream by the local retention rules', async () => {
+    const factory = redisEngineFactory(redis.url, { prefix: '{trim}', trimIntervalMs: 100 });
+    const A = await startTestHub({ ...hubOpts, retention: { maxEvents: 10, chunk: 100, intervalMs: 100 } }, factory);
+    hubs.push(A);
+    for (let i = 0; i < 40; i++) expect((await publish(A.url, sample.storeOrder(1, { id: `t-${i}` }))).status).toBe(201);
+    const r = new Redis(redis.url);
+    try {
+      await until(async () => A.hub.log.prunedThrough >= 30 && (await r.xlen('{trim}:stream')) < 40, 'stream trimmed', 5000);
+      const first = (await r.xrange('{trim}:stream', '-', '+', 'COUNT', 1))[0]![0];
+      expect(Number(first.split('-')[0])).toBeGreaterThan(1);
+    } finally {
+      r.disconnect();
+    }
+  });
+});
+
+describe('Redis replicas and Sentinel addresses', () => {
+  it('parses redis-sentinel:// addresses and passes plain URLs through', () => {
+    expect(redisTarget('redis-sentinel://:s3cret@10.0.0.1:26379,10.0.0.2:26380/relay')).toEqual({
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '10.0.0.2', port: 26380 },
+      ],
+      name: 'relay',
+      password: 's3cret',
+    });
+    expect(redisTarget('redis://127.0.0.1:6379/0')).toBe('redis://127.0.0.1:6379/0');
+  });
+
+  it('with minReplicas, acknowledges only what a replica confirmed', async () => {
+    const primary = await startRedis({ aof: false, args: ['--repl-diskless-sync-delay', '0'] });
+    const replica = await startRedis({ aof: false, args: ['--replicaof', '127.0.0.1', String(primary.port)] });
+    let hub: TestHub | undefined;
+    try {
+      const factory = redisEngineFactory(primary.url, { minReplicas: 1, replicaTimeoutMs: 300 });
+      hub = await startTestHub(hubOpts, factory);
+      const r = new Redis(primary.url);
+      await until(async () => /slave0:.*state=online/.test(await r.info('replication')), 'replica attached and in sync');
+      // The replica acknowledges only once it has loaded the initial sync.
+      await until(async () => (await r.incr('warm'), (await r.wait(1, 200)) >= 1), 'replica acknowledging writes');
+      const ok = await publish(hub.url, sample.storeOrder(1, { id: 'rep-1' }));
+      expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+      await replica.kill();
+      await until(async () => /connected_slaves:0/.test(await r.info('replication')), 'replica gone');
+      r.disconnect();
+      const refused = await publish(hub.url, sample.storeOrder(1, { id: 'rep-2' }));
+      expect(refused.status).toBe(503);
+      expect(refused.body.error.code).toBe('redis_not_replicated');
+    } finally {
+      await hub?.stop();
+      await replica.stop();
+      await primary.stop();
+    }
+  });
+});
