@@ -1,0 +1,190 @@
+/**
+ * RelayDesk desktop: the Electron main process. Deliberately thin: it starts the same hub the
+ * headless `relaydesk serve` runs (in-process), opens one locked-down window on the console that
+ * hub serves, and wires the preload bridge, tray and native notifications. Every decision lives in
+ * a plain module under electron/shell/ with unit tests; this file only connects them to Electron.
+ *
+ * Bundled by scripts/build-electron.mjs to dist-electron/main.js as an ES module (package.json has
+ * "type": "module"; Electron >= 28 loads ESM main scripts). Packages stay external and load from
+ * node_modules at run time.
+ */
+import { app, BrowserWindow, dialog, ipcMain, session, shell, type WebContents } from 'electron';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IPC, focusEventSchema, type NotifyRequest } from '../shared/desktop-bridge.ts';
+import { withDesktopCsp } from './shell/csp.ts';
+import { createIpcTable } from './shell/ipc-handlers.ts';
+import { decideNavigation, decideWindowOpen, externalPolicyFromEnv } from './shell/navigation.ts';
+import { shouldNotify } from './shell/notify-policy.ts';
+import { permissionAllowed } from './shell/permissions.ts';
+import { hubSettingsAccess, startDesktopHub, type DesktopHub } from './shell/hub-runner.ts';
+import type { TrayAction } from './shell/tray-menu.ts';
+import { createConsoleWindow, showWindow } from './window.ts';
+import { ShellTray } from './tray.ts';
+import { ShellNotifications } from './notifications.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const PRELOAD = join(here, 'preload.cjs');
+const ASSETS = join(here, 'assets');
+/** dist-electron/../dist/renderer: the same relative place in the repo and inside app.asar. */
+const RENDERER_DIR = process.env.RELAYDESK_RENDERER_DIR ?? join(here, '..', 'dist', 'renderer');
+const external = externalPolicyFromEnv(process.env);
+
+// Same folder as the hub's defaultDataDir() (".../RelayDesk"), whatever package.json's name is, so
+// the desktop app and `relaydesk serve` share one event log. RELAYDESK_USER_DATA isolates test runs.
+app.setPath('userData', process.env.RELAYDESK_USER_DATA ?? join(app.getPath('appData'), 'RelayDesk'));
+app.enableSandbox();
+if (process.platform === 'win32') app.setAppUserModelId('com.relaydesk.app');
+
+let appOrigin = ''; // until the hub is up, no origin is trusted: every navigation and IPC is refused
+let desktop: DesktopHub | null = null;
+let win: BrowserWindow | null = null;
+let quitting = false;
+let shutdownState: 'running' | 'stopping' | 'stopped' = 'running';
+
+function hardenContents(contents: WebContents): void {
+  const onNavigate = (event: { preventDefault(): void }, url: string) => {
+    const d = decideNavigation(url, appOrigin, external);
+    if (d.action === 'allow') return;
+    event.preventDefault();
+    if (d.action === 'open-external') void shell.openExternal(d.url);
+  };
+  contents.on('will-navigate', (e, url) => onNavigate(e, url));
+  contents.on('will-redirect', (e, url) => onNavigate(e, url));
+  contents.setWindowOpenHandler(({ url }) => {
+    const d = decideWindowOpen(url, external);
+    if (d.openExternal) void shell.openExternal(d.openExternal);
+    return { action: 'deny' };
+  });
+  contents.on('will-attach-webview', (e) => e.preventDefault());
+}
+app.on('web-contents-created', (_e, contents) => hardenContents(contents));
+
+function hardenSession(): void {
+  const ses = session.defaultSession;
+  ses.setPermissionRequestHandler((_wc, permission, callback, details) => callback(permissionAllowed(permission, details.requestingUrl, appOrigin)));
+  ses.setPermissionCheckHandler((_wc, permission, requestingOrigin, details) =>
+    permissionAllowed(permission, details.requestingUrl ?? requestingOrigin, appOrigin),
+  );
+  ses.setDevicePermissionHandler(() => false);
+  ses.webRequest.onHeadersReceived((details, callback) => callback({ responseHeaders: withDesktopCsp(details.url, appOrigin, details.responseHeaders) }));
+}
+
+async function start(): Promise<void> {
+  const userData = app.getPath('userData');
+  mkdirSync(userData, { recursive: true });
+  let logDestination: NodeJS.WritableStream | undefined;
+  if (app.isPackaged) {
+    mkdirSync(join(userData, 'logs'), { recursive: true });
+    logDestination = createWriteStream(join(userData, 'logs', 'hub.log'), { flags: 'a' });
+  }
+  const portOverride = process.env.RELAYDESK_PORT ? Number(process.env.RELAYDESK_PORT) : undefined;
+  desktop = await startDesktopHub({
+    dataDir: userData,
+    rendererDir: RENDERER_DIR,
+    logLevel: (process.env.RELAYDESK_LOG_LEVEL as 'info' | undefined) ?? 'info',
+    logDestination,
+    portOverride: Number.isInteger(portOverride) ? portOverride : undefined,
+  });
+  const { hub } = desktop;
+  if (desktop.port.fellBack) hub.logger.warn({ wanted: desktop.port.wanted, actual: desktop.port.actual }, `${desktop.port.reason}; using a free port`);
+  appOrigin = new URL(desktop.url).origin;
+  hardenSession();
+
+  const settings = hubSettingsAccess(hub, () => desktop!.url, () => desktop!.adminToken);
+  const notifications = new ShellNotifications((seq) => {
+    showWindow(win);
+    win?.webContents.send(IPC.focusEvent, focusEventSchema.parse({ seq }));
+  }, join(ASSETS, 'icon.png'));
+  const tray = new ShellTray({ normal: join(ASSETS, 'tray.png'), urgent: join(ASSETS, 'tray-urgent.png') }, (a: TrayAction) => {
+    if (a === 'show') showWindow(win);
+    else if (a === 'quit') app.quit();
+    else if (a === 'toggle-mute') {
+      const s = settings.get();
+      void settings
+        .put({ ...s, notifications: { ...s.notifications, muted: !s.notifications.muted } })
+        .then((next) => tray.update({ muted: next.notifications.muted }))
+        .catch((err) => hub.logger.warn({ err }, 'could not change the mute setting'));
+    }
+  });
+
+  const table = createIpcTable(() => appOrigin, {
+    connection: () => ({ hubUrl: desktop!.url, token: desktop!.adminToken }),
+    notify: (n: NotifyRequest) => {
+      if (shouldNotify(n, settings.get())) notifications.show(n);
+    },
+    setUnreadUrgent: (count) => tray.update({ unreadUrgent: count, muted: settings.get().notifications.muted }),
+    getSettings: () => settings.get(),
+    setSettings: async (s) => {
+      const next = await settings.put(s);
+      tray.update({ muted: next.notifications.muted });
+      return next;
+    },
+    openExternal: (url) => shell.openExternal(url),
+  }, external);
+  for (const [channel, fn] of Object.entries(table.handle)) ipcMain.handle(channel, (e, payload) => fn(e, payload));
+  for (const [channel, fn] of Object.entries(table.on)) ipcMain.on(channel, (e, payload) => void fn(e, payload));
+
+  win = createConsoleWindow({ preloadPath: PRELOAD, iconPath: join(ASSETS, 'icon.png'), stateFile: join(userData, 'window-state.json') });
+  win.on('show', () => tray.update({ windowVisible: true }));
+  win.on('hide', () => tray.update({ windowVisible: false }));
+  win.on('close', (e) => {
+    // macOS convention: closing the window keeps the app (and its notifications) running.
+    if (process.platform === 'darwin' && !quitting) {
+      e.preventDefault();
+      win?.hide();
+    }
+  });
+  win.on('closed', () => (win = null));
+  win.webContents.on('render-process-gone', (_e, details) => {
+    hub.logger.error({ reason: details.reason }, 'console renderer exited; reloading');
+    if (details.reason !== 'clean-exit' && win && !win.isDestroyed()) void win.loadURL(`${desktop!.url}/`);
+  });
+  tray.create();
+  tray.update({ muted: settings.get().notifications.muted });
+  // A failed first load (hub bundle missing, renderer crash) leaves the app running with the tray and
+  // a message, rather than quitting and taking the hub with it.
+  await win.loadURL(`${desktop.url}/`).catch((err: Error) => {
+    hub.logger.error({ err }, 'the console did not load');
+    dialog.showErrorBox('RelayDesk console did not load', `${err.message}\n\nThe hub is running at ${desktop!.url}.`);
+  });
+}
+
+/** Graceful stop: the hub refuses publishes, flushes, and tells every stream to reconnect later. */
+async function shutdown(): Promise<void> {
+  if (!desktop) return;
+  const hub = desktop.hub;
+  await Promise.race([hub.close(), new Promise((r) => setTimeout(r, 5_000).unref())]).catch((err) => hub.logger.error({ err }, 'hub shutdown failed'));
+}
+
+if (!app.requestSingleInstanceLock()) {
+  // Another RelayDesk already runs on this profile: it gets 'second-instance' and shows itself.
+  app.quit();
+} else {
+  app.on('second-instance', () => showWindow(win));
+  app.on('activate', () => showWindow(win));
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  app.on('before-quit', (e) => {
+    quitting = true;
+    if (shutdownState === 'stopped') return;
+    e.preventDefault();
+    if (shutdownState === 'stopping') return;
+    shutdownState = 'stopping';
+    void shutdown().finally(() => {
+      shutdownState = 'stopped';
+      app.quit();
+    });
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => app.quit());
+  app
+    .whenReady()
+    .then(start)
+    .catch(async (err: Error) => {
+      dialog.showErrorBox('RelayDesk could not start', `${err.message}\n\nThe log is in ${app.getPath('userData')}.`);
+      await shutdown();
+      app.exit(1);
+    });
+}

@@ -1,0 +1,313 @@
+// A stand-in for the parts of Electron's main-process API that electron/main.ts and its wrappers
+// use. It records what the main process does and lets the parent test (over the fork IPC channel)
+// play the renderer, the user and the OS: invoke IPC, navigate, click a notification, quit.
+import { EventEmitter } from 'node:events';
+import { setImmediate, setTimeout } from 'node:timers';
+
+const state = {
+  paths: {},
+  sandbox: false,
+  windows: [],
+  loaded: [],
+  handle: new Map(),
+  on: new Map(),
+  permissionRequest: null,
+  permissionCheck: null,
+  device: null,
+  headers: null,
+  opened: [],
+  notifications: [],
+  sent: [],
+  errors: [],
+  tray: null,
+  badge: 0,
+  quitEvents: 0,
+};
+const report = (msg) => process.send?.(msg);
+
+class FakeApp extends EventEmitter {
+  isPackaged = false;
+  #ready;
+  constructor() {
+    super();
+    this.#ready = new Promise((r) => setImmediate(() => (this.emit('ready'), r())));
+  }
+  setPath(name, p) {
+    state.paths[name] = p;
+  }
+  getPath(name) {
+    if (state.paths[name]) return state.paths[name];
+    if (name === 'appData') return process.env.FAKE_APPDATA ?? '/nonexistent-appdata';
+    return `/nonexistent-${name}`;
+  }
+  getAppPath() {
+    return process.cwd();
+  }
+  enableSandbox() {
+    state.sandbox = true;
+  }
+  setAppUserModelId() {}
+  requestSingleInstanceLock() {
+    return process.env.FAKE_LOCK !== 'taken';
+  }
+  whenReady() {
+    return this.#ready;
+  }
+  setBadgeCount(n) {
+    state.badge = n;
+    return true;
+  }
+  quit() {
+    state.quitEvents++;
+    let prevented = false;
+    this.emit('before-quit', { preventDefault: () => (prevented = true) });
+    if (prevented) return;
+    for (const w of state.windows) if (!w.destroyed) w.close();
+    this.emit('will-quit', { preventDefault() {} });
+    report({ type: 'exiting' });
+    setTimeout(() => process.exit(0), 20);
+  }
+  exit(code) {
+    report({ type: 'exiting', code });
+    setTimeout(() => process.exit(code), 20);
+  }
+}
+export const app = new FakeApp();
+
+class WebContents extends EventEmitter {
+  openHandler = null;
+  setWindowOpenHandler(fn) {
+    this.openHandler = fn;
+  }
+  send(channel, payload) {
+    state.sent.push({ channel, payload });
+  }
+}
+
+export class BrowserWindow extends EventEmitter {
+  destroyed = false;
+  visible = false;
+  maximized = false;
+  constructor(options) {
+    super();
+    this.options = options;
+    this.bounds = { x: options.x ?? 0, y: options.y ?? 0, width: options.width, height: options.height };
+    this.webContents = new WebContents();
+    state.windows.push(this);
+    app.emit('web-contents-created', {}, this.webContents);
+  }
+  static getAllWindows() {
+    return state.windows.filter((w) => !w.destroyed);
+  }
+  async loadURL(url) {
+    state.loaded.push(url);
+    const res = await globalThis.fetch(url);
+    if (!res.ok) throw new Error(`load failed: ${res.status}`);
+    setImmediate(() => this.emit('ready-to-show'));
+  }
+  show() {
+    this.visible = true;
+    this.emit('show');
+  }
+  hide() {
+    this.visible = false;
+    this.emit('hide');
+  }
+  focus() {}
+  restore() {}
+  maximize() {
+    this.maximized = true;
+  }
+  isMinimized() {
+    return false;
+  }
+  isMaximized() {
+    return this.maximized;
+  }
+  isFullScreen() {
+    return false;
+  }
+  isDestroyed() {
+    return this.destroyed;
+  }
+  getBounds() {
+    return { ...this.bounds };
+  }
+  getNormalBounds() {
+    return { ...this.bounds };
+  }
+  setBounds(b) {
+    this.bounds = { ...this.bounds, ...b };
+    this.emit('move');
+  }
+  close() {
+    let prevented = false;
+    this.emit('close', { preventDefault: () => (prevented = true) });
+    if (prevented) return;
+    this.destroyed = true;
+    this.emit('closed');
+  }
+}
+
+const display = { id: 1, workArea: { x: 0, y: 0, width: 1920, height: 1040 }, bounds: { x: 0, y: 0, width: 1920, height: 1080 } };
+export const screen = { getPrimaryDisplay: () => display, getAllDisplays: () => [display] };
+
+export const dialog = {
+  showErrorBox(title, content) {
+    state.errors.push({ title, content });
+    report({ type: 'error-box', title, content });
+  },
+};
+
+export const ipcMain = {
+  handle(channel, fn) {
+    state.handle.set(channel, fn);
+  },
+  on(channel, fn) {
+    state.on.set(channel, fn);
+  },
+};
+
+export const session = {
+  defaultSession: {
+    setPermissionRequestHandler: (fn) => (state.permissionRequest = fn),
+    setPermissionCheckHandler: (fn) => (state.permissionCheck = fn),
+    setDevicePermissionHandler: (fn) => (state.device = fn),
+    webRequest: { onHeadersReceived: (fn) => (state.headers = fn) },
+  },
+};
+
+export const shell = {
+  async openExternal(url) {
+    state.opened.push(url);
+  },
+};
+
+export const nativeImage = { createFromPath: (p) => ({ path: p }) };
+
+export const Menu = { buildFromTemplate: (items) => ({ items }) };
+
+export class Tray extends EventEmitter {
+  constructor(image) {
+    super();
+    this.image = image;
+    state.tray = this;
+  }
+  setImage(i) {
+    this.image = i;
+  }
+  setToolTip(t) {
+    this.tooltip = t;
+  }
+  setTitle(t) {
+    this.title = t;
+  }
+  setContextMenu(m) {
+    this.menu = m;
+  }
+  destroy() {
+    this.destroyed = true;
+  }
+}
+
+export class Notification extends EventEmitter {
+  static isSupported() {
+    return true;
+  }
+  constructor(opts) {
+    super();
+    this.opts = opts;
+  }
+  show() {
+    state.notifications.push(this);
+  }
+  close() {}
+}
+
+function summary() {
+  const w = state.windows[0];
+  return {
+    paths: state.paths,
+    sandbox: state.sandbox,
+    loaded: state.loaded,
+    windowOptions: w?.options,
+    windowVisible: w?.visible ?? false,
+    handle: [...state.handle.keys()],
+    on: [...state.on.keys()],
+    hasPermissionHandlers: !!(state.permissionRequest && state.permissionCheck && state.device && state.headers),
+    opened: state.opened,
+    notifications: state.notifications.map((n) => n.opts),
+    sent: state.sent,
+    errors: state.errors,
+    tray: state.tray && { image: state.tray.image, tooltip: state.tray.tooltip, labels: state.tray.menu?.items.map((i) => i.label), checked: state.tray.menu?.items.map((i) => i.checked ?? null) },
+    badge: state.badge,
+  };
+}
+
+const frame = (url, sub) => ({ senderFrame: { url, parent: sub ? {} : null } });
+
+async function run(m) {
+  const w = state.windows[0];
+  switch (m.cmd) {
+    case 'state':
+      return summary();
+    case 'invoke': {
+      const fn = state.handle.get(m.channel);
+      if (!fn) throw new Error(`no handler for ${m.channel}`);
+      return await fn(frame(m.senderUrl, m.sub), m.payload);
+    }
+    case 'send': {
+      state.on.get(m.channel)?.(frame(m.senderUrl, m.sub), m.payload);
+      return null;
+    }
+    case 'navigate': {
+      let prevented = false;
+      w.webContents.emit('will-navigate', { preventDefault: () => (prevented = true) }, m.url);
+      return { prevented };
+    }
+    case 'window-open':
+      return w.webContents.openHandler({ url: m.url });
+    case 'webview': {
+      let prevented = false;
+      w.webContents.emit('will-attach-webview', { preventDefault: () => (prevented = true) }, {}, {});
+      return { prevented };
+    }
+    case 'permission':
+      return await new Promise((res) => state.permissionRequest(w.webContents, m.permission, res, { requestingUrl: m.url }));
+    case 'permission-check':
+      return state.permissionCheck(w.webContents, m.permission, new URL(m.url).origin, { requestingUrl: m.url });
+    case 'device':
+      return state.device({});
+    case 'headers':
+      return await new Promise((res) => state.headers({ url: m.url, responseHeaders: m.headers }, (r) => res(r.responseHeaders)));
+    case 'click-notification': {
+      const n = state.notifications.find((x) => x.opts.title === m.title);
+      n.emit('click');
+      return null;
+    }
+    case 'tray':
+      state.tray.menu.items.find((i) => i.label === m.label).click();
+      return null;
+    case 'hide':
+      w.hide();
+      return null;
+    case 'second-instance':
+      app.emit('second-instance', {}, [], process.cwd());
+      return null;
+    case 'move':
+      w.setBounds(m.bounds);
+      return null;
+    case 'quit':
+      app.quit();
+      return null;
+    default:
+      throw new Error(`unknown command ${m.cmd}`);
+  }
+}
+
+process.on('message', (m) => {
+  run(m).then(
+    (result) => report({ id: m.id, result }),
+    (err) => report({ id: m.id, error: String(err?.message ?? err) }),
+  );
+});
