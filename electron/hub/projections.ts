@@ -35,7 +35,8 @@ export class Projections {
     this.upsert = db.prepare(
       `INSERT INTO projections (kind, key, store_id, user_id, strategy_id, seq, created_at, updated_at, data)
        VALUES (@kind, @key, @store_id, @user_id, @strategy_id, @seq, @at, @at, @data)
-       ON CONFLICT(kind, key) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, data = excluded.data`,
+       ON CONFLICT(kind, key) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, data = excluded.data,
+         store_id = excluded.store_id, user_id = excluded.user_id, strategy_id = excluded.strategy_id`,
     );
     this.remove = db.prepare('DELETE FROM projections WHERE kind = ? AND key = ?');
     this.endSession = db.prepare(
@@ -45,7 +46,10 @@ export class Projections {
 
   private merge(kind: StateKind, key: string, e: HubEvent, patch: Data, replace = false): void {
     const prior = this.get.get(kind, key) as Row | undefined;
-    const base: Data = prior && !replace ? JSON.parse(prior.data) : {};
+    // A row carries the scope keys of the event that last wrote it. Data written under other keys is
+    // never merged in: a token scoped to the old keys would otherwise see the new event's data.
+    const sameKeys = prior && prior.store_id === e.store_id && prior.user_id === e.user_id && prior.strategy_id === e.strategy_id;
+    const base: Data = prior && sameKeys && !replace ? JSON.parse(prior.data) : {};
     this.upsert.run({
       kind,
       key,

@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
 import { existsSync } from 'node:fs';
 import type { Hub } from '../hub.ts';
-import { HubError } from '../errors.ts';
+import { HubError, isStorageError, storageUnavailable } from '../errors.ts';
 import { registerBodyParsers } from './body.ts';
 import { registerSecurity } from './security.ts';
 import { RateLimiter } from './auth.ts';
@@ -42,6 +42,8 @@ export async function buildApp(hub: Hub): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: FastifyError | HubError, req, reply) => {
     let body: ErrorBody['error'];
+    // A full or unwritable disk outside the publish path (tokens, settings, strategies) is a 503 too.
+    if (!(err instanceof HubError) && isStorageError(err)) err = storageUnavailable(err);
     if (err instanceof HubError) {
       body = { status: err.status, code: err.code, message: err.message, ...(err.fields ? { fields: err.fields } : {}) };
       for (const [k, v] of Object.entries(err.headers ?? {})) reply.header(k, v);

@@ -149,7 +149,15 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFro
       return;
     }
     cursor = page.scannedTo;
-    if (page.events.length && !hub.broker.write(sub, hub.broker.framesFor(sub, page.events), page.events.length, cursor)) return;
+    // Write the page in slices well under the queue bound, waiting for the socket between them: a
+    // page of large events written at once would trip the slow-consumer limit even for a fast reader.
+    for (let i = 0, j = 0; i < page.events.length; i = j) {
+      for (let bytes = 0; j < page.events.length && (j === i || bytes < hub.opts.queue.maxBytes / 4); j++) bytes += page.events[j]!.json.length;
+      const slice = page.events.slice(i, j);
+      if (!hub.broker.write(sub, hub.broker.framesFor(sub, slice), slice.length, j === page.events.length ? cursor : slice[slice.length - 1]!.event.seq)) return;
+      if (j < page.events.length && sub.sink.writableNeedDrain) await waitDrain(sub, hub.opts.queue.stallTimeoutMs);
+      if (sub.closed) return;
+    }
     sub.lastSeq = cursor;
     if (sub.sink.writableNeedDrain) await waitDrain(sub, hub.opts.queue.stallTimeoutMs);
     else await new Promise((r) => setImmediate(r));
