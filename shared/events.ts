@@ -36,6 +36,12 @@ export const eventIdSchema = z
   .max(128, 'must be at most 128 characters')
   .regex(/^[A-Za-z0-9._:@~+=/-]+$/, 'may only contain letters, digits and . _ : @ ~ + = / -');
 
+/**
+ * The id the hub gives an event published without one. `#` is outside the publisher id alphabet,
+ * so a generated id can never collide with an id a publisher chose.
+ */
+export const generatedEventId = (seq: number) => `#${seq}`;
+
 export const eventTypeSchema = z
   .string()
   .max(100, 'must be at most 100 characters')
@@ -137,6 +143,14 @@ export function validateEvent(input: unknown, prefix = ''): { ok: true; event: V
       time: e.time ?? null,
     },
   };
+}
+
+/**
+ * What "the same event" means for an idempotency key: type, data, scope keys and priority. A retry
+ * must match all of them; the same id with any of them different is a conflict, not a duplicate.
+ */
+export function eventContentKey(ev: Pick<ValidEvent, 'type' | 'data' | 'store_id' | 'user_id' | 'strategy_id' | 'priority'>): string {
+  return JSON.stringify([ev.type, ev.data, ev.store_id ?? null, ev.user_id ?? null, ev.strategy_id ?? null, ev.priority]);
 }
 
 /** An event as the hub stores and delivers it. `seq` is the global order and the SSE id. */

@@ -51,10 +51,15 @@ export class LocalEngine implements BusEngine {
 
   constructor(private readonly ctx: CommitContext) {
     this.appendRequest = ctx.db.transaction((events: ValidEvent[], receivedAt: string) =>
-      events.map((ev) => {
-        const r = ctx.log.append(ev, ctx.log.head + 1, receivedAt);
-        if (r.logged) ctx.projections.apply(r.logged.event);
-        return r;
+      events.map((ev, i) => {
+        try {
+          const r = ctx.log.append(ev, ctx.log.head + 1, receivedAt);
+          if (r.logged) ctx.projections.apply(r.logged.event);
+          return r;
+        } catch (err) {
+          if (err instanceof IdConflictError) err.index = i;
+          throw err;
+        }
       }),
     );
   }
@@ -117,9 +122,12 @@ export function commitGroup(
           outcomes.push(appendRequest(events, receivedAt));
         } catch (err) {
           ctx.log.head = before;
-          if (err instanceof IdConflictError)
-            outcomes.push(new HubError(409, 'id_conflict', err.message, [{ path: 'id', reason: err.message }]));
-          else throw err;
+          const path = events.length > 1 ? `${err instanceof IdConflictError ? err.index : 0}.id` : 'id';
+          if (err instanceof IdConflictError) outcomes.push(new HubError(409, 'id_conflict', err.message, [{ path, reason: 'id already used for a different event' }]));
+          // The disk refusing fails the whole group; anything else fails only this request (its
+          // savepoint is rolled back), so one bad request cannot take its neighbours down.
+          else if (isStorageError(err)) throw err;
+          else outcomes.push(new HubError(500, 'internal', `this request could not be stored: ${(err as Error).message}`));
         }
       }
     })();

@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { inScope, type TokenScope } from '../../shared/scope.ts';
-import { typeMatches, type HubEvent, type ValidEvent } from '../../shared/events.ts';
+import { typeMatches, generatedEventId, eventContentKey, type HubEvent, type ValidEvent } from '../../shared/events.ts';
 import { getMeta, setMeta, type DB } from './db.ts';
 import { scopeWhere, matchesFilters, type KeyFilters } from './scope-sql.ts';
 
@@ -40,11 +40,13 @@ export function rowToLogged(r: EventRow): LoggedEvent {
 }
 
 export class IdConflictError extends Error {
+  /** Position of the conflicting event in its request, set by the engine for the error's field path. */
+  index = 0;
   constructor(
     readonly eventId: string,
     readonly existingSeq: number,
   ) {
-    super(`id "${eventId}" was already used for a different event (seq ${existingSeq})`);
+    super(`id "${eventId}" was already used for a different event (seq ${existingSeq}); a retry must repeat the type, data, scope keys and priority`);
   }
 }
 
@@ -81,7 +83,7 @@ export class EventLog {
       `INSERT INTO events (seq, id, type, store_id, user_id, strategy_id, priority, time, received_at, data)
        VALUES (@seq, @id, @type, @store_id, @user_id, @strategy_id, @priority, @time, @received_at, @data)`,
     );
-    this.byId = db.prepare('SELECT seq, type, data FROM events WHERE id = ?');
+    this.byId = db.prepare('SELECT seq, type, data, store_id, user_id, strategy_id, priority FROM events WHERE id = ?');
     this.afterStmt = db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
     this.countStmt = db.prepare('SELECT COUNT(*) AS n FROM events');
     this.head = this.readHead();
@@ -109,15 +111,15 @@ export class EventLog {
   append(ev: ValidEvent, seq: number, receivedAt: string): AppendResult {
     const data = JSON.stringify(ev.data);
     if (ev.id !== undefined) {
-      const prior = this.byId.get(ev.id) as { seq: number; type: string; data: string } | undefined;
+      const prior = this.byId.get(ev.id) as (Omit<EventRow, 'data'> & { data: string }) | undefined;
       if (prior) {
-        if (prior.type !== ev.type || prior.data !== data) throw new IdConflictError(ev.id, prior.seq);
+        if (eventContentKey({ ...prior, data: JSON.parse(prior.data) }) !== eventContentKey(ev)) throw new IdConflictError(ev.id, prior.seq);
         return { seq: prior.seq, id: ev.id, duplicate: true };
       }
     }
     const row: EventRow = {
       seq,
-      id: ev.id ?? `ev-${seq}`,
+      id: ev.id ?? generatedEventId(seq),
       type: ev.type,
       store_id: ev.store_id,
       user_id: ev.user_id,

@@ -22,6 +22,8 @@ export async function startTestHub(opts: Partial<HubOptions> = {}, engineFactory
   const dbFile = opts.dbFile ?? join(dir, 'hub.db');
   const base: Partial<HubOptions> = { port: 0, dbFile, adminToken: ADMIN, logLevel: 'silent', ...opts };
   let { hub, url } = await startHub(base, engineFactory);
+  // Kept from the start so a restart works even after the test closed the hub itself (an outage).
+  let port = hub.port;
   const t: TestHub = {
     get hub() {
       return hub;
@@ -32,9 +34,9 @@ export async function startTestHub(opts: Partial<HubOptions> = {}, engineFactory
     dbFile,
     dir,
     async restart(overrides = {}) {
-      const port = hub.port;
       await hub.close();
       ({ hub, url } = await startHub({ ...base, port, ...overrides }, engineFactory));
+      port = hub.port;
     },
     async stop() {
       await hub.close();

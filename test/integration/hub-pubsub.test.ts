@@ -54,6 +54,7 @@ describe('publish and subscribe', () => {
     await publish(t.url, { id: 'batch-fixed', type: 'x.batch.a', data: { v: 1 } });
     const conflict = await publish(t.url, [{ id: 'batch-new', type: 'x.batch.a', data: {} }, { id: 'batch-fixed', type: 'x.batch.a', data: { v: 2 } }]);
     expect(conflict.status).toBe(409);
+    expect(conflict.body.error.fields).toEqual([{ path: '1.id', reason: 'id already used for a different event' }]);
     const ids = (await api(t.url, '/v1/events?type=x.batch.*&limit=1000')).body.events.map((e: { id: string }) => e.id);
     expect(ids).not.toContain('batch-new');
   });
@@ -72,11 +73,24 @@ describe('publish and subscribe', () => {
     const other = await publish(t.url, { ...ev, data: { n: 2 } });
     expect(other.status).toBe(409);
     expect(other.body.error.fields[0].path).toBe('id');
+    // Scope keys and priority are part of "the same event" too.
+    expect((await publish(t.url, { ...ev, store_id: 's9' })).status).toBe(409);
+    expect((await publish(t.url, { ...ev, priority: 'urgent' })).status).toBe(409);
 
     await publish(t.url, { type: 'x.idem.test', data: { marker: true } });
     await sub.waitForEvents(2);
     expect(sub.events.filter((e) => e.id === ev.id)).toHaveLength(1);
     sub.close();
+  });
+
+  it('gives id-less events ids no publisher can choose, so publisher ids never block them', async () => {
+    const taken = await publish(t.url, { id: `ev-${t.hub.log.head + 1}`, type: 'x.gen.a', data: {} });
+    expect(taken.status).toBe(201);
+    const r = await publish(t.url, [{ type: 'x.gen.b', data: {} }, { type: 'x.gen.c', data: {} }]);
+    expect(r.status).toBe(201);
+    expect(r.body.results.map((x: { id: string; seq: number }) => x.id)).toEqual(r.body.results.map((x: { seq: number }) => `#${x.seq}`));
+    const forged = await publish(t.url, { id: '#1', type: 'x.gen.d', data: {} });
+    expect([forged.status, forged.body.error.fields[0].path]).toEqual([422, 'id']);
   });
 
   it('starts a snapshot subscriber with the current state, then live changes', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { ValidEvent } from '../../../shared/events.ts';
+import { eventContentKey, generatedEventId, type ValidEvent } from '../../../shared/events.ts';
 import type { BusEngine, CommitContext } from '../engine.ts';
 import type { EngineFactory, Hub } from '../hub.ts';
 import { IdConflictError, type AppendResult, type LoggedEvent } from '../log.ts';
@@ -65,7 +65,7 @@ const DAY = 24 * 3600_000;
 /**
  * KEYS[1] counter, KEYS[2] stream. ARGV[1] n, ARGV[2] id TTL ms, ARGV[3] id key prefix, ARGV[4] the
  * publishing hub's applied seq (a floor: never reuse a seq a hub holds, even if Redis lost data),
- * then per event: publisher id ('' when none), fingerprint of type+data, payload JSON.
+ * then per event: publisher id ('' when none), fingerprint of the event's content (shared eventContentKey), payload JSON.
  * Returns per event the new seq, or minus the seq of the earlier event with the same id; or
  * {'conflict', index, priorSeq} when an id was used for different content (nothing is written).
  */
@@ -146,7 +146,7 @@ interface Waiter {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const fingerprint = (ev: ValidEvent) => createHash('sha1').update(ev.type).update('\0').update(JSON.stringify(ev.data)).digest('base64');
+const fingerprint = (ev: ValidEvent) => createHash('sha1').update(eventContentKey(ev)).digest('base64');
 
 const unavailable = (why: string) =>
   new HubError(503, 'redis_unavailable', `the Redis bus is unavailable (${why}); nothing from this request was acknowledged, retry later with the same event ids`, undefined, {
@@ -325,7 +325,7 @@ export class RedisEngine implements BusEngine {
       }
       const odd = this.odd.get(s);
       if (odd instanceof HubError) throw odd;
-      results.push(odd ?? { seq: s, id: ev.id ?? `ev-${s}`, duplicate: false });
+      results.push(odd ?? { seq: s, id: ev.id ?? generatedEventId(s), duplicate: false });
     }
     return results;
   }
