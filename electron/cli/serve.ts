@@ -29,9 +29,11 @@ export interface ServeFlags {
   demo: boolean;
   logLevel: HubOptions['logLevel'];
   rateLimit: number;
+  demoRate: number;
+  demoSeed?: number;
 }
 
-export function serveCommand(onDemo?: (url: string, adminToken: string) => Promise<() => Promise<void>>): Command {
+export function serveCommand(onDemo?: (url: string, adminToken: string, flags: ServeFlags) => Promise<() => Promise<void>>): Command {
   return new Command('serve')
     .description('run the hub headless: SSE stream, publish API and the console at http://HOST:PORT/')
     .addOption(new Option('--host <host>', 'address to bind (loopback by default; 0.0.0.0 for the LAN)').env('RELAYDESK_HOST').default('127.0.0.1'))
@@ -45,7 +47,13 @@ export function serveCommand(onDemo?: (url: string, adminToken: string) => Promi
     .addOption(new Option('--redis <url>', 'fan out through Redis Streams (several hubs, one system)').env('RELAYDESK_REDIS_URL'))
     .addOption(new Option('--rate-limit <n>', 'default requests per second per token').env('RELAYDESK_RATE_LIMIT').default(1000).argParser(int('--rate-limit')))
     .addOption(new Option('--log-level <level>', 'structured log level (stderr)').env('RELAYDESK_LOG_LEVEL').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
-    .option('--demo', 'run the demo publishers (a store, two trading strategies, a mailbox)', false)
+    .option('--demo', 'run the demo publishers (a store, two trading strategies, a mailbox) through the HTTP API', false)
+    .addOption(new Option('--demo-rate <x>', 'demo speed multiplier (1 = a few events per second)').env('RELAYDESK_DEMO_RATE').default(1).argParser((v: string) => {
+      const n = Number(v);
+      if (!(n > 0 && n <= 1000)) throw new Error(`--demo-rate must be a number in (0, 1000], got "${v}"`);
+      return n;
+    }))
+    .addOption(new Option('--demo-seed <n>', 'seed the demo\'s randomness (reproducible runs)').argParser(int('--demo-seed')))
     .action(async (flags: ServeFlags) => {
       const opts: Partial<HubOptions> = {
         host: flags.host,
@@ -72,7 +80,7 @@ export function serveCommand(onDemo?: (url: string, adminToken: string) => Promi
       out.write(`Console: ${hub.loginUrl()}\n`);
       out.write(generatedAdminToken ? `Admin token: ${adminToken}\n  (generated for this run; set RELAYDESK_ADMIN_TOKEN to keep one)\n` : 'Admin token: from RELAYDESK_ADMIN_TOKEN\n');
       let stopDemo: (() => Promise<void>) | undefined;
-      if (flags.demo && onDemo) stopDemo = await onDemo(url, adminToken);
+      if (flags.demo && onDemo) stopDemo = await onDemo(url, adminToken, flags);
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;

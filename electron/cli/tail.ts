@@ -1,0 +1,209 @@
+import { Command, Option } from 'commander';
+import { EventSource } from 'eventsource';
+import type { HubEvent } from '../../shared/events.ts';
+import { CONTROL, type ConnectionEvent, type ResetEvent, type ForceDisconnect } from '../../shared/wire.ts';
+import { errorFromResponse } from '../client/index.ts';
+import { context, describeError, colorEnabled, painter, list, positiveInt, EXIT, EXIT_CODES_HELP, CliError, usage, type Paint } from './common.ts';
+
+interface TailFlags {
+  store: string[];
+  user: string[];
+  strategy: string[];
+  type: string[];
+  since?: string;
+  snapshot?: boolean;
+  json?: boolean;
+  limit?: number;
+  color: boolean;
+  heartbeats?: boolean;
+}
+
+const DOMAIN_COLOUR: Record<string, string> = { store: '36', trading: '35', mail: '33' };
+const PRIORITY_COLOUR: Record<string, string> = { low: '2', normal: '0', high: '1;33', urgent: '1;31' };
+
+const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+
+/** A one-line human summary of an event's data, for the known domains; compact JSON otherwise. */
+export function summarize(e: Pick<HubEvent, 'type' | 'data'>): string {
+  const d = e.data as Record<string, unknown>;
+  const acct = d.account as { exchange?: string } | undefined;
+  switch (e.type) {
+    case 'store.order.created': {
+      const items = (d.items as { name: string; quantity: number }[] | undefined) ?? [];
+      return `order ${str(d.order_id)}${d.table_id !== undefined ? ` table ${str(d.table_id)}` : ''} · ${items.map((i) => `${i.quantity}× ${i.name}`).join(', ')} · ${str(d.total)}${d.currency ? ' ' + str(d.currency) : ''}`;
+    }
+    case 'store.order.updated':
+      return `order ${str(d.order_id)} → ${str(d.status)}${d.table_id !== undefined ? ` (table ${str(d.table_id)})` : ''}${d.note ? ` · ${str(d.note)}` : ''}`;
+    case 'store.order.deleted':
+      return `order ${str(d.order_id)} deleted${d.reason ? `: ${str(d.reason)}` : ''}`;
+    case 'store.session.ended':
+      return `table ${str(d.table_id)} session ${str(d.session_id)} ended`;
+    case 'trading.order.batch': {
+      const s = (d.summaries as { order_type: string; created: number; filled: number; cancelled: number; failed: number }[] | undefined) ?? [];
+      return `batch ${str(d.batch_id)}: ${s.map((x) => `${x.order_type} created ${x.created}, filled ${x.filled}, cancelled ${x.cancelled}, failed ${x.failed}`).join('; ')}`;
+    }
+    case 'mail.email.new':
+      return `from ${str(d.from)}: "${str(d.subject)}"`;
+    case 'mail.email.classified':
+      return `mail ${str(d.email_id)} → ${str(d.category)} (${str(d.priority)})${d.summary ? ` · ${str(d.summary)}` : ''}`;
+    case 'mail.email.updated':
+      return `mail ${str(d.email_id)} ${Object.entries(d).filter(([k]) => k !== 'email_id').map(([k, v]) => `${k}=${str(v)}`).join(' ')}`;
+    case 'mail.sync.started':
+      return `sync ${str(d.account)} started`;
+    case 'mail.sync.completed':
+      return `sync ${str(d.account)} done: ${str(d.new_count)} new in ${str(d.duration_ms)} ms`;
+    case 'mail.sync.error':
+      return `sync ${str(d.account)} FAILED: ${str(d.error)}${d.retry_in_s !== undefined ? ` (retry in ${str(d.retry_in_s)} s)` : ''}`;
+  }
+  if (e.type.startsWith('trading.order.'))
+    return `${str(d.order_id)} ${str(d.side)} ${str(d.quantity)} ${str(d.symbol)} ${str(d.order_type)}${d.price != null ? ` @ ${str(d.price)}` : ''} ${str(d.status)}${d.filled_quantity !== undefined ? ` filled ${str(d.filled_quantity)}` : ''}${acct?.exchange ? ` [${acct.exchange}]` : ''}`;
+  if (e.type.startsWith('trading.position.'))
+    return `${str(d.symbol)} qty ${str(d.previous_quantity ?? '?')} → ${str(d.quantity)} @ ${str(d.entry_price)}${d.unrealized_pnl !== undefined ? ` pnl ${str(d.unrealized_pnl)}` : ''}`;
+  const json = JSON.stringify(d);
+  return json.length > 160 ? json.slice(0, 157) + '...' : json;
+}
+
+export function formatEvent(e: HubEvent, paint: Paint): string {
+  const time = (e.received_at ?? e.time ?? '').slice(11, 23);
+  const domain = e.type.split('.')[0]!;
+  const keys = [e.store_id != null ? `store=${e.store_id}` : '', e.user_id != null ? `user=${e.user_id}` : '', e.strategy_id != null ? `strategy=${e.strategy_id}` : '']
+    .filter(Boolean)
+    .join(' ');
+  const prio = e.priority !== 'normal' ? ' ' + paint(PRIORITY_COLOUR[e.priority] ?? '0', `[${e.priority.toUpperCase()}]`) : '';
+  return `${paint('2', time)} ${paint('2', `#${e.seq}`)} ${paint(DOMAIN_COLOUR[domain] ?? '34', e.type)}${prio} ${paint('2', keys)}  ${summarize(e)}`;
+}
+
+export function tailCommand(): Command {
+  return new Command('tail')
+    .description('live view of the event stream (SSE), with filters; resumes by Last-Event-ID after a disconnect')
+    .addOption(new Option('--store <ids>', 'only these store_ids (repeatable, comma-separated)').default([]).argParser(list))
+    .addOption(new Option('--user <ids>', 'only these user_ids').default([]).argParser(list))
+    .addOption(new Option('--strategy <ids>', 'only these strategy_ids').default([]).argParser(list))
+    .addOption(new Option('--type <types>', 'only these types; "trading.*" matches a domain').default([]).argParser(list))
+    .option('--since <seq>', 'replay events after this sequence number first, then go live')
+    .option('--snapshot', 'print the current-state snapshot the hub sends first')
+    .option('--json', 'raw mode: one JSON event per line on stdout (control events go to stderr as JSON)')
+    .addOption(new Option('-n, --limit <n>', 'exit after N events (for scripts)').argParser(positiveInt('--limit')))
+    .option('--heartbeats', 'show heartbeats')
+    .option('--no-color', 'no colours (also NO_COLOR, or when stdout is not a terminal)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  relaydesk tail --store 12
+  relaydesk tail --user 1 --strategy 1,2 --type 'trading.*'
+  relaydesk tail --json --limit 100 > events.ndjson
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (flags: TailFlags, cmd: Command) => {
+      const ctx = context(cmd);
+      if (flags.since !== undefined && !/^\d{1,15}$/.test(flags.since)) throw usage(`--since must be a sequence number, got "${flags.since}"`);
+      const paint = painter(!flags.json && colorEnabled(process.stdout, flags.color));
+      const note = (s: string) => process.stderr.write(`${painter(colorEnabled(process.stderr, flags.color))('2', s)}\n`);
+      const loud = (code: string, s: string) => process.stderr.write(`${painter(colorEnabled(process.stderr, flags.color))(code, s)}\n`);
+      const control = (name: string, data: unknown) => process.stderr.write(JSON.stringify({ control: name, data }) + '\n');
+
+      const u = new URL('/v1/stream', ctx.url);
+      u.searchParams.set('events', 'message');
+      for (const [k, vs] of [['store_id', flags.store], ['user_id', flags.user], ['strategy_id', flags.strategy], ['type', flags.type]] as const)
+        for (const v of vs) u.searchParams.append(k, v);
+      if (flags.snapshot) u.searchParams.set('snapshot', 'true');
+      if (flags.since !== undefined) u.searchParams.set('lastEventId', flags.since);
+
+      let refused: CliError | undefined;
+      // Where to resume after a drop: the last event id, or the head we joined at when nothing matched yet
+      // (EventSource only sends Last-Event-ID once it has seen an id; without this a quiet filtered tail
+      // would silently skip what was published while it was away).
+      let lastSeq: string | undefined = flags.since;
+      let everOpen = false;
+      const es = new EventSource(u, {
+        fetch: async (input, init) => {
+          const headers: Record<string, string> = { ...(init?.headers as Record<string, string>), authorization: `Bearer ${ctx.http.token}` };
+          if (lastSeq !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'last-event-id')) headers['Last-Event-ID'] = lastSeq;
+          const res = await fetch(input, { ...init, headers });
+          // EventSource hides the body of a refused stream; keep the hub's error to print it.
+          if (res.status !== 200) {
+            const e = await errorFromResponse(res.clone());
+            // A hub that is restarting answers 503 for a moment: after a first successful connection,
+            // treat 5xx like a dropped connection so EventSource keeps retrying (with Last-Event-ID).
+            if (everOpen && e.retryable) throw new TypeError(`hub answered ${e.status} ${e.code}`);
+            refused = describeError(e, ctx.url);
+          }
+          return res;
+        },
+      });
+
+      let received = 0;
+      let down = false;
+      const code = await new Promise<number>((resolve) => {
+        let done = false;
+        const finish = (c: number) => {
+          if (done) return;
+          done = true;
+          es.close();
+          resolve(c);
+        };
+        process.once('SIGINT', () => finish(EXIT.interrupted));
+        es.addEventListener('message', (m) => {
+          // Events parsed from the same chunk keep arriving after close(); --limit means exactly N.
+          if (done) return;
+          const e = JSON.parse(m.data) as HubEvent;
+          lastSeq = m.lastEventId || lastSeq;
+          received++;
+          process.stdout.write((flags.json ? m.data : formatEvent(e, paint)) + '\n');
+          if (flags.limit !== undefined && received >= flags.limit) finish(EXIT.ok);
+        });
+        es.addEventListener(CONTROL.connection, (m) => {
+          const c = JSON.parse(m.data) as ConnectionEvent;
+          lastSeq ??= String(c.head_seq);
+          const again = everOpen;
+          everOpen = true;
+          down = false;
+          if (flags.json) return control('connection', c);
+          const f = Object.entries(c.filters).filter(([, v]) => v?.length).map(([k, v]) => `${k}=${(v as string[]).join(',')}`).join(' ');
+          note(
+            `${again ? 'reconnected' : 'connected'} to ${c.hub_id} at ${ctx.url} (head #${c.head_seq}${c.resume_from !== null ? `, resuming after #${c.resume_from}` : ', live'}${f ? `, ${f}` : ''})`,
+          );
+        });
+        es.addEventListener(CONTROL.initial, (m) => {
+          lastSeq = m.lastEventId || lastSeq;
+          if (flags.json) return control('initial', JSON.parse(m.data));
+          note(`snapshot at #${m.lastEventId}: ${m.data.length > 400 ? m.data.slice(0, 400) + '...' : m.data}`);
+        });
+        es.addEventListener(CONTROL.reset, (m) => {
+          const r = JSON.parse(m.data) as ResetEvent;
+          if (flags.json) return control('reset', r);
+          loud('1;33', `RESET (${r.reason}): ${r.message}`);
+        });
+        es.addEventListener(CONTROL.heartbeat, (m) => {
+          if (!flags.heartbeats) return;
+          if (flags.json) control('heartbeat', JSON.parse(m.data));
+          else note(`heartbeat ${m.data}`);
+        });
+        es.addEventListener(CONTROL.forceDisconnect, (m) => {
+          const f = JSON.parse(m.data) as ForceDisconnect;
+          if (flags.json) control('force_disconnect', f);
+          if (f.retry_ms === null) {
+            if (!flags.json) loud('1;31', `DISCONNECTED by the hub (${f.reason}): ${f.message}; not reconnecting`);
+            finish(EXIT.disconnected);
+          } else if (!flags.json) loud('1;33', `disconnected by the hub (${f.reason}): ${f.message}; reconnecting in ${f.retry_ms} ms from #${lastSeq ?? 'live'}`);
+        });
+        es.addEventListener('error', (e) => {
+          if (es.readyState === EventSource.CLOSED) {
+            // A refused stream (401/403/409...) or a non-SSE answer: EventSource does not retry these.
+            const r = refused ?? new CliError(`stream refused: ${(e as { code?: number }).code ?? ''} ${(e as { message?: string }).message ?? ''}`.trim(), EXIT.refused);
+            process.stderr.write(`relaydesk: ${r.message}\n`);
+            return finish(r.exitCode);
+          }
+          if (!everOpen) {
+            process.stderr.write(`relaydesk: cannot reach the hub at ${ctx.url}: ${(e as { message?: string }).message ?? 'connection failed'}\n`);
+            return finish(EXIT.unreachable);
+          }
+          if (!down) note(`connection lost (${(e as { message?: string }).message ?? 'closed'}); reconnecting, will resume after #${lastSeq ?? 'live'}...`);
+          down = true;
+        });
+      });
+      process.exitCode = code;
+      if (code !== EXIT.ok) throw new CliError('', code);
+    });
+}

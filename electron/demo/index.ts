@@ -1,0 +1,73 @@
+/**
+ * Demo publishers: a restaurant (store 12), a trading bot (user 1, strategies 1 and 2) and a mailbox
+ * (user 1). They publish through the public HTTP API with the publisher client, like any backend,
+ * using a publisher token created with the admin token. `relaydesk serve --demo` runs them.
+ */
+import { Publisher, hubFetch, type PublisherStats } from '../client/index.ts';
+import type { TokenInfo } from '../../shared/api.ts';
+import { Runtime, seeded, type DemoLog } from './runtime.ts';
+import { startStore } from './store.ts';
+import { startTrading } from './trading.ts';
+import { startMail } from './mail.ts';
+
+export { DEMO_STORE_ID } from './store.ts';
+export { DEMO_TRADING_USER, DEMO_STRATEGIES } from './trading.ts';
+export { DEMO_MAIL_USER, DEMO_MAIL_ACCOUNT } from './mail.ts';
+
+export type DemoDomain = 'store' | 'trading' | 'mail';
+
+export interface DemoOptions {
+  url: string;
+  adminToken: string;
+  /** Speed multiplier: 1 is a few events per second in total; 10 is ten times as busy. */
+  rate?: number;
+  /** Seed for reproducible runs (default: random). */
+  seed?: number;
+  domains?: DemoDomain[];
+  log?: DemoLog;
+}
+
+export interface Demo {
+  tokenId: string;
+  stats(): PublisherStats & { published: number; failed: number };
+  /** Stop the simulators, drain what is buffered, and revoke the demo's token. */
+  stop(): Promise<void>;
+}
+
+const quiet: DemoLog = { info: () => {}, warn: () => {} };
+
+export async function startDemo(o: DemoOptions): Promise<Demo> {
+  const rate = o.rate ?? 1;
+  if (!(rate > 0 && rate <= 1000)) throw new Error(`demo rate must be in (0, 1000], got ${rate}`);
+  const log = o.log ?? quiet;
+  const admin = { url: o.url, token: o.adminToken, timeoutMs: 10_000 };
+  const created = await hubFetch<TokenInfo & { token: string }>(admin, 'POST', '/v1/tokens', { role: 'publisher', label: 'demo publishers', scope: {} });
+  const client = new Publisher({
+    url: o.url,
+    token: created.token,
+    idPrefix: 'demo',
+    lingerMs: 25,
+    retry: { initialMs: 200, maxMs: 5_000 },
+    onRetry: ({ attempt, error }) => attempt === 1 && log.warn(`demo: publish failed (${error.message}); retrying`),
+  });
+  const rt = new Runtime(client, rate, o.seed === undefined ? Math.random : seeded(o.seed), log);
+  const domains = new Set(o.domains ?? ['store', 'trading', 'mail']);
+  if (domains.has('store')) startStore(rt);
+  if (domains.has('trading')) startTrading(rt);
+  if (domains.has('mail')) startMail(rt);
+  log.info(`demo: publishing ${[...domains].join(', ')} events at ${rate}x as token ${created.id}`);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    tokenId: created.id,
+    stats: () => ({ ...client.stats(), published: rt.published, failed: rt.failed }),
+    stop: () =>
+      (stopping ??= (async () => {
+        rt.stop();
+        const { unsent } = await client.close(5_000);
+        if (unsent) log.warn(`demo: ${unsent} event(s) not delivered at stop`);
+        await hubFetch(admin, 'DELETE', `/v1/tokens/${created.id}`).catch(() => {});
+        log.info(`demo: stopped after ${rt.published} events`);
+      })()),
+  };
+}

@@ -1,0 +1,423 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { startTestHub, api, createToken, until, ADMIN, type TestHub } from '../helpers/hub.ts';
+import { Subscriber } from '../helpers/sse.ts';
+import { sample } from '../helpers/events.ts';
+
+const BIN = resolve(import.meta.dirname, '../../bin/relaydesk.js');
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A spawned `relaydesk` process, as a user would run it. */
+function start(args: string[], env: Record<string, string | undefined> = {}): { child: ChildProcess; result: Promise<Run>; stdout: () => string; stderr: () => string } {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, NO_COLOR: '1', RELAYDESK_URL: undefined, RELAYDESK_TOKEN: undefined, RELAYDESK_ADMIN_TOKEN: undefined, ...env } as NodeJS.ProcessEnv,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const result = new Promise<Run>((res) => child.on('close', (code) => res({ code, stdout, stderr })));
+  return { child, result, stdout: () => stdout, stderr: () => stderr };
+}
+
+async function run(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): Promise<Run> {
+  const p = start(args, opts.env);
+  if (opts.input !== undefined) p.child.stdin!.end(opts.input);
+  else p.child.stdin!.end();
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+  try {
+    return await p.result;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function allEvents(url: string): Promise<any[]> {
+  const out: any[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < 100; i++) {
+    const r: any = await api(url, `/v1/events?order=asc&limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+    expect(r.status).toBe(200);
+    out.push(...r.body.events);
+    cursor = r.body.next_cursor;
+    if (!cursor) break;
+  }
+  return out;
+}
+
+let t: TestHub;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  t = await startTestHub();
+  env = { RELAYDESK_URL: t.url, RELAYDESK_ADMIN_TOKEN: ADMIN };
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+describe('relaydesk CLI: help and usage', () => {
+  it('--help works on every command and documents exit codes', async () => {
+    for (const cmd of [[], ['publish'], ['tail'], ['tokens'], ['tokens', 'create'], ['stats'], ['login-url'], ['serve']]) {
+      const r = await run([...cmd, '--help']);
+      expect(r.code, `${cmd.join(' ')} --help`).toBe(0);
+      expect(r.stdout).toContain('Usage: relaydesk');
+    }
+    const root = await run(['--help']);
+    expect(root.stdout).toMatch(/Exit codes:[\s\S]*2 +the hub refused/);
+    for (const c of ['serve', 'publish', 'tail', 'tokens', 'stats', 'login-url']) expect(root.stdout).toContain(c);
+  });
+
+  it('usage errors exit 1 with a clear message', async () => {
+    const unknown = await run(['frobnicate']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/unknown command/);
+    const badJson = await run(['publish', '--type', 'x.demo.thing', '--data', '{nope'], { env });
+    expect(badJson.code).toBe(1);
+    expect(badJson.stderr).toContain('--data is not valid JSON');
+    const noToken = await run(['stats'], { env: { RELAYDESK_URL: t.url } });
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toContain('no token');
+    const badPriority = await run(['publish', '--type', 'x.a.b', '--priority', 'extreme'], { env });
+    expect(badPriority.code).toBe(1);
+    expect(badPriority.stderr).toMatch(/Allowed choices are low, normal, high, urgent/);
+  });
+});
+
+describe('relaydesk publish', () => {
+  it('publishes one event from flags; the same --id twice is stored once', async () => {
+    const data = JSON.stringify({ order_id: 'cli-1', table_id: 'T2', items: [{ name: 'Bibimbap', quantity: 2, price: 12000 }], total: 24000 });
+    const args = ['publish', '--type', 'store.order.created', '--store', '12', '--priority', 'high', '--data', data, '--id', 'cli-flag-1'];
+    const r = await run(args, { env });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^published seq \d+\n$/);
+    const again = await run(args, { env });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('duplicate');
+    const stored = (await allEvents(t.url)).filter((e) => e.id === 'cli-flag-1');
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ type: 'store.order.created', store_id: '12', priority: 'high', data: { order_id: 'cli-1', total: 24000 } });
+  });
+
+  it('publishes a JSON argument and a file', async () => {
+    const r = await run(['publish', '--json', JSON.stringify([{ type: 'x.deploy.done', data: { service: 'api' } }, { type: 'x.deploy.done', data: { service: 'web' } }])], { env });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(2);
+    expect(lines[1].seq).toBe(lines[0].seq + 1);
+    const dir = mkdtempSync(join(tmpdir(), 'relaydesk-cli-'));
+    try {
+      const file = join(dir, 'events.ndjson');
+      writeFileSync(file, [sample.mail(7), sample.position(1, 2)].map((e) => JSON.stringify(e)).join('\n') + '\n');
+      const f = await run(['publish', file], { env });
+      expect(f.code).toBe(0);
+      expect(f.stdout).toMatch(/published 2 events \(seq \d+\.\.\d+\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('publishes NDJSON from stdin in batches, all of it exactly once', async () => {
+    const before = (await api(t.url, '/v1/stats')).body.head_seq as number;
+    const n = 1234;
+    const input = Array.from({ length: n }, (_, i) => JSON.stringify(sample.storeOrder(77, { id: `stdin-${i}` }))).join('\n') + '\n';
+    const pub = await createToken(t.url, 'publisher', { store_ids: ['77'] }, 'cli stdin');
+    const r = await run(['publish', '--batch-size', '500', '--token', pub], { env: { RELAYDESK_URL: t.url }, input });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`published ${n} events \\(seq ${before + 1}\\.\\.${before + n}\\)`));
+    const stored = (await allEvents(t.url)).filter((e) => e.store_id === '77');
+    expect(stored).toHaveLength(n);
+    expect(new Set(stored.map((e) => e.id)).size).toBe(n);
+    expect(stored.map((e) => e.id)).toEqual(Array.from({ length: n }, (_, i) => `stdin-${i}`));
+  });
+
+  it('streams stdin: a pause sends a partial batch promptly, and a hub restart mid-stream loses and duplicates nothing', async () => {
+    const p = start(['publish', '--batch-size', '100', '--linger-ms', '100', '--verbose'], env);
+    const line = (i: number) => JSON.stringify(sample.storeOrder(88, { data: { order_id: `s-${i}`, items: [{ name: 'Soju', quantity: 1 }], total: 5000 } })) + '\n';
+    const stored88 = async () => (await allEvents(t.url)).filter((e) => e.store_id === '88');
+    p.child.stdin!.write([0, 1, 2].map(line).join(''));
+    // Delivered while stdin is still open: the linger flushed the partial batch.
+    await until(async () => (await stored88()).length === 3, 'partial batch stored before EOF');
+    for (let i = 3; i < 250; i++) p.child.stdin!.write(line(i));
+    await until(() => p.stderr().includes('stored'), 'some batches stored');
+    await t.restart();
+    for (let i = 250; i < 500; i++) p.child.stdin!.write(line(i));
+    p.child.stdin!.end();
+    const r = await p.result;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/published 500 events/);
+    const stored = await stored88();
+    expect(stored.map((e) => e.data.order_id)).toEqual(Array.from({ length: 500 }, (_, i) => `s-${i}`));
+  });
+
+  it('a refused event exits 2 and prints the hub\'s error fields with the line number', async () => {
+    const good = JSON.stringify(sample.storeOrder(12));
+    const bad = JSON.stringify({ type: 'store.order.created', store_id: 12, data: { order_id: 'x', items: [] } });
+    const r = await run(['publish'], { env, input: `${good}\n${bad}\n` });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('hub refused the request: 422 validation_failed');
+    expect(r.stderr).toMatch(/line 2: data\.items: /);
+    expect(r.stderr).toMatch(/line 2: data\.total: /);
+    expect(r.stderr).toContain('nothing from this batch was stored');
+
+    const unknown = await run(['publish', '--type', 'store.order.shipped', '--store', '1', '--data', '{}'], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/event 1: type: unknown store event type; known: store\.order\.created/);
+
+    const missingScope = await run(['publish', '--type', 'mail.email.new', '--data', '{"email_id":1,"from":"a@b.c","subject":"hi"}'], { env });
+    expect(missingScope.code).toBe(2);
+    expect(missingScope.stderr).toContain('user_id: required for mail.* events');
+  });
+
+  it('auth and scope refusals exit 2; an unreachable hub exits 3', async () => {
+    const bad = await run(['publish', '--type', 'x.a.b', '--token', 'nope'], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('401 unauthorized: token is unknown or revoked');
+    const pub = await createToken(t.url, 'publisher', { store_ids: ['5'] });
+    const outside = await run(['publish', '--token', pub, JSON.stringify(sample.storeOrder(6))], { env });
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toMatch(/403 forbidden[\s\S]*store_id: outside this token's scope \(6\)/);
+    const sub = await createToken(t.url, 'subscriber');
+    const wrongRole = await run(['stats', '--token', sub], { env });
+    expect(wrongRole.code).toBe(2);
+    expect(wrongRole.stderr).toContain('a subscriber token cannot read hub stats');
+
+    const dead = `http://127.0.0.1:${await closedPort()}`;
+    const down = await run(['publish', '--retries', '1', '--type', 'x.a.b', '--url', dead], { env });
+    expect(down.code).toBe(3);
+    expect(down.stderr).toMatch(/retrying in \d+ ms \(1\/1\)/);
+    expect(down.stderr).toContain(`cannot reach the hub at ${dead}: `);
+    expect(down.stderr).toContain('ECONNREFUSED');
+    const statsDown = await run(['stats', '--url', dead], { env });
+    expect(statsDown.code).toBe(3);
+  });
+});
+
+describe('relaydesk tokens, stats, login-url', () => {
+  it('creates, lists and revokes tokens', async () => {
+    const c = await run(['tokens', 'create', '--role', 'subscriber', '--label', 'night shift', '--user', '1', '--strategy', '1,2'], { env });
+    expect(c.code).toBe(0);
+    const id = /token (tok_\w+)/.exec(c.stdout)![1]!;
+    const secret = /^token: (\S+)$/m.exec(c.stdout)![1]!;
+    expect(c.stdout).toContain('scope: user=1 strategies=1,2');
+    expect((await api(t.url, '/v1/whoami', { token: secret })).body.token_id).toBe(id);
+
+    const l = await run(['tokens', 'list'], { env });
+    expect(l.code).toBe(0);
+    expect(l.stdout).toMatch(new RegExp(`${id} +subscriber +night shift +user=1 strategies=1,2`));
+    const lj = await run(['tokens', 'list', '--json'], { env });
+    expect(JSON.parse(lj.stdout).map((x: any) => x.id)).toContain(id);
+
+    const r = await run(['tokens', 'revoke', id], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`revoked ${id}; 0 open stream(s) disconnected`);
+    expect((await api(t.url, '/v1/whoami', { token: secret })).status).toBe(401);
+    expect((await run(['tokens', 'list'], { env })).stdout).not.toContain(id);
+    expect((await run(['tokens', 'list', '--all'], { env })).stdout).toContain(id);
+
+    const missing = await run(['tokens', 'revoke', 'tok_nope'], { env });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('404 not_found: no token tok_nope');
+    const noRole = await run(['tokens', 'create'], { env });
+    expect(noRole.code).toBe(1);
+    expect(noRole.stderr).toContain("required option '--role <role>' not specified");
+  });
+
+  it('prints stats and login links', async () => {
+    const s = await run(['stats'], { env });
+    expect(s.code).toBe(0);
+    expect(s.stdout).toMatch(/^hub +hub-/m);
+    expect(s.stdout).toMatch(/^log +seq 1\.\.\d+/m);
+    const j = await run(['stats', '--json'], { env });
+    expect(JSON.parse(j.stdout)).toMatchObject({ hub_id: t.hub.hubId, bus: { engine: 'local' } });
+    const u = await run(['login-url'], { env });
+    expect(u.code).toBe(0);
+    expect(u.stdout).toMatch(new RegExp(`^${t.url.replace(/[.]/g, '\\.')}/auth/exchange\\?code=\\S+`, 'm'));
+    const pub = await createToken(t.url, 'publisher');
+    const id = (await api(t.url, '/v1/whoami', { token: pub })).body.token_id;
+    const u2 = await run(['tokens', 'login-url', id, '--json'], { env });
+    expect(JSON.parse(u2.stdout).url).toContain('/auth/exchange?code=');
+  });
+});
+
+describe('relaydesk tail', () => {
+  it('prints filtered events and exits after --limit', async () => {
+    const p = start(['tail', '--json', '--limit', '3', '--type', 'store.*', '--store', '31'], env);
+    await until(() => p.stderr().includes('"control":"connection"'), 'tail connected');
+    await api(t.url, '/v1/events', { body: [sample.mail(1), sample.storeOrder(32), sample.storeOrder(31), sample.storeOrder(31, { priority: 'urgent' }), sample.storeOrder(31), sample.storeOrder(31)] });
+    const r = await p.result;
+    expect(r.code).toBe(0);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events).toHaveLength(3);
+    expect(events.every((e) => e.store_id === '31' && e.type === 'store.order.created')).toBe(true);
+    expect(events[1].priority).toBe('urgent');
+  });
+
+  it('human mode: one readable line per event, no colour codes when NO_COLOR or piped', async () => {
+    const p = start(['tail', '--limit', '2', '--user', '9'], env);
+    await until(() => p.stderr().includes('connected to'), 'tail connected');
+    await api(t.url, '/v1/events', { body: [sample.mail(9, { priority: 'high' }), sample.tradingOrder(9, 4)] });
+    const r = await p.result;
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/#\d+ mail\.email\.new \[HIGH\] user=9 +from supplier@example\.com: "Invoice"/);
+    expect(lines[1]).toMatch(/trading\.order\.created user=9 strategy=4 +t-\S+ BUY 0\.01 BTC\/USDT LIMIT @ 95000 NEW/);
+    expect(r.stdout).not.toContain('\x1b[');
+    expect(r.stderr).toMatch(/connected to hub-\S+ at http/);
+  });
+
+  it('colours by domain and priority when asked (FORCE_COLOR), and NO_COLOR wins', async () => {
+    const coloured = start(['tail', '--limit', '1', '--store', '61'], { ...env, NO_COLOR: undefined, FORCE_COLOR: '1' });
+    await until(() => coloured.stderr().includes('connected to'), 'tail connected');
+    await api(t.url, '/v1/events', { body: [sample.storeOrder(61, { priority: 'urgent' })] });
+    const r = await coloured.result;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('\x1b[36mstore.order.created\x1b[0m');
+    expect(r.stdout).toContain('\x1b[1;31m[URGENT]\x1b[0m');
+    const plain = start(['tail', '--limit', '1', '--store', '62'], { ...env, NO_COLOR: '1', FORCE_COLOR: '1' });
+    await until(() => plain.stderr().includes('connected to'), 'tail connected');
+    await api(t.url, '/v1/events', { body: [sample.storeOrder(62, { priority: 'urgent' })] });
+    expect((await plain.result).stdout).not.toContain('\x1b[');
+  });
+
+  it('resumes by Last-Event-ID after the hub restarts: nothing lost, nothing twice', async () => {
+    const sub = await createToken(t.url, 'subscriber', { store_ids: ['41'] });
+    const p = start(['tail', '--json', '--limit', '6', '--token', sub], { RELAYDESK_URL: t.url });
+    await until(() => p.stderr().includes('"control":"connection"'), 'tail connected');
+    const ids = Array.from({ length: 6 }, (_, i) => `resume-${i}`);
+    await api(t.url, '/v1/events', { body: ids.slice(0, 2).map((id) => sample.storeOrder(41, { id })) });
+    await until(() => p.stdout().trim().split('\n').filter(Boolean).length >= 2, 'first two events');
+    await t.restart();
+    // Published while the tail is away (it waits for the hub's retry hint before reconnecting).
+    await api(t.url, '/v1/events', { body: ids.slice(2, 4).map((id) => sample.storeOrder(41, { id })) });
+    await until(() => (p.stderr().match(/"control":"connection"/g) ?? []).length >= 2, 'tail reconnected', 15_000);
+    await api(t.url, '/v1/events', { body: ids.slice(4).map((id) => sample.storeOrder(41, { id })) });
+    const r = await p.result;
+    expect(r.code).toBe(0);
+    const got = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(got.map((e) => e.id)).toEqual(ids);
+    expect(r.stderr).toMatch(/"control":"force_disconnect","data":\{"reason":"shutdown"/);
+    const second = r.stderr.split('\n').filter((l) => l.includes('"control":"connection"'))[1]!;
+    expect(JSON.parse(second).data.resume_from).toBe(got[1].seq);
+  });
+
+  it('keeps reconnecting through a 503 from a restarting hub, resuming after the last id', async () => {
+    // A scripted hub: stream, then "503 shutting_down" once, then stream again.
+    const seen: (string | undefined)[] = [];
+    const conn = (head: number) =>
+      `retry: 100\n\nevent: connection\ndata: ${JSON.stringify({ connection_id: 'c', hub_id: 'hub-fake', head_seq: head, oldest_seq: 1, resume_from: null, scope: {}, filters: {}, heartbeat_ms: 15000, server_time: new Date().toISOString() })}\n\n`;
+    const ev = (seq: number) => `id: ${seq}\ndata: ${JSON.stringify({ ...sample.storeOrder(1), seq, id: `e${seq}`, priority: 'normal', received_at: new Date().toISOString() })}\n\n`;
+    const srv = createHttpServer((req, res) => {
+      seen.push(req.headers['last-event-id'] as string | undefined);
+      if (seen.length === 2) {
+        res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+        return res.end(JSON.stringify({ error: { status: 503, code: 'shutting_down', message: 'the hub is shutting down' } }));
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (seen.length === 1) res.end(conn(4) + ev(5));
+      else res.write(conn(6) + ev(6));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+      const r = await run(['tail', '--json', '--limit', '2', '--url', url, '--token', 'x'], { timeoutMs: 15_000 });
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).seq)).toEqual([5, 6]);
+      expect(seen.slice(0, 3)).toEqual([undefined, '5', '5']);
+    } finally {
+      srv.closeAllConnections();
+      srv.close();
+    }
+  });
+
+  it('replays from --since and shows a reset clearly', async () => {
+    const head = (await api(t.url, '/v1/stats')).body.head_seq as number;
+    await api(t.url, '/v1/events', { body: [sample.storeOrder(51), sample.storeOrder(51)] });
+    const r = await run(['tail', '--since', String(head), '--store', '51', '--limit', '2', '--json'], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).seq)).toEqual([head + 1, head + 2]);
+    const ahead = start(['tail', '--since', String(head + 1_000_000)], env);
+    await until(() => ahead.stderr().includes('RESET'), 'reset shown');
+    expect(ahead.stderr()).toMatch(/RESET \(ahead_of_log\): Last-Event-ID \d+ is ahead of this hub's log/);
+    ahead.child.kill('SIGINT');
+    expect((await ahead.result).code).toBe(130);
+  });
+
+  it('a revoked token ends the tail with a clear message and exit 4; refused streams exit 2; no hub exits 3', async () => {
+    const r = await api(t.url, '/v1/tokens', { body: { role: 'subscriber', scope: {} } });
+    const p = start(['tail', '--token', r.body.token], { RELAYDESK_URL: t.url });
+    await until(() => p.stderr().includes('connected to'), 'tail connected');
+    await api(t.url, `/v1/tokens/${r.body.id}`, { method: 'DELETE' });
+    const res = await p.result;
+    expect(res.code).toBe(4);
+    expect(res.stderr).toContain('DISCONNECTED by the hub (token_revoked): this token was revoked; not reconnecting');
+
+    const scoped = await createToken(t.url, 'subscriber', { store_ids: ['1'] });
+    const refused = await run(['tail', '--token', scoped, '--store', '2'], { env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/403 forbidden: store_id 2 is outside this token's scope/);
+
+    const dead = `http://127.0.0.1:${await closedPort()}`;
+    const down = await run(['tail', '--url', dead], { env });
+    expect(down.code).toBe(3);
+    expect(down.stderr).toContain(`cannot reach the hub at ${dead}`);
+  });
+});
+
+describe('relaydesk serve --demo', () => {
+  it('starts a hub on port 0 whose demo publishes every domain through the API, and stops cleanly on SIGINT', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relaydesk-serve-'));
+    const p = start(['serve', '--port', '0', '--db', join(dir, 'hub.db'), '--demo', '--demo-rate', '8', '--log-level', 'warn'], { RELAYDESK_ADMIN_TOKEN: 'serve-admin' });
+    let sub: Subscriber | undefined;
+    try {
+      const url = (await until(() => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(p.stdout())?.[1], 'serve to print its URL', 20_000))!;
+      await until(() => p.stdout().includes('demo: publishing'), 'demo started');
+      sub = new Subscriber(url, { lastEventId: '0' }, 'serve-admin');
+      const seen = await until(
+        () => {
+          const types = new Set(sub!.events.map((e) => e.type));
+          return ['store.order.created', 'store.order.updated', 'trading.order.created', 'trading.order.filled', 'mail.email.new', 'mail.email.classified'].every((x) => types.has(x)) && types;
+        },
+        'events of every domain',
+        25_000,
+        100,
+      );
+      expect((seen as Set<string>).size).toBeGreaterThanOrEqual(6);
+      // Published through the public API under the demo's own publisher token.
+      const tokens = (await api(url, '/v1/tokens', { token: 'serve-admin' })).body.tokens;
+      expect(tokens.some((x: any) => x.label === 'demo publishers' && x.role === 'publisher' && !x.revoked_at)).toBe(true);
+      p.child.kill('SIGINT');
+      const r = await p.result;
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('SIGINT: stopping');
+      expect(r.stdout).toMatch(/demo: stopped after \d+ events/);
+    } finally {
+      sub?.close();
+      if (p.child.exitCode === null) p.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
