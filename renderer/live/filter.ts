@@ -1,0 +1,30 @@
+import { typeMatches, type HubEvent } from '../../shared/events.ts';
+
+export interface LiveFilter {
+  /** '' for all, an exact type, or a `domain.*` pattern (same matching as the hub's ?type=). */
+  type: string;
+  /** '' or `store_id=12`, `user_id=u1`, `strategy_id=3`. */
+  scope: string;
+  text: string;
+}
+
+const jsonCache = new WeakMap<HubEvent, string>();
+/** Lower-cased JSON of an event, computed once per event (the text filter runs on every frame). */
+function haystack(e: HubEvent): string {
+  let s = jsonCache.get(e);
+  if (s === undefined) {
+    s = JSON.stringify(e).toLowerCase();
+    jsonCache.set(e, s);
+  }
+  return s;
+}
+
+export function matches(f: LiveFilter, e: HubEvent): boolean {
+  if (f.type && !typeMatches([f.type], e.type)) return false;
+  if (f.scope) {
+    const [k, v] = f.scope.split('=') as [keyof HubEvent, string];
+    if (String(e[k] ?? '') !== v) return false;
+  }
+  if (f.text && !haystack(e).includes(f.text.toLowerCase())) return false;
+  return true;
+}

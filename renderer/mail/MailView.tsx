@@ -1,0 +1,82 @@
+import { useMemo } from 'react';
+import type { ProjectionRow } from '../../shared/state.ts';
+import { useConsole } from '../app/context.ts';
+import { useNow } from '../app/hooks.ts';
+import { VirtualTable, type Column } from '../app/VirtualTable.tsx';
+import { useSlices } from '../stream/store.ts';
+import { ago } from '../stream/describe.ts';
+
+type Classification = { category?: string; priority?: string; summary?: string };
+
+export function MailView() {
+  const { store } = useConsole();
+  useSlices(store, 'tables');
+  const now = useNow(5_000);
+  const version = store.version('tables');
+  const { mail, syncs } = useMemo(
+    () => ({
+      mail: [...store.tables.mail.values()].sort((a, b) => Date.parse(String(b.data.received_at ?? b.created_at)) - Date.parse(String(a.data.received_at ?? a.created_at)) || b.seq - a.seq),
+      syncs: [...store.tables.mail_sync.values()].sort((a, b) => String(a.key).localeCompare(String(b.key))),
+    }),
+    // `version` moves whenever the store mutates its tables in place.
+    [version, store],
+  );
+
+  const cols: Column<ProjectionRow>[] = [
+    { key: 'from', label: 'From', width: 'minmax(10rem,1fr)', render: (r) => <span className={r.data.read ? '' : 'unread'}>{String(r.data.from ?? '')}</span> },
+    {
+      key: 'subject',
+      label: 'Subject · snippet',
+      width: 'minmax(16rem,3fr)',
+      render: (r) => (
+        <span className="mail-subject">
+          <b className={r.data.read ? '' : 'unread'}>{String(r.data.subject ?? '(no subject)')}</b>
+          <span className="muted"> — {String(r.data.snippet ?? '')}</span>
+        </span>
+      ),
+    },
+    { key: 'folder', label: 'Folder', width: '7rem', render: (r) => String(r.data.folder ?? 'INBOX') },
+    { key: 'class', label: 'Classification', width: 'minmax(14rem,2fr)', render: (r) => <ClassCell c={r.data.classification as Classification | undefined} /> },
+    { key: 'time', label: 'Received', width: '6rem', render: (r) => ago(now - Date.parse(String(r.data.received_at ?? r.created_at))) },
+  ];
+
+  return (
+    <section className="mail" data-testid="mail">
+      <div className="sync-strip" data-testid="mail-sync">
+        {syncs.length === 0 && <span className="muted">No mail sync reported yet.</span>}
+        {syncs.map((s) => {
+          const st = String(s.data.state ?? '');
+          return (
+            <div key={s.key} className={`sync sync-${st}`} role={st === 'error' ? 'alert' : undefined}>
+              <b>{String(s.data.account ?? s.data.connection_id ?? 'default')}</b> {st === 'started' ? 'syncing…' : st === 'completed' ? `synced · ${String(s.data.new_count ?? 0)} new` : 'sync failed'}{' '}
+              <span className="muted">{ago(now - Date.parse(String(s.data.at ?? s.updated_at)))} ago</span>
+              {st === 'error' && (
+                <div className="sync-error">
+                  {String(s.data.error)}
+                  {s.data.retry_in_s !== undefined && ` · retrying in ${String(s.data.retry_in_s)} s`}
+                </div>
+              )}
+            </div>
+          );
+        })}
+      </div>
+      {store.tableDropped.mail ? (
+        <div className="muted" data-testid="mail-dropped">
+          Showing the newest {store.tables.mail.size.toLocaleString()} messages; {store.tableDropped.mail.toLocaleString()} older ones left this window.
+        </div>
+      ) : null}
+      <div className="pane pane-mail">
+        <VirtualTable rows={mail} columns={cols} rowKey={(r) => r.key} rowHeight={44} label="Mail" testId="mail-list" empty="No mail yet." rowClass={(r) => (r.data.classification ? 'classified' : '')} />
+      </div>
+    </section>
+  );
+}
+
+function ClassCell({ c }: { c: Classification | undefined }) {
+  if (!c) return <span className="muted">classifying…</span>;
+  return (
+    <span title={c.summary}>
+      <span className="chip">{c.category}</span> <span className={`chip prio-${c.priority}`}>{c.priority}</span> {c.summary && <span className="muted">{c.summary}</span>}
+    </span>
+  );
+}

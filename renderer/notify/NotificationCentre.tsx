@@ -1,0 +1,53 @@
+import { useState } from 'react';
+import { useConsole } from '../app/context.ts';
+import { useNow } from '../app/hooks.ts';
+import { useSlices } from '../stream/store.ts';
+import { ago } from '../stream/describe.ts';
+import { desktopPermission } from './desktop.ts';
+
+/** High and urgent events, newest first, with read/unread. Urgent ones also raised a desktop notice. */
+export function NotificationCentre() {
+  const { store } = useConsole();
+  useSlices(store, 'notices', 'meta');
+  const now = useNow(5_000);
+  const [perm, setPerm] = useState(desktopPermission);
+  const [onlyUnread, setOnlyUnread] = useState(false);
+  const list = store.notices.filter((n) => !onlyUnread || !n.read);
+  const unread = store.notices.filter((n) => !n.read).length;
+  return (
+    <section className="alerts" data-testid="alerts">
+      <div className="toolbar">
+        <b>{unread} unread</b>
+        <button type="button" onClick={() => store.markRead('all')} disabled={!unread}>
+          Mark all read
+        </button>
+        <label className="check">
+          <input type="checkbox" checked={onlyUnread} onChange={(e) => setOnlyUnread(e.target.checked)} /> Unread only
+        </label>
+        <span className="spacer" />
+        {perm === 'default' && (
+          <button type="button" onClick={() => void Notification.requestPermission().then(() => setPerm(desktopPermission()))}>
+            Enable desktop notifications
+          </button>
+        )}
+        {perm === 'denied' && <span className="muted">Desktop notifications are blocked in this browser.</span>}
+        {perm === 'native' && <span className="muted">Urgent events raise native notifications.</span>}
+        {store.settings.muted && <span className="chip">muted</span>}
+      </div>
+      {list.length === 0 && <p className="empty">No {store.settings.min_priority}-priority events yet.</p>}
+      <ul className="notices">
+        {list.map((n) => (
+          <li key={n.seq} className={`notice prio-${n.priority}${n.read ? ' read' : ''}`} data-testid="notice">
+            <button type="button" className="notice-body" onClick={() => store.markRead(n.seq)} aria-label={`${n.read ? '' : 'Unread: '}${n.title}`}>
+              <span className={`chip prio-${n.priority}`}>{n.priority}</span>
+              <span className="notice-title">{n.title}</span>
+              <code className="muted">{n.type}</code>
+              <span className="muted">{ago(now - Date.parse(n.time))} ago</span>
+              {!n.read && <span className="unread-dot" aria-hidden />}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,146 @@
+import { useEffect, useRef } from 'react';
+import type { ProjectionRow } from '../../shared/state.ts';
+import { storeOrderStatus, type StoreOrderStatus } from '../../shared/domains/store.ts';
+import { useConsole } from '../app/context.ts';
+import { isBool, isString, useNow, usePersistent } from '../app/hooks.ts';
+import { FRESH_MS, useSlices } from '../stream/store.ts';
+import { ago, money } from '../stream/describe.ts';
+import { chime } from './chime.ts';
+
+/** Kitchen-display columns; completed and cancelled orders leave the board. */
+const COLUMNS: StoreOrderStatus[] = ['pending', 'accepted', 'preparing', 'ready', 'served'];
+const DONE: ReadonlySet<string> = new Set(['completed', 'cancelled']);
+/** Ageing: amber after 10 minutes, red after 20 (a table waiting that long needs someone now). */
+export const WARN_MS = 10 * 60_000;
+export const LATE_MS = 20 * 60_000;
+
+interface Item {
+  name: string;
+  quantity: number;
+  options?: string[];
+}
+
+export function OrdersBoard() {
+  const { store, me } = useConsole();
+  useSlices(store, 'tables');
+  const now = useNow(1_000);
+  const [storeSel, setStoreSel] = usePersistent<string>('relaydesk.orders.store', '', isString);
+  const [chimeOn, setChimeOn] = usePersistent<boolean>('relaydesk.orders.chime', store.settings.chime_on_new_order, isBool);
+  const chimeRef = useRef(chimeOn);
+  chimeRef.current = chimeOn;
+
+  useEffect(() => {
+    store.onNewOrder = () => {
+      if (chimeRef.current) chime();
+    };
+    return () => {
+      store.onNewOrder = null;
+    };
+  }, [store]);
+
+  const rows = [...store.tables.store_order.values()];
+  const storeSet = new Set<string>(me.scope.store_ids ?? []);
+  for (const r of rows) if (r.store_id) storeSet.add(r.store_id);
+  const stores = [...storeSet].sort();
+
+  const visible = (r: ProjectionRow) => !storeSel || r.store_id === storeSel;
+  const byStatus = new Map<string, { row: ProjectionRow; deleted: boolean }[]>(COLUMNS.map((c) => [c, []]));
+  for (const r of rows) {
+    if (!visible(r)) continue;
+    const st = String(r.data.status ?? 'pending');
+    if (DONE.has(st)) continue;
+    (byStatus.get(st) ?? byStatus.get('pending')!).push({ row: r, deleted: false });
+  }
+  for (const t of store.tombstones.values()) {
+    if (!visible(t.row)) continue;
+    const st = String(t.row.data.status ?? 'pending');
+    byStatus.get(st)?.push({ row: t.row, deleted: true });
+  }
+  for (const list of byStatus.values()) list.sort((a, b) => Date.parse(a.row.created_at) - Date.parse(b.row.created_at));
+
+  return (
+    <section className="orders" data-testid="orders-board">
+      <div className="toolbar">
+        <label>
+          Store{' '}
+          <select value={storeSel} onChange={(e) => setStoreSel(e.target.value)} data-testid="store-select">
+            <option value="">All stores</option>
+            {stores.map((s) => (
+              <option key={s} value={s}>
+                Store {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={chimeOn} onChange={(e) => setChimeOn(e.target.checked)} /> Chime on new order
+        </label>
+        <span className="muted legend">
+          <span className="chip age-warn">10 min+</span> <span className="chip age-late">20 min+</span>
+        </span>
+      </div>
+      <div className="board">
+        {COLUMNS.map((c) => {
+          const list = byStatus.get(c)!;
+          return (
+            <div key={c} className={`column col-${c}`} data-testid={`column-${c}`}>
+              <h2>
+                {c} <span className="count">{list.length}</span>
+              </h2>
+              <div className="cards">
+                {list.map(({ row, deleted }) => (
+                  <OrderCard key={row.key} row={row} deleted={deleted} now={now} fresh={(store.freshOrders.get(row.key) ?? 0) > now - FRESH_MS} />
+                ))}
+              </div>
+            </div>
+          );
+        })}
+      </div>
+      {rows.length === 0 && store.tombstones.size === 0 && <p className="empty">No open orders. New orders appear here as they arrive.</p>}
+    </section>
+  );
+}
+
+function OrderCard({ row, deleted, now, fresh }: { row: ProjectionRow; deleted: boolean; now: number; fresh: boolean }) {
+  const d = row.data;
+  const age = now - Date.parse(row.created_at);
+  const tone = age > LATE_MS ? 'age-late' : age > WARN_MS ? 'age-warn' : '';
+  const items = (Array.isArray(d.items) ? d.items : []) as Item[];
+  const table = d.table_label ?? d.table_id;
+  const status = storeOrderStatus.safeParse(d.status);
+  return (
+    <article
+      className={['card', tone, fresh ? 'fresh' : '', deleted ? 'deleted' : ''].join(' ')}
+      data-testid="order-card"
+      data-order={String(d.order_id)}
+      aria-label={`Order ${String(d.order_number ?? d.order_id)}${deleted ? ' (deleted)' : ''}`}
+      tabIndex={0}
+    >
+      <header>
+        <span className="table">{table !== undefined ? `Table ${String(table)}` : d.session_id ? `Session ${String(d.session_id)}` : 'Takeaway'}</span>
+        <span className="age" title={row.created_at}>
+          {ago(age)}
+        </span>
+      </header>
+      <div className="order-no">
+        #{String(d.order_number ?? d.order_id)}
+        {row.store_id && <span className="muted"> · store {row.store_id}</span>}
+        {fresh && !deleted && <span className="chip new">NEW</span>}
+        {deleted && <span className="chip gone">DELETED</span>}
+      </div>
+      <ul className="items">
+        {items.map((it, i) => (
+          <li key={i}>
+            <b>{it.quantity}×</b> {it.name}
+            {it.options?.length ? <span className="muted"> ({it.options.join(', ')})</span> : null}
+          </li>
+        ))}
+      </ul>
+      {typeof d.note === 'string' && d.note && <p className="note">{d.note}</p>}
+      <footer>
+        <span className="total">{money(d.total, d.currency)}</span>
+        <span className="muted">{status.success ? status.data : ''}</span>
+      </footer>
+    </article>
+  );
+}

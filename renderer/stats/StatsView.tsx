@@ -1,0 +1,82 @@
+import { useSyncExternalStore } from 'react';
+import { useConsole } from '../app/context.ts';
+import { Sparkline } from './Sparkline.tsx';
+import type { Sample } from './sampler.ts';
+
+/** Hub stats (admin) plus what this window itself receives (everyone). */
+export function StatsView() {
+  const { store, me, sampler } = useConsole();
+  useSyncExternalStore(sampler.subscribe, () => sampler.version);
+  const { samples, stats, error } = sampler;
+  const isAdmin = me.role === 'admin';
+  const last = samples[samples.length - 1];
+  const series = (k: keyof Sample) => samples.map((s) => s[k]);
+  return (
+    <section className="stats" data-testid="stats">
+      {!isAdmin && (
+        <div className="banner info" data-testid="stats-admin-only">
+          Hub-wide stats need an admin token; this window is signed in as a {me.role}. Below is what this window receives.
+        </div>
+      )}
+      {error && (
+        <div className="banner warn" role="alert">
+          {error}
+        </div>
+      )}
+      <div className="stat-grid">
+        <StatCard label="This window, events/s" value={fmt(last?.window)} values={series('window')} />
+        {isAdmin && (
+          <>
+            <StatCard label="Connections" value={String(stats?.connections.total ?? '-')} values={series('connections')} />
+            <StatCard label="Publish/s" value={fmt(stats?.rates.publish_per_s)} values={series('publish')} />
+            <StatCard label="Delivery/s" value={fmt(stats?.rates.delivery_per_s)} values={series('delivery')} />
+            <StatCard label="Slow-consumer drops" value={String(stats?.connections.slow_consumer_disconnects ?? '-')} values={series('drops')} />
+          </>
+        )}
+      </div>
+      <dl className="facts">
+        <dt>Buffered in this window</dt>
+        <dd>
+          {store.events.length.toLocaleString()} events{store.dropped ? ` (${store.dropped.toLocaleString()} older dropped)` : ''}
+        </dd>
+        <dt>Received since open</dt>
+        <dd>{store.received.toLocaleString()}</dd>
+        {store.invalid > 0 && (
+          <>
+            <dt>Rejected (schema)</dt>
+            <dd>{store.invalid}</dd>
+          </>
+        )}
+        {stats && (
+          <>
+            <dt>Hub</dt>
+            <dd>
+              {stats.hub_id} · up {Math.round(stats.uptime_s / 60)} min · bus {stats.bus.engine}
+              {stats.bus.connected ? '' : ' (disconnected)'}
+            </dd>
+            <dt>Log</dt>
+            <dd>
+              {stats.log.events.toLocaleString()} events · seq {stats.oldest_seq}–{stats.head_seq} · {(stats.log.bytes / 1e6).toFixed(1)} MB
+            </dd>
+            <dt>Queues</dt>
+            <dd>
+              deepest {stats.connections.queue_depth_max} events · {(stats.connections.queue_bytes_total / 1024).toFixed(0)} KiB buffered
+            </dd>
+          </>
+        )}
+      </dl>
+    </section>
+  );
+}
+
+function StatCard({ label, value, values }: { label: string; value: string; values: number[] }) {
+  return (
+    <figure className="stat" data-testid={`stat-${label.replace(/\W+/g, '-').toLowerCase()}`}>
+      <figcaption>{label}</figcaption>
+      <div className="stat-value">{value}</div>
+      <Sparkline values={values} label={`${label} over the last two minutes`} />
+    </figure>
+  );
+}
+
+const fmt = (v: number | undefined) => (v === undefined ? '-' : v >= 100 ? Math.round(v).toLocaleString() : v.toFixed(1));

@@ -1,0 +1,110 @@
+import { knownTypes, type HubEvent, type KnownType } from '../../shared/events.ts';
+import type { ProjectionRow, Snapshot, StateKind } from '../../shared/state.ts';
+
+/**
+ * The client twin of electron/hub/projections.ts: the snapshot gives us the hub's state at seq N and
+ * each later event is applied here with the same keys and merge rules, so a window that has been
+ * live for an hour shows exactly what a fresh snapshot would.
+ */
+export type Tables = Record<StateKind, Map<string, ProjectionRow>>;
+
+export const emptyTables = (): Tables => ({
+  store_order: new Map(),
+  trading_order: new Map(),
+  position: new Map(),
+  mail: new Map(),
+  mail_sync: new Map(),
+});
+
+export function tablesFromSnapshot(s: Snapshot): Tables {
+  const t = emptyTables();
+  const fill = (kind: StateKind, rows: ProjectionRow[]) => {
+    for (const r of rows) t[kind].set(r.key, r);
+  };
+  fill('store_order', s.store_orders);
+  fill('trading_order', s.trading_orders);
+  fill('position', s.positions);
+  fill('mail', s.mail);
+  fill('mail_sync', s.mail_sync);
+  return t;
+}
+
+type Data = Record<string, unknown>;
+
+/** What changed, so views can animate (new order highlight, struck-through deletes, qty deltas). */
+export type Change =
+  | { kind: StateKind; op: 'upsert'; key: string; row: ProjectionRow; prev: ProjectionRow | undefined; ev: HubEvent }
+  | { kind: StateKind; op: 'delete'; key: string; prev: ProjectionRow | undefined; ev: HubEvent };
+
+/** Validate a known type's data with its shared schema; null when it does not match. */
+export function parseData(ev: HubEvent): Data | null {
+  if (!(ev.type in knownTypes)) return ev.data;
+  const r = knownTypes[ev.type as KnownType].safeParse(ev.data);
+  return r.success ? (r.data as Data) : null;
+}
+
+const scoped = (...parts: unknown[]) => parts.map((p) => String(p ?? '')).join('/');
+
+export function applyEvent(t: Tables, ev: HubEvent, d: Data, out: Change[]): void {
+  const merge = (kind: StateKind, key: string, patch: Data, replace = false) => {
+    const prev = t[kind].get(key);
+    const base: Data = prev && !replace ? prev.data : {};
+    const row: ProjectionRow = {
+      key,
+      seq: ev.seq,
+      store_id: ev.store_id,
+      user_id: ev.user_id,
+      strategy_id: ev.strategy_id,
+      created_at: prev?.created_at ?? ev.time,
+      updated_at: ev.time,
+      data: { ...base, ...patch, last_type: ev.type },
+    };
+    t[kind].set(key, row);
+    out.push({ kind, op: 'upsert', key, row, prev, ev });
+  };
+  const remove = (kind: StateKind, key: string) => {
+    const prev = t[kind].get(key);
+    if (!prev) return;
+    t[kind].delete(key);
+    out.push({ kind, op: 'delete', key, prev, ev });
+  };
+  switch (ev.type) {
+    case 'store.order.created':
+      return merge('store_order', scoped(ev.store_id, d.order_id), d, true);
+    case 'store.order.updated':
+      return merge('store_order', scoped(ev.store_id, d.order_id), d);
+    case 'store.order.deleted':
+      return remove('store_order', scoped(ev.store_id, d.order_id));
+    case 'store.session.ended':
+      for (const [key, row] of t.store_order)
+        if (row.store_id === ev.store_id && String(row.data.table_id) === String(d.table_id)) remove('store_order', key);
+      return;
+    case 'trading.order.created':
+    case 'trading.order.updated':
+    case 'trading.order.filled':
+    case 'trading.order.cancelled':
+      return merge('trading_order', scoped(ev.user_id, ev.strategy_id, d.order_id), d);
+    case 'trading.position.created':
+    case 'trading.position.updated':
+      return merge('position', scoped(ev.user_id, ev.strategy_id, d.position_id), d);
+    case 'trading.position.closed':
+      return remove('position', scoped(ev.user_id, ev.strategy_id, d.position_id));
+    case 'mail.email.new':
+      return merge('mail', scoped(ev.user_id, d.email_id), d, true);
+    case 'mail.email.classified': {
+      const { email_id, ...classification } = d;
+      return merge('mail', scoped(ev.user_id, email_id), { email_id, classification });
+    }
+    case 'mail.email.updated':
+      if (d.deleted) return remove('mail', scoped(ev.user_id, d.email_id));
+      return merge('mail', scoped(ev.user_id, d.email_id), d);
+    case 'mail.sync.started':
+    case 'mail.sync.completed':
+    case 'mail.sync.error':
+      return merge('mail_sync', scoped(ev.user_id, d.account ?? d.connection_id ?? 'default'), {
+        ...d,
+        state: ev.type.slice('mail.sync.'.length),
+        at: ev.time,
+      });
+  }
+}

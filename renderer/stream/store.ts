@@ -1,0 +1,327 @@
+import { useSyncExternalStore } from 'react';
+import type { HubEvent, Priority } from '../../shared/events.ts';
+import type { ConnectionEvent, ForceDisconnect, ResetEvent } from '../../shared/wire.ts';
+import type { Snapshot } from '../../shared/state.ts';
+import type { Settings } from '../../shared/settings.ts';
+import type { LinkStatus } from './client.ts';
+import { applyEvent, emptyTables, parseData, tablesFromSnapshot, type Change, type Tables } from './projections.ts';
+import { batchText, describeEvent } from './describe.ts';
+
+/** Rows kept in memory for the live view; older ones are dropped (they stay in the hub's history). */
+export const LIVE_CAP = 5_000;
+const NOTIFY_CAP = 500;
+const TOAST_MS = 6_000;
+const MAX_TOASTS = 5;
+/** How long a deleted order stays struck through before it leaves the board. */
+export const TOMBSTONE_MS = 5_000;
+/** How long a new order keeps its highlight. */
+export const FRESH_MS = 15_000;
+/** Same caps as the hub's snapshot (projections.ts list limits), so a long-lived window stays bounded. */
+export const TABLE_CAPS: Record<keyof Tables, number> = { store_order: 5_000, trading_order: 5_000, position: 5_000, mail: 1_000, mail_sync: 5_000 };
+const PRIORITY_RANK: Record<Priority, number> = { low: 0, normal: 1, high: 2, urgent: 3 };
+
+export interface Notice {
+  seq: number;
+  type: string;
+  priority: Priority;
+  title: string;
+  time: string;
+  read: boolean;
+}
+
+export interface Toast {
+  id: number;
+  text: string;
+  tone: 'info' | 'warn';
+  until: number;
+}
+
+export interface Tombstone {
+  key: string;
+  row: Tables['store_order'] extends Map<string, infer R> ? R : never;
+  at: number;
+}
+
+export type Slice = 'live' | 'tables' | 'notices' | 'toasts' | 'link' | 'meta';
+
+type Listener = () => void;
+
+const READ_KEY = 'relaydesk.notices.read';
+function loadRead(): Set<number> {
+  try {
+    const v: unknown = JSON.parse(localStorage.getItem(READ_KEY) ?? '[]');
+    return new Set(Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : []);
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * Everything the window knows, outside React so 1,000 events/s never pass through component state.
+ * Each slice has a version; components subscribe to the slices they draw and re-render only when one
+ * of those moves.
+ */
+export class ConsoleStore {
+  /** Live buffer, oldest first, never longer than LIVE_CAP. Replaced (not mutated) on change. */
+  events: HubEvent[] = [];
+  /** Rows dropped from the front of the buffer since the window opened. */
+  dropped = 0;
+  received = 0;
+  invalid = 0;
+  tables: Tables = emptyTables();
+  /** Rows trimmed from the tables by TABLE_CAPS (oldest update first), per kind. */
+  tableDropped: Partial<Record<keyof Tables, number>> = {};
+  /** Order keys first seen live (not in the snapshot), with when: they get the "new" highlight. */
+  freshOrders = new Map<string, number>();
+  tombstones = new Map<string, Tombstone>();
+  /** Previous quantity of a position as this window saw it, when the publisher did not send one. */
+  prevQty = new Map<string, number>();
+  notices: Notice[] = [];
+  toasts: Toast[] = [];
+  link: LinkStatus | null = null;
+  /** Hub commit → this window, smoothed (ms); loopback or same-LAN clocks make this meaningful. */
+  latencyMs: number | null = null;
+  connection: ConnectionEvent | null = null;
+  lastReset: ResetEvent | null = null;
+  forced: ForceDisconnect | null = null;
+  snapshotSeq: number | null = null;
+  settings: Settings['notifications'] = { muted: false, min_priority: 'high', desktop_min_priority: 'urgent', chime_on_new_order: false };
+  /** Called for each new store order seen live (the orders board plays its chime from here). */
+  onNewOrder: (() => void) | null = null;
+  desktopNotify: ((n: Notice) => void) | null = null;
+
+  private versions: Record<Slice, number> = { live: 0, tables: 0, notices: 0, toasts: 0, link: 0, meta: 0 };
+  private listeners = new Set<Listener>();
+  private toastSeq = 0;
+
+  version(slice: Slice): number {
+    return this.versions[slice];
+  }
+
+  subscribe = (l: Listener): (() => void) => {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  };
+
+  private bump(...slices: Slice[]): void {
+    for (const s of slices) this.versions[s]++;
+    for (const l of this.listeners) l();
+  }
+
+  setLink(s: LinkStatus): void {
+    this.link = s;
+    this.bump('link');
+  }
+
+  setConnection(c: ConnectionEvent): void {
+    this.connection = c;
+    this.forced = null;
+    this.bump('meta');
+  }
+
+  setForced(f: ForceDisconnect): void {
+    this.forced = f;
+    this.bump('meta');
+  }
+
+  noteInvalid(): void {
+    this.invalid++;
+    this.bump('meta');
+  }
+
+  applySnapshot(s: Snapshot): void {
+    this.tables = tablesFromSnapshot(s);
+    this.snapshotSeq = s.seq;
+    this.freshOrders.clear();
+    this.tombstones.clear();
+    this.bump('tables', 'meta');
+  }
+
+  applyReset(r: ResetEvent): void {
+    // The snapshot that follows replaces the state. After a retention reset the rows we show are
+    // still true history and stay; `ahead_of_log` means a different log (a wiped or replaced hub)
+    // whose seqs would collide with ours, so the live rows go too.
+    this.lastReset = r;
+    if (r.reason === 'ahead_of_log') {
+      this.dropped += this.events.length;
+      this.events = [];
+      this.liveSeqs.clear();
+    }
+    this.bump('meta', 'live');
+  }
+
+  clearReset(): void {
+    this.lastReset = null;
+    this.bump('meta');
+  }
+
+  /**
+   * Events from history (backfill): shown in the live view only. They are older than the snapshot,
+   * so they must not touch state, notify or toast.
+   */
+  addHistory(evs: HubEvent[]): void {
+    const add = evs.filter((e) => !this.liveSeqs.has(e.seq));
+    if (!add.length) return;
+    this.pushLive(add, true);
+    // The inbox survives a reload: recent high/urgent events come back, with the read marks we kept.
+    const known = new Set(this.notices.map((n) => n.seq));
+    const old = add.filter((e) => !known.has(e.seq) && this.notable(e)).map((e) => this.notice(e));
+    if (old.length) this.notices = [...this.notices, ...old].sort((a, b) => b.seq - a.seq).slice(0, NOTIFY_CAP);
+    this.bump('live', 'notices');
+  }
+
+  private notable(ev: HubEvent): boolean {
+    return !this.settings.muted && PRIORITY_RANK[ev.priority] >= PRIORITY_RANK[this.settings.min_priority];
+  }
+
+  private notice(ev: HubEvent): Notice {
+    return { seq: ev.seq, type: ev.type, priority: ev.priority, title: describeEvent(ev), time: ev.time, read: this.readSeqs.has(ev.seq) };
+  }
+
+  /** Live events from the stream, already deduplicated by seq. */
+  addEvents(evs: HubEvent[]): void {
+    const now = Date.now();
+    this.received += evs.length;
+    const changes: Change[] = [];
+    const noticesBefore = this.notices.length;
+    const toastsBefore = this.toastSeq;
+    const newNotices: Notice[] = [];
+    const orderToasts: string[] = [];
+    let tablesChanged = false;
+    for (const ev of evs) {
+      const d = parseData(ev);
+      if (d === null) {
+        this.invalid++;
+        continue;
+      }
+      if (this.snapshotSeq === null || ev.seq > this.snapshotSeq) {
+        applyEvent(this.tables, ev, d, changes);
+        tablesChanged ||= changes.length > 0 || ev.type.startsWith('trading.order.batch');
+      }
+      if (ev.type === 'trading.order.batch') this.toast(batchText(d), 'info', now);
+      else if (ev.type.startsWith('trading.order.') && d.suppress_toast !== true) orderToasts.push(describeEvent(ev));
+      if (this.notable(ev)) newNotices.push(this.notice(ev));
+    }
+    // Per-order toasts collapse when many arrive together: a toast per order at 1,000/s is noise.
+    if (orderToasts.length > 3) this.toast(`${orderToasts.length} order updates`, 'info', now);
+    else for (const t of orderToasts) this.toast(t, 'info', now);
+    for (const c of changes) this.track(c, now);
+    if (tablesChanged) this.trimTables();
+    if (newNotices.length) {
+      this.notices = [...newNotices.reverse(), ...this.notices].slice(0, NOTIFY_CAP);
+      const desktop = newNotices.filter((n) => PRIORITY_RANK[n.priority] >= PRIORITY_RANK[this.settings.desktop_min_priority]);
+      for (const n of desktop.slice(0, 3)) this.desktopNotify?.(n);
+    }
+    const last = evs[evs.length - 1];
+    if (last) {
+      const l = now - Date.parse(last.received_at);
+      if (Number.isFinite(l)) this.latencyMs = this.latencyMs === null ? l : this.latencyMs * 0.8 + l * 0.2;
+    }
+    this.pushLive(evs, false);
+    const slices: Slice[] = ['live'];
+    if (tablesChanged) slices.push('tables');
+    if (this.notices.length !== noticesBefore || newNotices.length) slices.push('notices');
+    if (this.toastSeq !== toastsBefore) slices.push('toasts');
+    this.bump(...slices);
+  }
+
+  private trimTables(): void {
+    for (const kind of Object.keys(TABLE_CAPS) as (keyof Tables)[]) {
+      const m = this.tables[kind];
+      const cap = TABLE_CAPS[kind];
+      // Trim in chunks (10 % over the cap) so the sort runs rarely, not on every event.
+      if (m.size <= cap * 1.1) continue;
+      const oldest = [...m.values()].sort((a, b) => a.seq - b.seq).slice(0, m.size - cap);
+      for (const r of oldest) m.delete(r.key);
+      this.tableDropped[kind] = (this.tableDropped[kind] ?? 0) + oldest.length;
+    }
+  }
+
+  /** Seqs in the live buffer: history backfill and the stream can overlap at startup. */
+  private liveSeqs = new Set<number>();
+
+  private pushLive(evs: HubEvent[], sort: boolean): void {
+    const fresh = evs.filter((e) => !this.liveSeqs.has(e.seq));
+    if (!fresh.length) return;
+    evs = fresh;
+    let next = this.events.concat(evs);
+    if (sort || (this.events.length && evs.length && evs[0]!.seq < this.events[this.events.length - 1]!.seq)) next.sort((a, b) => a.seq - b.seq);
+    if (next.length > LIVE_CAP) {
+      this.dropped += next.length - LIVE_CAP;
+      next = next.slice(next.length - LIVE_CAP);
+    }
+    this.events = next;
+    this.liveSeqs = new Set(next.map((e) => e.seq));
+  }
+
+  private track(c: Change, now: number): void {
+    if (c.kind === 'store_order') {
+      if (c.op === 'upsert' && !c.prev && c.ev.type === 'store.order.created') {
+        this.freshOrders.set(c.key, now);
+        this.tombstones.delete(c.key);
+        this.onNewOrder?.();
+      }
+      if (c.op === 'delete' && c.prev && c.ev.type === 'store.order.deleted') this.tombstones.set(c.key, { key: c.key, row: c.prev, at: now });
+    }
+    if (c.kind === 'position' && c.op === 'upsert' && c.prev) this.prevQty.set(c.key, Number(c.prev.data.quantity));
+    if (c.kind === 'position' && c.op === 'delete') this.prevQty.delete(c.key);
+  }
+
+  /** Drop expired tombstones, highlights and toasts; called from a 1 s ticker. */
+  expire(now = Date.now()): void {
+    let tables = false;
+    for (const [k, at] of this.freshOrders)
+      if (now - at > FRESH_MS) {
+        this.freshOrders.delete(k);
+        tables = true;
+      }
+    for (const [k, t] of this.tombstones)
+      if (now - t.at > TOMBSTONE_MS) {
+        this.tombstones.delete(k);
+        tables = true;
+      }
+    const before = this.toasts.length;
+    this.toasts = this.toasts.filter((t) => t.until > now);
+    if (tables) this.bump('tables');
+    if (before !== this.toasts.length) this.bump('toasts');
+  }
+
+  toast(text: string, tone: Toast['tone'] = 'info', now = Date.now()): void {
+    this.toasts = [...this.toasts, { id: ++this.toastSeq, text, tone, until: now + TOAST_MS }].slice(-MAX_TOASTS);
+    this.versions.toasts++;
+  }
+
+  dismissToast(id: number): void {
+    this.toasts = this.toasts.filter((t) => t.id !== id);
+    this.bump('toasts');
+  }
+
+  markRead(seq: number | 'all'): void {
+    this.notices = this.notices.map((n) => (seq === 'all' || n.seq === seq ? { ...n, read: true } : n));
+    for (const n of this.notices) if (n.read) this.readSeqs.add(n.seq);
+    this.saveRead();
+    this.bump('notices');
+  }
+
+  /** Read marks live in localStorage (the hub keeps no per-user read state); last 2,000 kept. */
+  private readSeqs: Set<number> = loadRead();
+  private saveRead(): void {
+    const list = [...this.readSeqs].sort((a, b) => b - a).slice(0, 2_000);
+    this.readSeqs = new Set(list);
+    try {
+      localStorage.setItem(READ_KEY, JSON.stringify(list));
+    } catch {
+      /* storage unavailable: marks hold for this session */
+    }
+  }
+
+  setSettings(s: Settings['notifications']): void {
+    this.settings = s;
+    this.bump('meta');
+  }
+}
+
+/** Re-render when any of the given slices changes; returns a number that changes with them. */
+export function useSlices(store: ConsoleStore, ...slices: Slice[]): string {
+  return useSyncExternalStore(store.subscribe, () => slices.map((s) => store.version(s)).join(':'));
+}

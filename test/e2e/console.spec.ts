@@ -1,0 +1,441 @@
+import { test, expect, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { ADMIN, api, publish, until, type TestHub } from '../helpers/hub.ts';
+import { sample } from '../helpers/events.ts';
+import { login, RENDERER_DIR, startConsoleHub } from './fixtures.ts';
+import { startHub } from '../../electron/hub/hub.ts';
+
+let hub: TestHub;
+let pageErrors: string[] = [];
+test.beforeEach(async ({ page }) => {
+  hub = await startConsoleHub();
+  pageErrors = [];
+  // Uncaught exceptions in the console fail the test, whatever it asserts.
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+});
+test.afterEach(async () => {
+  await hub?.stop();
+  expect(pageErrors, 'uncaught errors in the page').toEqual([]);
+});
+
+async function pub(events: unknown) {
+  const r = await publish(hub.url, events);
+  expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
+  return r.body as { results: { seq: number }[] };
+}
+
+const view = (page: Page, id: string) => page.getByTestId(`view-${id}`);
+/** Body rows of a virtual table (the header is a row too). */
+const ROWS = '.vbody [role="row"]';
+
+test('events appear in their own view and not in the others', async ({ page }) => {
+  await login(page, hub);
+  await pub([
+    sample.storeOrder(12, { data: { order_id: 'KIT-1', table_id: '7', items: [{ name: 'Bibimbap', quantity: 2 }], total: 24 } }),
+    sample.tradingOrder('u1', 3, { data: { ...(sample.tradingOrder('u1', 3).data as object), symbol: 'SOL/USDT' } }),
+    sample.mail('u1', { data: { email_id: 'm-1', from: 'chef@example.com', subject: 'Fish delivery late', snippet: 'Truck delayed', folder: 'INBOX' } }),
+  ]);
+
+  // Orders board: the card, with its table and items, and nothing from trading or mail.
+  const board = view(page, 'orders');
+  await expect(board.getByTestId('order-card')).toHaveCount(1);
+  await expect(board.getByTestId('order-card')).toContainText('Table 7');
+  await expect(board.getByTestId('order-card')).toContainText('Bibimbap');
+  await expect(board.getByTestId('column-pending')).toContainText('#KIT-1');
+  await expect(board).not.toContainText('SOL/USDT');
+  await expect(board).not.toContainText('Fish delivery late');
+
+  await page.getByTestId('tab-trading').click();
+  const trading = view(page, 'trading');
+  await expect(trading.getByTestId('trading-orders')).toContainText('SOL/USDT');
+  await expect(trading).not.toContainText('Bibimbap');
+  await expect(trading).not.toContainText('Fish delivery late');
+
+  await page.getByTestId('tab-mail').click();
+  const mail = view(page, 'mail');
+  await expect(mail.getByTestId('mail-list')).toContainText('Fish delivery late');
+  await expect(mail.getByTestId('mail-list')).toContainText('classifying');
+  await expect(mail).not.toContainText('SOL/USDT');
+  await expect(mail).not.toContainText('Bibimbap');
+  // The classification arrives later and the same row gains it.
+  await pub({ type: 'mail.email.classified', user_id: 'u1', data: { email_id: 'm-1', category: 'supplier', priority: 'high', summary: 'Delivery delayed 2h' } });
+  await expect(mail.getByTestId('mail-list')).toContainText('Delivery delayed 2h');
+  await expect(mail.getByTestId('mail-list').locator(ROWS)).toHaveCount(1);
+  // Sync errors are visible.
+  await pub({ type: 'mail.sync.error', user_id: 'u1', data: { account: 'kitchen@example.com', error: 'IMAP login failed', retry_in_s: 30 } });
+  await expect(mail.getByTestId('mail-sync')).toContainText('IMAP login failed');
+
+  // The live stream shows all of them.
+  await page.getByTestId('tab-live').click();
+  const live = view(page, 'live').getByTestId('live-table');
+  for (const text of ['store.order.created', 'trading.order.created', 'mail.email.new', 'mail.email.classified']) await expect(live).toContainText(text);
+});
+
+test('orders board: status moves, deletes strike through then vanish, session end clears the table', async ({ page }) => {
+  await login(page, hub);
+  const board = view(page, 'orders');
+  await pub([
+    sample.storeOrder(1, { data: { order_id: 'A', table_id: '4', items: [{ name: 'Ramen', quantity: 1 }], total: 9 } }),
+    sample.storeOrder(1, { data: { order_id: 'B', table_id: '5', items: [{ name: 'Gimbap', quantity: 3 }], total: 15 } }),
+    sample.storeOrder(2, { data: { order_id: 'C', table_id: '9', items: [{ name: 'Tteokbokki', quantity: 1 }], total: 7 } }),
+  ]);
+  await expect(board.getByTestId('order-card')).toHaveCount(3);
+  await expect(board.locator('[data-order="A"]')).toContainText('NEW');
+  await pub({ type: 'store.order.updated', store_id: 1, data: { order_id: 'A', status: 'preparing' } });
+  await expect(board.getByTestId('column-preparing').locator('[data-order="A"]')).toBeVisible();
+  // Store selector narrows the board.
+  await board.getByTestId('store-select').selectOption('2');
+  await expect(board.getByTestId('order-card')).toHaveCount(1);
+  await board.getByTestId('store-select').selectOption('');
+  await pub({ type: 'store.order.deleted', store_id: 1, data: { order_id: 'B', reason: 'customer left' } });
+  await expect(board.locator('[data-order="B"]')).toContainText('DELETED');
+  await expect(board.locator('[data-order="B"]')).toHaveCount(0, { timeout: 10_000 });
+  await pub({ type: 'store.session.ended', store_id: 1, data: { table_id: '4' } });
+  await expect(board.locator('[data-order="A"]')).toHaveCount(0);
+  await expect(board.getByTestId('order-card')).toHaveCount(1);
+});
+
+test('strategy filter hides and shows rows and is remembered; batch toasts honour suppress flags', async ({ page }) => {
+  await login(page, hub, 'admin', {}, 'trading');
+  const trading = view(page, 'trading');
+  const order = (strategy: number, symbol: string, extra: Record<string, unknown> = {}) => {
+    const e = sample.tradingOrder('u1', strategy);
+    return { ...e, data: { ...(e.data as object), symbol, ...extra } };
+  };
+  await pub([order(1, 'AAA/USDT'), order(2, 'BBB/USDT'), order(3, 'CCC/USDT')]);
+  const table = trading.getByTestId('trading-orders');
+  for (const s of ['AAA/USDT', 'BBB/USDT', 'CCC/USDT']) await expect(table).toContainText(s);
+
+  await trading.getByTestId('strategy-filter').click();
+  await trading.getByTestId('strategy-2').check();
+  await expect(table).toContainText('BBB/USDT');
+  await expect(table).not.toContainText('AAA/USDT');
+  await expect(table).not.toContainText('CCC/USDT');
+  await trading.getByTestId('strategy-3').check();
+  await expect(table).toContainText('CCC/USDT');
+  await expect(table).not.toContainText('AAA/USDT');
+
+  // New rows respect the filter as they arrive.
+  await pub([order(1, 'DDD/USDT'), order(3, 'EEE/USDT')]);
+  await expect(table).toContainText('EEE/USDT');
+  await expect(table).not.toContainText('DDD/USDT');
+
+  // Remembered across a reload.
+  await page.reload();
+  await page.getByTestId('connection').and(page.locator('[data-state="live"]')).waitFor();
+  await expect(trading.getByTestId('strategy-filter')).toContainText('Strategies: 2, 3');
+  await expect(table).toContainText('BBB/USDT');
+  await expect(table).not.toContainText('AAA/USDT');
+  await trading.getByTestId('strategy-filter').click();
+  await trading.getByRole('button', { name: 'Show all' }).click();
+  for (const s of ['AAA/USDT', 'BBB/USDT', 'CCC/USDT', 'DDD/USDT']) await expect(table).toContainText(s);
+
+  // Batch: one summary toast; the suppressed per-order events raise none.
+  const toasts = page.getByTestId('toasts');
+  await pub([
+    { type: 'trading.order.batch', user_id: 'u1', strategy_id: 1, data: { summaries: [{ order_type: 'LIMIT', created: 50, cancelled: 10 }] } },
+    order(1, 'ZZZ/USDT', { suppress_toast: true }),
+  ]);
+  await expect(toasts).toContainText('50 LIMIT created, 10 cancelled');
+  await expect(table).toContainText('ZZZ/USDT');
+  await expect(toasts).not.toContainText('ZZZ/USDT');
+  // An order that is not suppressed does get its own toast.
+  await pub(order(1, 'YYY/USDT'));
+  await expect(toasts).toContainText('YYY/USDT');
+});
+
+test('live view: pause keeps buffering with a counter, resume catches up; export NDJSON and CSV', async ({ page }) => {
+  await login(page, hub, 'admin', {}, 'live');
+  const live = view(page, 'live');
+  const table = live.getByTestId('live-table');
+  await pub([sample.mail('u1', { data: { email_id: 'e1', from: 'a@example.com', subject: 'first', snippet: '', folder: 'INBOX' } })]);
+  await expect(table).toContainText('a@example.com: first');
+
+  await live.getByTestId('pause').click();
+  await pub([1, 2, 3].map((i) => sample.mail('u1', { data: { email_id: `p${i}`, from: 'b@example.com', subject: `during pause ${i}`, snippet: '', folder: 'INBOX' } })));
+  await expect(live.getByTestId('pause')).toContainText('3 new');
+  await expect(table).not.toContainText('during pause');
+  await live.getByTestId('pause').click();
+  for (const i of [1, 2, 3]) await expect(table).toContainText(`during pause ${i}`);
+  // Newest on top.
+  await expect(table.locator(ROWS).first()).toContainText('during pause 3');
+
+  // Filter by text and type, then export exactly the filtered rows.
+  await pub(sample.storeOrder(5, { data: { order_id: 'X1', items: [{ name: 'Soup, "hot"', quantity: 1 }], total: 5 } }));
+  await live.getByTestId('live-type').selectOption('mail.*');
+  await live.getByTestId('live-text').fill('during pause');
+  await expect(table.locator(ROWS)).toHaveCount(3);
+  const [nd] = await Promise.all([page.waitForEvent('download'), live.getByTestId('export-ndjson').click()]);
+  const lines = readFileSync((await nd.path())!, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(lines.map((e) => e.data.subject)).toEqual(['during pause 1', 'during pause 2', 'during pause 3']);
+  expect(lines.every((e) => e.type === 'mail.email.new' && typeof e.seq === 'number')).toBe(true);
+
+  await live.getByTestId('live-type').selectOption('store.*');
+  await live.getByTestId('live-text').fill('');
+  await expect(table.locator(ROWS)).toHaveCount(1);
+  const [csv] = await Promise.all([page.waitForEvent('download'), live.getByTestId('export-csv').click()]);
+  const text = readFileSync((await csv.path())!, 'utf8');
+  const rows = text.trim().split('\r\n');
+  expect(rows[0]).toBe('seq,id,type,time,received_at,priority,store_id,user_id,strategy_id,summary,data');
+  expect(rows).toHaveLength(2);
+  expect(rows[1]).toContain('store.order.created');
+  // Quotes inside the JSON are doubled, the cell quoted.
+  expect(rows[1]).toContain('""Soup, \\""hot\\""""');
+
+  // Inspector shows the raw JSON.
+  await table.locator(ROWS).first().click();
+  await expect(live.getByTestId('inspector')).toContainText('"order_id": "X1"');
+});
+
+test('reconnect after the hub restarts shows every event published meanwhile exactly once', async ({ page }) => {
+  await login(page, hub, 'admin', {}, 'live');
+  const live = view(page, 'live');
+  const table = live.getByTestId('live-table');
+  const before = await pub([1, 2, 3].map((i) => sample.mail('u1', { data: { email_id: `b${i}`, from: 'x@example.com', subject: `before-${i}`, snippet: '', folder: 'INBOX' } })));
+  await expect(table).toContainText('before-3');
+
+  // Stop the hub, publish while the window cannot hear, start again on the same port and database.
+  const restarted = hub.restart();
+  await expect(page.getByTestId('connection')).not.toHaveAttribute('data-state', 'live');
+  await restarted;
+  // The window has not reconnected yet (the hub asked for a 500 ms pause): these are truly missed.
+  expect((await api(hub.url, '/v1/connections')).body.connections).toHaveLength(0);
+  const during = await pub([1, 2, 3, 4, 5].map((i) => sample.mail('u1', { data: { email_id: `d${i}`, from: 'x@example.com', subject: `during-${i}`, snippet: '', folder: 'INBOX' } })));
+  // Data stayed on screen during the outage.
+  await expect(table).toContainText('before-3');
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live', { timeout: 20_000 });
+  await pub(sample.mail('u1', { data: { email_id: 'after', from: 'x@example.com', subject: 'after-1', snippet: '', folder: 'INBOX' } }));
+  await expect(table).toContainText('after-1');
+
+  // Every seq exactly once, in the table the user sees (all rows fit: no virtualization cut-off).
+  const seqs = (await table.locator(ROWS).locator('[role=cell]:first-child').allTextContents()).map(Number);
+  const expected = [...before.results, ...during.results].map((r) => r.seq);
+  for (const s of expected) expect(seqs.filter((x) => x === s), `seq ${s}`).toHaveLength(1);
+  expect(new Set(seqs).size).toBe(seqs.length);
+  for (let i = 1; i <= 5; i++) await expect(table.getByText(`x@example.com: during-${i}`, { exact: true })).toHaveCount(1);
+});
+
+test("a scoped token's window never shows out-of-scope events", async ({ page }) => {
+  await login(page, hub, 'subscriber', { store_ids: ['12'] }, 'live');
+  await expect(page.getByTestId('identity')).toContainText('stores=12');
+  // The one-time code was exchanged for a cookie and is gone from the address bar.
+  expect(page.url()).not.toContain('code=');
+  await pub([
+    sample.storeOrder(12, { data: { order_id: 'MINE-1', table_id: '1', items: [{ name: 'Mine', quantity: 1 }], total: 1 } }),
+    sample.storeOrder(13, { data: { order_id: 'OTHER-1', table_id: '2', items: [{ name: 'Other', quantity: 1 }], total: 1 } }),
+    sample.tradingOrder('u9', 4),
+    sample.mail('u9', { data: { email_id: 'secret', from: 'ceo@example.com', subject: 'secret', snippet: '', folder: 'INBOX' } }),
+    sample.storeOrder(12, { data: { order_id: 'MINE-2', table_id: '1', items: [{ name: 'Mine too', quantity: 1 }], total: 1 } }),
+  ]);
+  const table = view(page, 'live').getByTestId('live-table');
+  await expect(table).toContainText('Order MINE-2');
+  await expect(table.locator(ROWS)).toHaveCount(2);
+  await expect(table).not.toContainText('OTHER-1');
+  await expect(table).not.toContainText('trading.');
+  await expect(table).not.toContainText('mail.');
+  await page.getByTestId('tab-orders').click();
+  await expect(view(page, 'orders').getByTestId('order-card')).toHaveCount(2);
+  await expect(view(page, 'orders')).not.toContainText('OTHER-1');
+  await page.getByTestId('tab-stats').click();
+  await expect(view(page, 'stats').getByTestId('stats-admin-only')).toContainText('need an admin token');
+  // After a reload (snapshot + history backfill) still nothing from outside the scope.
+  await page.reload();
+  await page.getByTestId('tab-live').click();
+  await expect(table).toContainText('Order MINE-2');
+  await expect(table).not.toContainText('OTHER-1');
+  await expect(table.locator(ROWS)).toHaveCount(2);
+});
+
+test('urgent events land in the notification centre as unread and can be marked read', async ({ page }) => {
+  await login(page, hub);
+  await pub([
+    sample.mail('u1', { priority: 'urgent', data: { email_id: 'u', from: 'boss@example.com', subject: 'Freezer alarm', snippet: '', folder: 'INBOX' } }),
+    sample.mail('u1', { priority: 'normal', data: { email_id: 'n', from: 'news@example.com', subject: 'Newsletter', snippet: '', folder: 'INBOX' } }),
+  ]);
+  await expect(page.getByTestId('unread-count')).toHaveText('1');
+  await page.getByTestId('tab-alerts').click();
+  const alerts = view(page, 'alerts');
+  await expect(alerts.getByTestId('notice')).toHaveCount(1);
+  await expect(alerts.getByTestId('notice')).toContainText('Freezer alarm');
+  await alerts.getByTestId('notice').click();
+  await expect(page.getByTestId('unread-count')).toHaveCount(0);
+});
+
+test('force_disconnect shows the reason and a Retry', async ({ page }) => {
+  await login(page, hub);
+  await until(async () => (await fetch(`${hub.url}/v1/connections`, { headers: { authorization: 'Bearer test-admin-token' } }).then((r) => r.json())).connections.length > 0, 'console connection');
+  await fetch(`${hub.url}/v1/connections?all=1`, { method: 'DELETE', headers: { authorization: 'Bearer test-admin-token' } });
+  await expect(page.getByTestId('forced-banner')).toContainText('disconnected by an administrator');
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'offline');
+  await page.getByTestId('retry').click();
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live');
+});
+
+test('outage: reconnecting shows attempt and elapsed, offers Retry, keeps data, then catches up once', async ({ page }) => {
+  await login(page, hub, 'admin', {}, 'live');
+  const table = view(page, 'live').locator('[data-testid="live-table"]');
+  await pub(sample.mail('u1', { data: { email_id: 'k1', from: 'x@example.com', subject: 'kept', snippet: '', folder: 'INBOX' } }));
+  await expect(table).toContainText('kept');
+  // Take the hub down for a while (TestHub.restart is close+start in one go, too quick for backoff).
+  const port = hub.hub.port;
+  await hub.hub.close();
+  const indicator = page.getByTestId('connection');
+  await expect(indicator).toHaveAttribute('data-state', 'reconnecting');
+  // Backoff 1 s then 2 s (+-10 %): by the third attempt the user is offered Retry.
+  await expect(indicator).toContainText(/attempt [3-9]/, { timeout: 10_000 });
+  await expect(indicator).toContainText(/down \d+s/);
+  await expect(page.getByTestId('retry')).toBeVisible();
+  await expect(table).toContainText('kept');
+  const again = await startHub({ port, dbFile: hub.dbFile, adminToken: ADMIN, logLevel: 'silent', rendererDir: RENDERER_DIR, heartbeatMs: 1_000, retryMs: 500 });
+  try {
+    await outageTail(page, table, again.url);
+  } finally {
+    await again.hub.close();
+  }
+});
+
+async function outageTail(page: Page, table: ReturnType<Page['locator']>, url: string) {
+  const indicator = page.getByTestId('connection');
+  const missed = await publish(url, [1, 2].map((i) => sample.mail('u1', { data: { email_id: `m${i}`, from: 'x@example.com', subject: `missed-${i}`, snippet: '', folder: 'INBOX' } })));
+  await page.getByTestId('retry').click();
+  await expect(indicator).toHaveAttribute('data-state', 'live');
+  for (const r of missed.body.results as { seq: number }[]) await expect(table.locator(`[data-key="${r.seq}"]`)).toHaveCount(1);
+  await expect(table.getByText('x@example.com: kept', { exact: true })).toHaveCount(1);
+}
+
+test('the live buffer is bounded and says when older rows were dropped', async ({ page }) => {
+  await login(page, hub, 'admin', {}, 'live');
+  const live = view(page, 'live');
+  const batch = (from: number) => Array.from({ length: 2_600 }, (_, i) => ({ type: 'x.load.tick', store_id: 's1', data: { i: from + i } }));
+  await pub(batch(0));
+  await pub(batch(2_600));
+  await expect(live.getByTestId('live-count')).toContainText('5000 buffered');
+  await expect(live.getByTestId('dropped')).toContainText('200 older events were dropped');
+  // The newest is on top and the oldest kept is tick 200.
+  await expect(live.locator('[data-testid="live-table"] .vbody [role="row"]').first()).toContainText('"i":5199');
+  await live.getByTestId('live-text').fill('"i":200}');
+  await expect(live.locator('[data-testid="live-table"] .vbody [role="row"]')).toHaveCount(1);
+  await live.getByTestId('live-text').fill('"i":199}');
+  await expect(live.locator('[data-testid="live-table"] .vbody [role="row"]')).toHaveCount(0);
+});
+
+test('the notification inbox keeps read marks across a reload', async ({ page }) => {
+  await login(page, hub, 'admin', {}, 'alerts');
+  await pub([
+    sample.storeOrder(1, { priority: 'urgent', data: { order_id: 'U1', items: [{ name: 'Allergy check', quantity: 1 }], total: 1 } }),
+    sample.storeOrder(1, { priority: 'high', data: { order_id: 'H1', items: [{ name: 'Big party', quantity: 12 }], total: 100 } }),
+  ]);
+  const alerts = view(page, 'alerts');
+  await expect(alerts.getByTestId('notice')).toHaveCount(2);
+  await expect(page.getByTestId('unread-count')).toHaveText('2');
+  await alerts.getByTestId('notice').filter({ hasText: 'Order U1' }).click();
+  await expect(page.getByTestId('unread-count')).toHaveText('1');
+  await page.reload();
+  await expect(view(page, 'alerts').getByTestId('notice')).toHaveCount(2);
+  await expect(page.getByTestId('unread-count')).toHaveText('1');
+  await expect(view(page, 'alerts').getByTestId('notice').filter({ hasText: 'Order H1' })).toContainText('high');
+});
+
+test('a reset (history pruned while away) reloads the state from the snapshot and says so', async ({ page }) => {
+  await login(page, hub);
+  const board = view(page, 'orders');
+  const order = (id: string) => sample.storeOrder(1, { data: { order_id: id, table_id: id, items: [{ name: `dish ${id}`, quantity: 1 }], total: 1 } });
+  await pub([order('A'), order('B'), order('C')]);
+  await expect(board.getByTestId('order-card')).toHaveCount(3);
+  // Come back with a retention of 3 events, publish more than that while the window is away, prune.
+  await hub.restart({ retention: { maxEvents: 3, maxAgeMs: undefined, chunk: 100, intervalMs: 60_000 } });
+  await pub([{ type: 'store.order.deleted', store_id: 1, data: { order_id: 'A' } }, order('D'), ...Array.from({ length: 8 }, (_, i) => ({ type: 'x.filler.tick', store_id: '1', data: { i } }))]);
+  await hub.hub.prune();
+  await expect(page.getByTestId('reset-banner')).toContainText('no longer retained', { timeout: 15_000 });
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live');
+  await expect(board.locator('[data-order="D"]')).toHaveCount(1);
+  await expect(board.locator('[data-order="A"]')).toHaveCount(0);
+  await expect(board.getByTestId('order-card')).toHaveCount(3);
+});
+
+test('keyboard: digits switch views, t toggles the theme, j/k walk the live list into the inspector', async ({ page }) => {
+  await login(page, hub);
+  await pub([1, 2, 3].map((i) => sample.mail('u1', { data: { email_id: `k${i}`, from: 'k@example.com', subject: `key ${i}`, snippet: '', folder: 'INBOX' } })));
+  await page.keyboard.press('2');
+  await expect(page.getByTestId('view-trading')).toBeVisible();
+  const theme = await page.locator('html').getAttribute('data-theme');
+  await page.keyboard.press('t');
+  await expect(page.locator('html')).not.toHaveAttribute('data-theme', theme!);
+  await page.keyboard.press('4');
+  const live = view(page, 'live');
+  await expect(live.getByTestId('live-table')).toContainText('key 3');
+  await page.keyboard.press('j');
+  await expect(live.getByTestId('inspector')).toContainText('"subject": "key 3"');
+  await page.keyboard.press('j');
+  await expect(live.getByTestId('inspector')).toContainText('"subject": "key 2"');
+  await page.keyboard.press('k');
+  await expect(live.getByTestId('inspector')).toContainText('"subject": "key 3"');
+  await page.keyboard.press('Escape');
+  await expect(live.getByTestId('inspector')).toHaveCount(0);
+  await page.keyboard.press('/');
+  await expect(live.getByTestId('live-text')).toBeFocused();
+  // Typing digits in a field does not switch views.
+  await page.keyboard.type('1');
+  await expect(page.getByTestId('view-live')).toBeVisible();
+});
+
+test('state built live equals the state a fresh snapshot gives (client projections match the hub)', async ({ page }) => {
+  await login(page, hub);
+  const acct = { account_id: 1, name: 'Main', exchange: 'BINANCE' };
+  const tord = (id: string, status: string, extra: Record<string, unknown> = {}) => ({
+    type: `trading.order.${status === 'FILLED' ? 'filled' : status === 'CANCELLED' ? 'cancelled' : 'updated'}`,
+    user_id: 'u1',
+    strategy_id: 2,
+    data: { order_id: id, symbol: 'BTC/USDT', side: 'BUY', order_type: 'LIMIT', quantity: 1, price: 10, status, account: acct, ...extra },
+  });
+  await pub([
+    sample.storeOrder(1, { data: { order_id: 'A', table_id: '1', items: [{ name: 'a', quantity: 1 }], total: 1 } }),
+    sample.storeOrder(1, { data: { order_id: 'B', table_id: '2', items: [{ name: 'b', quantity: 1 }], total: 2 } }),
+    sample.storeOrder(1, { data: { order_id: 'C', table_id: '2', items: [{ name: 'c', quantity: 1 }], total: 3 } }),
+    { type: 'store.order.updated', store_id: 1, data: { order_id: 'A', status: 'ready', note: 'no salt' } },
+    { type: 'store.session.ended', store_id: 1, data: { table_id: '2' } },
+    tord('T1', 'NEW'),
+    tord('T1', 'PARTIALLY_FILLED', { filled_quantity: 0.5 }),
+    tord('T2', 'NEW'),
+    tord('T2', 'CANCELLED'),
+    { type: 'trading.position.updated', user_id: 'u1', strategy_id: 2, data: { position_id: 'P1', symbol: 'BTC/USDT', quantity: 2, entry_price: 10, account: acct } },
+    { type: 'trading.position.updated', user_id: 'u1', strategy_id: 2, data: { position_id: 'P2', symbol: 'ETH/USDT', quantity: 1, entry_price: 5, account: acct } },
+    { type: 'trading.position.closed', user_id: 'u1', strategy_id: 2, data: { position_id: 'P2', symbol: 'ETH/USDT', quantity: 0, entry_price: 5, account: acct } },
+    sample.mail('u1', { data: { email_id: 'M1', from: 'a@x.example', subject: 'one', snippet: '', folder: 'INBOX' } }),
+    sample.mail('u1', { data: { email_id: 'M2', from: 'b@x.example', subject: 'two', snippet: '', folder: 'INBOX' } }),
+    { type: 'mail.email.classified', user_id: 'u1', data: { email_id: 'M1', category: 'ops', priority: 'high', summary: 's' } },
+    { type: 'mail.email.updated', user_id: 'u1', data: { email_id: 'M2', deleted: true } },
+    { type: 'mail.email.updated', user_id: 'u1', data: { email_id: 'M1', read: true } },
+    { type: 'mail.sync.error', user_id: 'u1', data: { account: 'a@x.example', error: 'boom' } },
+  ]);
+  const board = view(page, 'orders');
+  await expect(board.getByTestId('order-card')).toHaveCount(1);
+  const dump = () =>
+    page.evaluate(() => {
+      const s = (window as unknown as { __relaydesk: { tables: Record<string, Map<string, unknown>> } }).__relaydesk;
+      return Object.fromEntries(Object.entries(s.tables).map(([k, m]) => [k, [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1))]));
+    });
+  await until(async () => (await dump()).mail_sync?.length === 1, 'all events applied');
+  const live = await dump();
+  await page.reload();
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live');
+  await expect(board.locator('[data-order="A"]')).toContainText('no salt');
+  await expect(board.getByTestId('column-ready').locator('[data-order="A"]')).toHaveCount(1);
+  expect(await dump()).toEqual(live);
+  await page.getByTestId('tab-trading').click();
+  await expect(view(page, 'trading').getByTestId('trading-orders').locator(ROWS)).toHaveCount(2);
+  await expect(view(page, 'trading').getByTestId('positions').locator(ROWS)).toHaveCount(1);
+});
+
+test('without a session the console asks for a login link instead of failing', async ({ page }) => {
+  await page.goto(hub.url + '/');
+  await expect(page.getByRole('heading', { name: 'Sign in to RelayDesk' })).toBeVisible();
+  await expect(page.getByText('relaydesk login-url')).toBeVisible();
+  // A used login link is refused by the hub.
+  const link = await api(hub.url, '/v1/tokens', { body: { role: 'subscriber', scope: {} } });
+  const url = (await api(hub.url, `/v1/tokens/${link.body.id}/login-url`, { method: 'POST' })).body.url as string;
+  await page.goto(url);
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live');
+  const again = await page.request.get(url, { maxRedirects: 0 });
+  expect(again.status()).toBe(401);
+});

@@ -1,0 +1,30 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Page } from '@playwright/test';
+import { api, startTestHub, type TestHub } from '../helpers/hub.ts';
+
+export const RENDERER_DIR = fileURLToPath(new URL('../../dist/renderer', import.meta.url));
+
+/** A real hub serving the built console bundle. Build first: `npx vite build`. */
+export async function startConsoleHub(): Promise<TestHub> {
+  if (!existsSync(`${RENDERER_DIR}/index.html`)) throw new Error(`no console bundle at ${RENDERER_DIR}; run \`npx vite build\` first`);
+  // Short heartbeats so the indicator and the dead-connection watchdog are exercised quickly.
+  return startTestHub({ rendererDir: RENDERER_DIR, heartbeatMs: 1_000, retryMs: 500 });
+}
+
+/**
+ * Sign a browser in the way a user does: mint a token, ask the hub for its one-time login URL, open
+ * it (the hub sets the HttpOnly cookie and redirects to `/`). Returns the token id.
+ */
+export async function login(page: Page, hub: TestHub, role: 'admin' | 'subscriber' = 'admin', scope: Record<string, unknown> = {}, view = 'orders'): Promise<string> {
+  const created = await api(hub.url, '/v1/tokens', { body: { role, scope, label: `e2e ${role}` } });
+  if (created.status !== 201) throw new Error(`token create failed: ${created.status} ${JSON.stringify(created.body)}`);
+  const id = created.body.id as string;
+  const link = await api(hub.url, `/v1/tokens/${id}/login-url`, { method: 'POST' });
+  if (link.status !== 201) throw new Error(`login-url failed: ${link.status} ${JSON.stringify(link.body)}`);
+  await page.goto(link.body.url as string);
+  await page.waitForURL((u) => !u.pathname.startsWith('/auth/'));
+  if (view !== 'orders') await page.getByTestId(`tab-${view}`).click();
+  await page.getByTestId('connection').and(page.locator('[data-state="live"]')).waitFor();
+  return id;
+}
