@@ -23,6 +23,7 @@ import type { TrayAction } from './shell/tray-menu.ts';
 import { createConsoleWindow, showWindow } from './window.ts';
 import { ShellTray } from './tray.ts';
 import { ShellNotifications } from './notifications.ts';
+import { startDemo, type Demo } from './demo/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PRELOAD = join(here, 'preload.cjs');
@@ -39,6 +40,7 @@ if (process.platform === 'win32') app.setAppUserModelId('com.relaydesk.app');
 
 let appOrigin = ''; // until the hub is up, no origin is trusted: every navigation and IPC is refused
 let desktop: DesktopHub | null = null;
+let demo: Demo | undefined;
 let win: BrowserWindow | null = null;
 let quitting = false;
 let shutdownState: 'running' | 'stopping' | 'stopped' = 'running';
@@ -88,6 +90,13 @@ async function start(): Promise<void> {
     portOverride: Number.isInteger(portOverride) ? portOverride : undefined,
   });
   const { hub } = desktop;
+  // `npm start` sets RELAYDESK_DEMO=1 so a first look has live data; an installed app never fakes
+  // events into a user's log. The demo publishes over HTTP like any backend.
+  if (process.env.RELAYDESK_DEMO === '1')
+    demo = await startDemo({ url: desktop.url, adminToken: desktop.adminToken }).catch((err) => {
+      hub.logger.warn({ err }, 'demo publishers did not start');
+      return undefined;
+    });
   if (desktop.port.fellBack) hub.logger.warn({ wanted: desktop.port.wanted, actual: desktop.port.actual }, `${desktop.port.reason}; using a free port`);
   appOrigin = new URL(desktop.url).origin;
   hardenSession();
@@ -155,6 +164,7 @@ async function start(): Promise<void> {
 async function shutdown(): Promise<void> {
   if (!desktop) return;
   const hub = desktop.hub;
+  await demo?.stop().catch((err) => hub.logger.warn({ err }, 'demo publishers did not stop cleanly'));
   await Promise.race([hub.close(), new Promise((r) => setTimeout(r, 5_000).unref())]).catch((err) => hub.logger.error({ err }, 'hub shutdown failed'));
 }
 

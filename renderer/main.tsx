@@ -2,9 +2,9 @@ import { createRoot } from 'react-dom/client';
 import { App } from './app/App.tsx';
 import './app/styles.css';
 
-// A native notification was clicked in the desktop shell: bring up the notification centre.
-window.relaydesk?.onFocusEvent(() => {
-  location.hash = '#/alerts';
+// A native notification was clicked in the desktop shell: open the notification centre on that event.
+window.relaydesk?.onFocusEvent((seq) => {
+  location.hash = `#/alerts/${seq}`;
 });
 
 createRoot(document.getElementById('root')!).render(<App />);

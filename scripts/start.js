@@ -122,7 +122,8 @@ async function desktopCheck(b) {
 function launchDesktop(bin) {
   return new Promise((res) => {
     const started = Date.now();
-    const child = spawn(bin, ['.'], { stdio: 'inherit' });
+    // The desktop app runs the demo publishers only when asked; `npm start` is the first look, so it asks.
+    const child = spawn(bin, ['.'], { stdio: 'inherit', env: { ...process.env, RELAYDESK_DEMO: process.env.RELAYDESK_DEMO ?? '1' } });
     for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
     child.on('error', (err) => res({ fallback: `Electron could not be started (${err.message})` }));
     child.on('exit', (code, signal) => {

@@ -31,7 +31,8 @@ export const VIEWS = [
 export type ViewId = (typeof VIEWS)[number]['id'];
 
 const viewFromHash = (): ViewId => {
-  const h = location.hash.replace(/^#\/?/, '');
+  // `#/alerts/1234` opens a view focused on one event (a clicked notification); the view is the first part.
+  const h = location.hash.replace(/^#\/?/, '').split('/')[0];
   return (VIEWS.find((v) => v.id === h)?.id ?? 'orders') as ViewId;
 };
 

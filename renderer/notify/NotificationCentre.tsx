@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useConsole } from '../app/context.ts';
 import { useNow } from '../app/hooks.ts';
 import { useSlices } from '../stream/store.ts';
@@ -12,6 +12,13 @@ export function NotificationCentre() {
   const now = useNow(5_000);
   const [perm, setPerm] = useState(desktopPermission);
   const [onlyUnread, setOnlyUnread] = useState(false);
+  const focused = useFocusedSeq();
+  useEffect(() => {
+    // Opened from a notification: show that event, mark it read.
+    if (focused === null) return;
+    store.markRead(focused);
+    document.querySelector(`[data-seq="${focused}"]`)?.scrollIntoView({ block: 'center' });
+  }, [focused, store]);
   const list = store.notices.filter((n) => !onlyUnread || !n.read);
   const unread = store.notices.filter((n) => !n.read).length;
   return (
@@ -37,7 +44,7 @@ export function NotificationCentre() {
       {list.length === 0 && <p className="empty">No {store.settings.min_priority}-priority events yet.</p>}
       <ul className="notices">
         {list.map((n) => (
-          <li key={n.seq} className={`notice prio-${n.priority}${n.read ? ' read' : ''}`} data-testid="notice">
+          <li key={n.seq} className={`notice prio-${n.priority}${n.read ? ' read' : ''}${n.seq === focused ? ' focused' : ''}`} data-testid="notice" data-seq={n.seq}>
             <button type="button" className="notice-body" onClick={() => store.markRead(n.seq)} aria-label={`${n.read ? '' : 'Unread: '}${n.title}`}>
               <span className={`chip prio-${n.priority}`}>{n.priority}</span>
               <span className="notice-title">{n.title}</span>
@@ -50,4 +57,19 @@ export function NotificationCentre() {
       </ul>
     </section>
   );
+}
+
+/** The event a `#/alerts/<seq>` link points at, following hash changes. */
+function useFocusedSeq(): number | null {
+  const read = () => {
+    const m = /^#\/alerts\/(\d+)$/.exec(location.hash);
+    return m ? Number(m[1]) : null;
+  };
+  const [seq, setSeq] = useState(read);
+  useEffect(() => {
+    const onHash = () => setSeq(read());
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+  return seq;
 }

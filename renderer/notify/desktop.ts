@@ -14,7 +14,7 @@ export function notifyDesktop(n: Notice): void {
   const note = new Notification(title, { body: n.title, tag: `relaydesk-${n.seq}` });
   note.onclick = () => {
     window.focus();
-    location.hash = '#/alerts';
+    location.hash = `#/alerts/${n.seq}`;
   };
 }
 

@@ -336,6 +336,20 @@ test('the notification inbox keeps read marks across a reload', async ({ page })
   await expect(view(page, 'alerts').getByTestId('notice').filter({ hasText: 'Order H1' })).toContainText('high');
 });
 
+test('a clicked notification opens the inbox on that event and marks it read', async ({ page }) => {
+  await login(page, hub);
+  const r = await pub([
+    sample.storeOrder(1, { priority: 'urgent', data: { order_id: 'N1', items: [{ name: 'Gas leak check', quantity: 1 }], total: 1 } }),
+    sample.storeOrder(1, { priority: 'high', data: { order_id: 'N2', items: [{ name: 'VIP table', quantity: 1 }], total: 1 } }),
+  ]);
+  await expect(page.getByTestId('unread-count')).toHaveText('2');
+  // What the desktop shell's focus event and the browser Notification's click both do.
+  await page.evaluate((seq) => (location.hash = `#/alerts/${seq}`), r.results[0]!.seq);
+  const focused = view(page, 'alerts').locator('.notice.focused');
+  await expect(focused).toContainText('Order N1');
+  await expect(page.getByTestId('unread-count')).toHaveText('1');
+});
+
 test('a reset (history pruned while away) reloads the state from the snapshot and says so', async ({ page }) => {
   await login(page, hub);
   const board = view(page, 'orders');

@@ -222,4 +222,23 @@ describe('the bundled main process (fake electron, real hub)', () => {
     await main.cmd('quit');
     expect(await main.exited).toBe(0);
   });
+
+  it('with RELAYDESK_DEMO=1 (what npm start sets) the demo publishers fill every view, and stop on quit', async () => {
+    const demoData = join(dir, 'demo-user-data');
+    main = new MainProcess({ RELAYDESK_USER_DATA: demoData, RELAYDESK_PORT: '0', RELAYDESK_DEMO: '1' });
+    const loaded = await main.until((s) => s.loaded[0] as string | undefined, 'demo launch');
+    const origin = new URL(loaded!).origin;
+    const conn = await main.cmd('invoke', { channel: IPC.getConnection, senderUrl: loaded });
+    const auth = { headers: { authorization: `Bearer ${conn.token}` } };
+    const end = Date.now() + 30_000;
+    let domains = new Set<string>();
+    while (domains.size < 3 && Date.now() < end) {
+      const events = (await (await fetch(`${origin}/v1/events?limit=1000`, auth)).json()).events as { type: string }[];
+      domains = new Set(events.map((e) => e.type.split('.')[0]!));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect([...domains].sort()).toEqual(['mail', 'store', 'trading']);
+    await main.cmd('quit');
+    expect(await main.exited).toBe(0);
+  }, 60_000);
 });
