@@ -171,7 +171,8 @@ function serveInBrowser(reason) {
     }
   });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
+  // 'close', not 'exit': it fires after the child's last output ("stopping...") has been forwarded.
+  child.on('close', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
 }
 
 ensureDeps();

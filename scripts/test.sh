@@ -5,7 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh || exit 1
 
-mkdir -p test-results
+# Reports live outside test-results/, which Playwright empties when it starts.
+mkdir -p reports
 failed_steps=()
 step() {
   local name=$1; shift
@@ -16,7 +17,7 @@ step() {
 step typecheck npx tsc -p tsconfig.json
 step lint npx eslint .
 step build-renderer npx vite build --logLevel warn
-step vitest npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
+step vitest npx vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json
 step playwright npx playwright test
 
 node scripts/summarize-tests.js
