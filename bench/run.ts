@@ -14,6 +14,7 @@ import { spawnHub, BENCH_ADMIN } from './lib/hub-process.ts';
 import { openClients, percentile, waitUntil, RawSse } from './lib/sse-clients.ts';
 import { post, tick } from './lib/publisher.ts';
 import { workerClients } from './lib/worker-clients.ts';
+import { histogramQuantile } from './lib/prom.ts';
 import { openDatabase } from '../electron/hub/db.ts';
 import { EventLog } from '../electron/hub/log.ts';
 import { validateEvent } from '../shared/events.ts';
@@ -149,6 +150,7 @@ async function latency() {
     const rss0 = hub.rssMB();
     const cpuHub0 = hub.cpuSeconds();
     const cpuGen0 = process.cpuUsage();
+    const cpuReaders0 = await bulk.cpuSeconds();
     const end = performance.now() + seconds * 1000;
     let i = 0;
     const inflight: Promise<number>[] = [];
@@ -169,17 +171,29 @@ async function latency() {
     const hubCpu = (hub.cpuSeconds() - cpuHub0) / (seconds + 0.5);
     const gen = process.cpuUsage(cpuGen0);
     const genCpu = (gen.user + gen.system) / 1e6 / (seconds + 0.5);
-    console.log(`    ${nSubs} subscribers: hub CPU ${(hubCpu * 100).toFixed(0)}%, load generator CPU ${(genCpu * 100).toFixed(0)}%`);
+    const readersCpu = ((await bulk.cpuSeconds()) - cpuReaders0) / (seconds + 0.5);
+    const metrics = await (await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_ADMIN}` } })).text();
+    const inside = {
+      flushP50: histogramQuantile(metrics, 'relaydesk_delivery_flush_seconds', 0.5),
+      flushP99: histogramQuantile(metrics, 'relaydesk_delivery_flush_seconds', 0.99),
+      lagP50: histogramQuantile(metrics, 'relaydesk_delivery_lag_seconds', 0.5),
+      lagP99: histogramQuantile(metrics, 'relaydesk_delivery_lag_seconds', 0.99),
+      commitP99: histogramQuantile(metrics, 'relaydesk_publish_commit_seconds', 0.99),
+    };
+    console.log(`    inside the hub (bucket upper bounds): flush p50 ≤${inside.flushP50} ms, p99 ≤${inside.flushP99} ms; commit→written p50 ≤${inside.lagP50} ms, p99 ≤${inside.lagP99} ms; request→commit p99 ≤${inside.commitP99} ms`);
+    console.log(`    ${nSubs} subscribers: hub CPU ${(hubCpu * 100).toFixed(0)}%, publisher+samplers CPU ${(genCpu * 100).toFixed(0)}%, reader processes CPU ${(readersCpu * 100).toFixed(0)}% (of 200% on 2 cores)`);
     for (const c of sampled) c.close();
     await bulk.close();
     await hub.stop();
     const sorted = samples.sort((a, b) => a - b);
-    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), n: sorted.length, achieved: i / seconds, rssGrowth: rss1 - rss0 };
+    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), n: sorted.length, achieved: i / seconds, rssGrowth: rss1 - rss0, inside };
   };
   const one = await run(10);
   const many = await run(subs);
   record({ name: `publish→deliver p50, ${subs} subscribers @ ${Math.round(many.achieved)} ev/s`, value: many.p50, unit: 'ms', baseline: one.p50, baselineName: '10 subscribers' });
   record({ name: `publish→deliver p99, ${subs} subscribers @ ${Math.round(many.achieved)} ev/s`, value: many.p99, unit: 'ms', baseline: one.p99, baselineName: '10 subscribers', target: '< 20' });
+  record({ name: `inside the hub: commit→written p99, ${subs} subscribers (histogram bucket bound)`, value: many.inside.lagP99, unit: 'ms', baseline: one.inside.lagP99, baselineName: '10 subscribers' });
+  record({ name: `inside the hub: one flush to ${subs} subscribers, p99 (bucket bound)`, value: many.inside.flushP99, unit: 'ms' });
   record({ name: 'hub RSS growth during the latency run', value: many.rssGrowth, unit: 'MB' });
 }
 

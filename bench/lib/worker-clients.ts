@@ -14,6 +14,10 @@ export async function workerClients(url: string, path: string, n: number, procs 
     async minFrames(): Promise<number> {
       return Math.min(...((await Promise.all(children.map((c) => ask(c, 'count')))) as number[]));
     },
+    /** CPU seconds used so far by all reader processes. */
+    async cpuSeconds(): Promise<number> {
+      return ((await Promise.all(children.map((c) => ask(c, 'cpu')))) as number[]).reduce((a, b) => a + b, 0);
+    },
     async close() {
       for (const c of children) c.removeAllListeners('exit');
       await Promise.all(children.map((c) => ask(c, 'close')));

@@ -110,6 +110,9 @@ export class Broker {
   readonly counters: BrokerCounters = { deliveries: 0, slowDisconnects: 0 };
   onDelivered?: (n: number) => void;
   onSlowDisconnect?: () => void;
+  /** After each flush: how long it took, and how long its oldest event waited since commit (ms). */
+  onFlushed?: (flushMs: number, lagMs: number) => void;
+  private pendingSince = 0;
 
   constructor(
     readonly limits: BrokerLimits,
@@ -156,6 +159,7 @@ export class Broker {
   /** Called after a commit; delivery happens once per event-loop turn for everything committed in it. */
   publish(events: LoggedEvent[]): void {
     if (!events.length) return;
+    if (!this.pending.length) this.pendingSince = performance.now();
     for (const e of events) this.pending.push(e);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -177,7 +181,8 @@ export class Broker {
     for (const g of this.groups.values()) {
       const matching = events.filter((e) => visibleTo(g.spec, e.event));
       if (!matching.length) continue;
-      const chunk = matching.map((e) => frameOf(e, g.spec.mode)).join('');
+      // Encoded once: a string would be UTF-8 encoded again for every socket it is written to.
+      const chunk = Buffer.from(matching.map((e) => frameOf(e, g.spec.mode)).join(''));
       const lastSeq = matching[matching.length - 1]!.event.seq;
       for (const sub of g.subs) {
         if (sub.lastSeq >= lastSeq) continue;
@@ -196,6 +201,7 @@ export class Broker {
     this.onDelivered?.(delivered);
     const now = performance.now();
     this.nextFlushAt = now + Math.min(now - started, 50);
+    if (delivered) this.onFlushed?.(now - started, now - this.pendingSince);
   }
 
   /** Frame a page read from the log for one connection (replay). */
@@ -204,7 +210,7 @@ export class Broker {
   }
 
   /** Write to a connection, enforcing its queue bound. Returns false if the connection is gone. */
-  write(sub: Subscriber, chunk: string, count: number, lastSeq?: number): boolean {
+  write(sub: Subscriber, chunk: string | Buffer, count: number, lastSeq?: number): boolean {
     if (sub.closed || sub.sink.destroyed) return false;
     sub.sink.write(chunk);
     if (lastSeq !== undefined) sub.lastSeq = lastSeq;
@@ -254,7 +260,7 @@ export class Broker {
 
   private beat(): void {
     const now = Date.now();
-    const frame = `: heartbeat\n` + sseFrame(CONTROL.heartbeat, JSON.stringify({ time: new Date(now).toISOString(), head_seq: this.headSeq() }));
+    const frame = Buffer.from(`: heartbeat\n` + sseFrame(CONTROL.heartbeat, JSON.stringify({ time: new Date(now).toISOString(), head_seq: this.headSeq() })));
     for (const sub of [...this.all]) {
       if (sub.stalledSince !== null && now - sub.stalledSince > this.limits.stallTimeoutMs) {
         this.slow(sub, `no progress for ${Math.round((now - sub.stalledSince) / 1000)} s`);

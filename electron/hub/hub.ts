@@ -80,6 +80,10 @@ export class Hub {
       this.deliveryRate.add(n);
     };
     this.broker.onSlowDisconnect = () => this.metrics.slowDisconnects.inc();
+    this.broker.onFlushed = (flushMs, lagMs) => {
+      this.metrics.flushSeconds.observe(flushMs / 1000);
+      this.metrics.deliveryLag.observe(lagMs / 1000);
+    };
   }
 
   /** The hooks an engine uses to commit: shared by the local and Redis engines. */

@@ -16,6 +16,18 @@ export function createMetrics() {
     oldestSeq: new Gauge({ name: 'relaydesk_log_oldest_seq', help: 'Oldest retained sequence number', registers: [registry] }),
     logEvents: new Gauge({ name: 'relaydesk_log_events', help: 'Events retained in the log', registers: [registry] }),
     logBytes: new Gauge({ name: 'relaydesk_log_bytes', help: 'Size of the SQLite database and WAL', registers: [registry] }),
+    flushSeconds: new Histogram({
+      name: 'relaydesk_delivery_flush_seconds',
+      help: 'Time to write one flush of committed events to every matching SSE connection',
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers: [registry],
+    }),
+    deliveryLag: new Histogram({
+      name: 'relaydesk_delivery_lag_seconds',
+      help: 'Time from commit to the last socket write of a flush, for its oldest event',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
     commitSeconds: new Histogram({
       name: 'relaydesk_publish_commit_seconds',
       help: 'Time from request received to durable commit',
