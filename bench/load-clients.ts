@@ -9,6 +9,7 @@
  */
 import { Agent, request, type ClientRequest } from 'node:http';
 import { createInterface } from 'node:readline';
+import { countFrames } from './lib/sse-frames.ts';
 
 const url = process.env.LOAD_URL!;
 const token = process.env.LOAD_TOKEN!;
@@ -39,22 +40,7 @@ function open(i: number): Promise<void> {
         return resolve();
       }
       connected++;
-      res.setEncoding('utf8');
-      let buf = '';
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let end: number;
-        while ((end = buf.indexOf('\n\n')) >= 0) {
-          const frame = buf.slice(0, end);
-          buf = buf.slice(end + 2);
-          if (!frame.startsWith('id: ')) continue;
-          delivered++;
-          if (sampler) {
-            const m = /"time":"([^"]+)"/.exec(frame);
-            if (m) latencies.push(Date.now() - Date.parse(m[1]!));
-          }
-        }
-      });
+      countFrames(res, () => delivered++, sampler ? latencies : undefined);
       res.on('close', () => {
         if (!dropping) closedEarly++;
       });

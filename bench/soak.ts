@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request, type ClientRequest } from 'node:http';
+import { countFrames } from './lib/sse-frames.ts';
 import { spawnCliHub, rssOf, percentile } from '../test/helpers/reliability.ts';
 import { publishLoad } from '../test/helpers/reliability-load.ts';
 import { ADMIN } from '../test/helpers/hub.ts';
@@ -44,22 +45,7 @@ function subscribe(path: string, sample: boolean) {
   const req = request(hub.url + path, { agent, headers: { authorization: `Bearer ${ADMIN}` } });
   reqs.push(req);
   req.on('response', (res) => {
-    res.setEncoding('utf8');
-    let buf = '';
-    res.on('data', (c: string) => {
-      buf += c;
-      let end: number;
-      while ((end = buf.indexOf('\n\n')) >= 0) {
-        const frame = buf.slice(0, end);
-        buf = buf.slice(end + 2);
-        if (!frame.startsWith('id: ')) continue;
-        delivered++;
-        if (sample) {
-          const m = /"time":"([^"]+)"/.exec(frame);
-          if (m) latencies.push(Date.now() - Date.parse(m[1]!));
-        }
-      }
-    });
+    countFrames(res, () => delivered++, sample ? latencies : undefined);
     res.on('close', () => streamDrops++);
   });
   req.on('error', () => {});

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHub, type Hub, type EngineFactory } from '../../electron/hub/hub.ts';
 import type { HubOptions } from '../../electron/hub/config.ts';
+import type { HubEvent } from '../../shared/events.ts';
 
 export const ADMIN = 'test-admin-token';
 
@@ -80,6 +81,20 @@ export async function api<T = any>(url: string, path: string, init: { method?: s
     /* not JSON (metrics, html) */
   }
   return { status: res.status, body: parsed as T, headers: res.headers };
+}
+
+/** Every event the token may see, oldest first, paged through GET /v1/events (bounded). */
+export async function allEvents(url: string, token?: string, maxPages = 500): Promise<HubEvent[]> {
+  const out: HubEvent[] = [];
+  let cursor = '0';
+  for (let i = 0; i < maxPages; i++) {
+    const r = await api<{ events: HubEvent[]; next_cursor: string | null }>(url, `/v1/events?order=asc&limit=1000&cursor=${cursor}`, { token });
+    if (r.status !== 200) throw new Error(`history page failed: ${r.status} ${JSON.stringify(r.body)}`);
+    out.push(...r.body.events);
+    if (!r.body.next_cursor) return out;
+    cursor = r.body.next_cursor;
+  }
+  throw new Error(`history has more than ${maxPages} pages`);
 }
 
 export async function publish(url: string, events: unknown, token?: string) {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
-import { startTestHub, api, createToken, until, ADMIN, type TestHub } from '../helpers/hub.ts';
+import { startTestHub, api, createToken, until, ADMIN, type TestHub, allEvents } from '../helpers/hub.ts';
 import { Subscriber } from '../helpers/sse.ts';
 import { sample } from '../helpers/events.ts';
 
@@ -52,18 +52,6 @@ async function run(args: string[], opts: { env?: Record<string, string | undefin
   }
 }
 
-async function allEvents(url: string): Promise<any[]> {
-  const out: any[] = [];
-  let cursor: string | null = null;
-  for (let i = 0; i < 100; i++) {
-    const r: any = await api(url, `/v1/events?order=asc&limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
-    expect(r.status).toBe(200);
-    out.push(...r.body.events);
-    cursor = r.body.next_cursor;
-    if (!cursor) break;
-  }
-  return out;
-}
 
 let t: TestHub;
 let env: Record<string, string>;

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { createServer, type AddressInfo } from 'node:net';
 import { Publisher, BufferFullError, PublishRejectedError, PublisherClosedError, backoffDelay, type PublishAck } from '../../electron/client/index.ts';
-import { startTestHub, api, createToken, sleep, until, type TestHub } from '../helpers/hub.ts';
+import { startTestHub, createToken, sleep, until, type TestHub, allEvents } from '../helpers/hub.ts';
 
 async function closedPort(): Promise<number> {
   const srv = createServer();
@@ -11,18 +11,6 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-async function allEvents(url: string): Promise<any[]> {
-  const out: any[] = [];
-  let cursor: string | null = null;
-  for (let i = 0; i < 200; i++) {
-    const r: any = await api(url, `/v1/events?order=asc&limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
-    expect(r.status).toBe(200);
-    out.push(...r.body.events);
-    cursor = r.body.next_cursor;
-    if (!cursor) break;
-  }
-  return out;
-}
 
 const hubs: TestHub[] = [];
 const clients: Publisher[] = [];

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { startDemo, type Demo } from '../../electron/demo/index.ts';
 import { KNOWN_TYPES, validateEvent } from '../../shared/events.ts';
-import { startTestHub, api, until, sleep, ADMIN, type TestHub } from '../helpers/hub.ts';
+import { startTestHub, api, until, sleep, ADMIN, type TestHub, allEvents } from '../helpers/hub.ts';
 import { Subscriber } from '../helpers/sse.ts';
 
 let t: TestHub | undefined;
@@ -109,14 +109,7 @@ describe('demo publishers', () => {
     const at = (await api(t.url, '/v1/stats')).body.head_seq as number;
     await until(async () => (await api(t!.url, '/v1/stats')).body.head_seq > at + 20, 'demo continues after restart', 20_000, 100);
     await demo.stop();
-    const ids: string[] = [];
-    let cursor: string | null = null;
-    for (let i = 0; i < 50; i++) {
-      const r: any = await api(t.url, `/v1/events?order=asc&limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
-      ids.push(...r.body.events.map((e: any) => e.id));
-      cursor = r.body.next_cursor;
-      if (!cursor) break;
-    }
+    const ids = (await allEvents(t.url)).map((e) => e.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(demo.stats().failed).toBe(0);
   });

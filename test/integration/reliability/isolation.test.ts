@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { startTestHub, api, publish, createToken, until, type TestHub } from '../../helpers/hub.ts';
+import { startTestHub, api, publish, createToken, until, type TestHub, allEvents } from '../../helpers/hub.ts';
 import { openRawSse, prng, type RawSse } from '../../helpers/reliability.ts';
 import { sample } from '../../helpers/events.ts';
 import { inScope, type TokenScope } from '../../../shared/scope.ts';
@@ -207,14 +207,7 @@ describe('isolation between scopes', () => {
       expect(got.map((e) => e.seq)).toEqual(expected);
       replay.destroy();
 
-      const hist: HubEvent[] = [];
-      let cursor: string | null = '0';
-      while (cursor !== null) {
-        const page: { status: number; body: { events: HubEvent[]; next_cursor: string | null } } = await api(t.url, `/v1/events?order=asc&limit=1000&cursor=${cursor}`, { token: tokens[i] });
-        expect(page.status).toBe(200);
-        hist.push(...page.body.events);
-        cursor = page.body.next_cursor;
-      }
+      const hist = await allEvents(t.url, tokens[i]);
       for (const e of hist) expect(inScope(scope, e)).toBe(true);
       expect(hist.map((e) => e.seq)).toEqual(expected);
 
