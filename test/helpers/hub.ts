@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHub, type Hub, type EngineFactory } from '../../electron/hub/hub.ts';
@@ -105,6 +106,18 @@ export async function createToken(url: string, role: 'publisher' | 'subscriber' 
   const r = await api(url, '/v1/tokens', { body: { role, scope, label } });
   if (r.status !== 201) throw new Error(`token create failed: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.token as string;
+}
+
+/** A loopback port that was free a moment ago (nothing listens on it until someone binds it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

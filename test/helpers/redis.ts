@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
+import { freePort } from './hub.ts';
+
+export { freePort };
 import { join } from 'node:path';
 
 export const REDIS_BIN = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
@@ -11,17 +14,6 @@ const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** One PING over a raw socket: true when the server answers +PONG. */
 function ping(port: number, timeoutMs = 500): Promise<boolean> {

@@ -3,22 +3,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
-import { startTestHub, api, createToken, until, ADMIN, type TestHub, allEvents } from '../helpers/hub.ts';
+import { startTestHub, api, createToken, until, ADMIN, type TestHub, allEvents, freePort } from '../helpers/hub.ts';
 import { Subscriber } from '../helpers/sse.ts';
 import { sample } from '../helpers/events.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/relaydesk.js');
 
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 interface Run {
   code: number | null;
@@ -192,7 +184,7 @@ describe('relaydesk publish', () => {
     expect(wrongRole.code).toBe(2);
     expect(wrongRole.stderr).toContain('a subscriber token cannot read hub stats');
 
-    const dead = `http://127.0.0.1:${await closedPort()}`;
+    const dead = `http://127.0.0.1:${await freePort()}`;
     const down = await run(['publish', '--retries', '1', '--type', 'x.a.b', '--url', dead], { env });
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/retrying in \d+ ms \(1\/1\)/);
@@ -368,7 +360,7 @@ describe('relaydesk tail', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/403 forbidden: store_id 2 is outside this token's scope/);
 
-    const dead = `http://127.0.0.1:${await closedPort()}`;
+    const dead = `http://127.0.0.1:${await freePort()}`;
     const down = await run(['tail', '--url', dead], { env });
     expect(down.code).toBe(3);
     expect(down.stderr).toContain(`cannot reach the hub at ${dead}`);

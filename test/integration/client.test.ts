@@ -1,15 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { createServer, type AddressInfo } from 'node:net';
 import { Publisher, BufferFullError, PublishRejectedError, PublisherClosedError, backoffDelay, type PublishAck } from '../../electron/client/index.ts';
-import { startTestHub, createToken, sleep, until, type TestHub, allEvents } from '../helpers/hub.ts';
+import { startTestHub, createToken, sleep, until, type TestHub, allEvents, freePort } from '../helpers/hub.ts';
 
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 
 const hubs: TestHub[] = [];
@@ -104,7 +96,7 @@ describe('Publisher client', () => {
   });
 
   it('buffers while the console is closed, then delivers once it starts: each event once', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const c = client({ url, token: 'test-admin-token', batchSize: 10, lingerMs: 5, retry: { initialMs: 50, maxMs: 300 } });
     const acks = Array.from({ length: 25 }, (_, i) => c.publish('mail.email.new', { email_id: i, from: 'a@example.com', subject: `s${i}` }, { user_id: 1 }));
@@ -118,7 +110,7 @@ describe('Publisher client', () => {
   });
 
   it('throws BufferFullError when the local buffer is full (events or bytes), without dropping what it holds', async () => {
-    const url = `http://127.0.0.1:${await closedPort()}`;
+    const url = `http://127.0.0.1:${await freePort()}`;
     const c = client({ url, token: 'x', maxBufferEvents: 5, retry: { initialMs: 1_000, maxMs: 1_000 } });
     for (let i = 0; i < 5; i++) void c.publish('x.a.b', { i });
     let err: unknown;
