@@ -23,12 +23,16 @@ export interface LoggedEvent {
   json: string;
 }
 
-export function rowToLogged(r: EventRow): LoggedEvent {
+/**
+ * The one place a stored row becomes a delivered event, so a live frame and a replayed frame of the
+ * same event are the same bytes. `data` is passed when the caller already holds it parsed.
+ */
+function toLogged(r: EventRow, data: Record<string, unknown> = JSON.parse(r.data)): LoggedEvent {
   const event: HubEvent = {
     seq: r.seq,
     id: r.id,
     type: r.type,
-    data: JSON.parse(r.data),
+    data,
     store_id: r.store_id,
     user_id: r.user_id,
     strategy_id: r.strategy_id,
@@ -131,8 +135,7 @@ export class EventLog {
     };
     this.insert.run(row);
     if (seq > this.head) this.head = seq;
-    const event: HubEvent = { ...row, data: ev.data };
-    return { seq, id: row.id, duplicate: false, logged: { event, json: JSON.stringify(event) } };
+    return { seq, id: row.id, duplicate: false, logged: toLogged(row, ev.data) };
   }
 
   /** A page of events after `seq` visible to a scope, for replay. Returns the last seq scanned too. */
@@ -142,7 +145,7 @@ export class EventLog {
     let scannedTo = seq;
     for (const r of rows) {
       scannedTo = r.seq;
-      const logged = rowToLogged(r);
+      const logged = toLogged(r);
       if (visible(logged.event)) events.push(logged);
     }
     return { events, scannedTo };
@@ -182,7 +185,7 @@ export class EventLog {
     params.push(q.limit);
     const rows = this.db.prepare(sql).all(...params) as EventRow[];
     return rows
-      .map((r) => rowToLogged(r).event)
+      .map((r) => toLogged(r).event)
       .filter((e) => inScope(scope, e) && matchesFilters(q, e) && typeMatches(q.types, e.type));
   }
 

@@ -45,8 +45,8 @@ function toInfo(r: TokenRow): TokenInfo {
 
 /** API tokens, one-time console login codes and browser sessions. Only hashes are stored. */
 export class TokenStore {
-  /** hash -> row, so authenticating a request never touches the disk. */
-  private byHash = new Map<string, TokenRow>();
+  /** hash -> row and its parsed scope, so authenticating a request never touches the disk or parses. */
+  private byHash = new Map<string, { row: TokenRow; scope: TokenScope }>();
   private lastUsedDirty = new Map<string, string>();
 
   constructor(private readonly db: DB) {
@@ -55,7 +55,7 @@ export class TokenStore {
 
   private reload(): void {
     this.byHash.clear();
-    for (const r of this.db.prepare('SELECT * FROM tokens WHERE revoked_at IS NULL').all() as TokenRow[]) this.byHash.set(r.hash, r);
+    for (const r of this.db.prepare('SELECT * FROM tokens WHERE revoked_at IS NULL').all() as TokenRow[]) this.byHash.set(r.hash, { row: r, scope: JSON.parse(r.scope) });
   }
 
   /** Install the admin token from RELAYDESK_ADMIN_TOKEN, or mint one; returns the secret when minted. */
@@ -90,7 +90,7 @@ export class TokenStore {
         `INSERT INTO tokens (id, hash, role, label, scope, rate_limit, created_at) VALUES (@id, @hash, @role, @label, @scope, @rate_limit, @created_at)`,
       )
       .run(row);
-    this.byHash.set(row.hash, row);
+    this.byHash.set(row.hash, { row, scope });
     return { ...toInfo(row), token };
   }
 
@@ -117,10 +117,11 @@ export class TokenStore {
   }
 
   authenticate(secret: string, via: Principal['via']): Principal | null {
-    const row = this.byHash.get(hashSecret(secret));
-    if (!row) return null;
+    const hit = this.byHash.get(hashSecret(secret));
+    if (!hit) return null;
+    const { row, scope } = hit;
     this.lastUsedDirty.set(row.id, new Date().toISOString());
-    return { tokenId: row.id, role: row.role, scope: JSON.parse(row.scope), rateLimit: row.rate_limit, via };
+    return { tokenId: row.id, role: row.role, scope, rateLimit: row.rate_limit, via };
   }
 
   /** last_used_at is written lazily so authenticating stays a map lookup on the hot path. */
