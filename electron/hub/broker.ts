@@ -87,7 +87,6 @@ export class Subscriber {
 }
 
 export interface BrokerCounters {
-  deliveries: number;
   slowDisconnects: number;
 }
 
@@ -107,7 +106,7 @@ export class Broker {
   /** Earliest time for the next flush; see `publish`. */
   private nextFlushAt = 0;
   private heartbeat: NodeJS.Timeout;
-  readonly counters: BrokerCounters = { deliveries: 0, slowDisconnects: 0 };
+  readonly counters: BrokerCounters = { slowDisconnects: 0 };
   onDelivered?: (n: number) => void;
   onSlowDisconnect?: () => void;
   /** After each flush: how long it took, and how long its oldest event waited since commit (ms). */
@@ -197,7 +196,6 @@ export class Broker {
         }
       }
     }
-    this.counters.deliveries += delivered;
     this.onDelivered?.(delivered);
     const now = performance.now();
     this.nextFlushAt = now + Math.min(now - started, 50);
