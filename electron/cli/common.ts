@@ -4,7 +4,7 @@ import { HubHttpError, NetworkError, hubFetch, type HttpOptions } from '../clien
 /**
  * Exit codes (also in `relaydesk --help`):
  *   0  ok
- *   1  usage: bad flags or arguments, unreadable input
+ *   1  usage: bad flags or arguments, unreadable input; serve: its --db is in use by another hub
  *   2  the hub refused the request (4xx: validation, auth, scope, not found); its error fields are printed
  *   3  the hub is unreachable or failed (network error, timeout, 5xx) after retries
  *   4  tail: the hub ended the stream and said not to reconnect (force_disconnect: token revoked, ...)
@@ -15,7 +15,7 @@ export const EXIT = { ok: 0, usage: 1, refused: 2, unreachable: 3, disconnected:
 export const EXIT_CODES_HELP = `
 Exit codes:
   0  ok
-  1  usage error (bad flags, arguments or input)
+  1  usage error (bad flags, arguments or input; serve: the --db file is in use by another hub)
   2  the hub refused the request (4xx); its error code, message and fields are printed
   3  the hub is unreachable, timed out or failed (5xx)
   4  tail: the hub ended the stream for good (force_disconnect without retry)

@@ -5,6 +5,9 @@ import { startHub } from '../hub/hub.ts';
 import { hubDefaults, DEFAULT_PORT } from '../hub/config.ts';
 import type { HubOptions } from '../hub/config.ts';
 import type { EngineFactory } from '../hub/hub.ts';
+import { HubError } from '../hub/errors.ts';
+import { DATABASE_IN_USE } from '../hub/db.ts';
+import { CliError, EXIT } from './common.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const RENDERER_DIR = resolve(here, '../../dist/renderer');
@@ -74,7 +77,11 @@ export function serveCommand(onDemo?: (url: string, adminToken: string, flags: S
         const { redisEngineFactory } = await import('../hub/bus/redis.ts');
         engineFactory = redisEngineFactory(flags.redis);
       }
-      const { hub, url, adminToken, generatedAdminToken } = await startHub(opts, engineFactory);
+      const { hub, url, adminToken, generatedAdminToken } = await startHub(opts, engineFactory).catch((err: unknown) => {
+        // The remedy is in the flags (another --db) or in stopping the other hub, as for a usage error.
+        if (err instanceof HubError && err.code === DATABASE_IN_USE) throw new CliError(err.message, EXIT.usage);
+        throw err;
+      });
       const out = process.stdout;
       out.write(`RelayDesk hub ${hub.hubId} listening on ${url}  (engine: ${hub.engine.kind}, db: ${hub.opts.dbFile})\n`);
       out.write(`Console: ${hub.loginUrl()}\n`);

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { HubError } from './errors.ts';
 
 export type DB = Database.Database;
 
@@ -78,6 +79,83 @@ export function openDatabase(file: string): DB {
   db.pragma('wal_autocheckpoint = 4000');
   migrate(db);
   return db;
+}
+
+/** The meta key where the hub holding a log's claim says who it is (pid, URL). */
+export const HOLDER_KEY = 'holder';
+export const DATABASE_IN_USE = 'database_in_use';
+
+export interface DbClaim {
+  release(): void;
+}
+
+/**
+ * One writer per log: every hub keeps its head sequence in memory, so two hubs on one file would
+ * hand out the same sequence numbers. The claim is a SQLite write lock (RESERVED) on a sidecar file
+ * `<db>-lock`, held for the hub's whole life:
+ * - the operating system drops it when the process ends, however it ends (SIGKILL, power loss), so
+ *   there is no stale lock to detect and no pid that could have been reused meanwhile;
+ * - SQLite tracks locks per file across the connections of one process, so a second Hub in the same
+ *   process is refused too;
+ * - the log itself is not locked: read-only tools and tests keep reading it through WAL.
+ * Nothing but SQLite may open the sidecar in a hub process: closing any descriptor of a file drops
+ * the process's POSIX locks on it. It is never deleted either: a hub that opened the old file could
+ * then hold a lock on an inode nobody else sees.
+ */
+export function claimDatabase(file: string): DbClaim {
+  if (file === ':memory:') return { release() {} };
+  mkdirSync(dirname(file), { recursive: true });
+  const lock = new Database(`${file}-lock`, { timeout: 0 });
+  try {
+    // No -journal file next to the sidecar: nothing is ever written to it, the lock is the point.
+    lock.pragma('journal_mode = MEMORY');
+    lock.exec('BEGIN IMMEDIATE');
+  } catch (err) {
+    lock.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') throw databaseInUse(file);
+    throw err;
+  }
+  return {
+    release() {
+      // Closing rolls back the empty transaction, which is what releases the lock.
+      if (lock.open) lock.close();
+    },
+  };
+}
+
+function databaseInUse(file: string): HubError {
+  const h = readHolder(file);
+  const who = h.pid ? ` (pid ${h.pid}${h.url ? `, ${h.url}` : ''})` : '';
+  return new HubError(409, DATABASE_IN_USE, `database ${file} is in use by another RelayDesk hub${who}; stop it or pass --db for a separate log`);
+}
+
+/**
+ * Best effort: who holds the claim, from the log's meta table (WAL lets us read while it writes).
+ * The row outlives its hub, so a dead pid means the row is stale (the holder has not written its
+ * own yet) and is left out rather than named.
+ */
+function readHolder(file: string): { pid?: number; url?: string } {
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 1000 });
+    try {
+      const h = JSON.parse(getMeta(db, HOLDER_KEY) ?? '{}') as { pid?: unknown; url?: unknown };
+      if (typeof h.pid !== 'number' || !processAlive(h.pid)) return {};
+      return { pid: h.pid, url: typeof h.url === 'string' && h.url ? h.url : undefined };
+    } finally {
+      db.close();
+    }
+  } catch {
+    return {};
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function migrate(db: DB): void {

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { ValidEvent } from '../../shared/events.ts';
-import { openDatabase, getMeta, setMeta, type DB } from './db.ts';
+import { openDatabase, claimDatabase, getMeta, setMeta, HOLDER_KEY, type DB, type DbClaim } from './db.ts';
 import { EventLog, type AppendResult, type LoggedEvent } from './log.ts';
 import { Projections } from './projections.ts';
 import { TokenStore, BOOTSTRAP_ADMIN_ID } from './tokens.ts';
@@ -46,6 +46,7 @@ export class Hub {
   draining = false;
   private pruneTimer?: NodeJS.Timeout;
   private pruning = false;
+  private readonly claim: DbClaim;
 
   constructor(opts: Partial<HubOptions> = {}, private readonly engineFactory?: EngineFactory) {
     this.opts = hubDefaults(opts);
@@ -57,9 +58,19 @@ export class Hub {
       },
       this.opts.logDestination ?? pino.destination(2),
     );
-    this.db = openDatabase(this.opts.dbFile);
-    this.hubId = this.opts.hubId ?? getMeta(this.db, 'hub_id') ?? `hub-${randomBytes(4).toString('hex')}`;
-    setMeta(this.db, 'hub_id', this.hubId);
+    // Claimed before the first write (hub_id below): a second hub must not touch a log in use.
+    this.claim = claimDatabase(this.opts.dbFile);
+    let db: DB | undefined;
+    try {
+      this.db = db = openDatabase(this.opts.dbFile);
+      this.hubId = this.opts.hubId ?? getMeta(db, 'hub_id') ?? `hub-${randomBytes(4).toString('hex')}`;
+      setMeta(db, 'hub_id', this.hubId);
+      this.recordHolder();
+    } catch (err) {
+      db?.close();
+      this.claim.release();
+      throw err;
+    }
     this.log = new EventLog(this.db);
     this.projections = new Projections(this.db);
     this.tokens = new TokenStore(this.db);
@@ -84,6 +95,11 @@ export class Hub {
       this.metrics.flushSeconds.observe(flushMs / 1000);
       this.metrics.deliveryLag.observe(lagMs / 1000);
     };
+  }
+
+  /** Who holds the claim, so a hub refused on this file can name us. */
+  private recordHolder(): void {
+    setMeta(this.db, HOLDER_KEY, JSON.stringify({ pid: process.pid, url: this.url || undefined, hub_id: this.hubId }));
   }
 
   /** The hooks an engine uses to commit: shared by the local and Redis engines. */
@@ -134,6 +150,12 @@ export class Hub {
     this.url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
     this.pruneTimer = setInterval(() => void this.prune(), this.opts.retention.intervalMs);
     this.pruneTimer.unref();
+    try {
+      this.recordHolder();
+    } catch (err) {
+      // Only a message for someone else depends on it; a disk refusing this write refuses publishes too.
+      this.logger.warn({ err }, 'could not record this hub as the holder of its database');
+    }
     this.logger.info({ url: this.url, db: this.opts.dbFile, engine: this.engine.kind, head: this.log.head }, 'hub started');
     return { url: this.url, adminToken: this.adminToken, generatedAdminToken: generated };
   }
@@ -195,17 +217,27 @@ export class Hub {
     if (this.draining) return;
     this.draining = true;
     clearInterval(this.pruneTimer);
-    await this.engine?.close();
-    this.broker.close({ reason: 'shutdown', message: 'the hub is shutting down; reconnect with Last-Event-ID', retry_ms: this.opts.retryMs });
-    await this.app?.close();
-    this.tokens.flushLastUsed();
-    this.db.close();
+    try {
+      await this.engine?.close();
+      this.broker.close({ reason: 'shutdown', message: 'the hub is shutting down; reconnect with Last-Event-ID', retry_ms: this.opts.retryMs });
+      await this.app?.close();
+      this.tokens.flushLastUsed();
+    } finally {
+      // Even a failed shutdown must hand the file back, or no hub could open it until we exit.
+      this.db.close();
+      this.claim.release();
+    }
     this.logger.info('hub stopped');
   }
 }
 
 export async function startHub(opts: Partial<HubOptions> = {}, engineFactory?: EngineFactory) {
   const hub = new Hub(opts, engineFactory);
-  const started = await hub.start();
-  return { hub, ...started };
+  try {
+    return { hub, ...(await hub.start()) };
+  } catch (err) {
+    // The caller never gets this hub, so nobody else could close it and release its database.
+    await hub.close().catch(() => undefined);
+    throw err;
+  }
 }

@@ -401,3 +401,13 @@ describe('relaydesk serve --demo', () => {
     }
   });
 });
+
+describe('relaydesk serve on a database another hub holds', () => {
+  it('exits 1 naming the file and the holder (pid, URL), and the holder keeps serving', async () => {
+    const r = await run(['serve', '--port', '0', '--db', t.dbFile]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`relaydesk: database ${t.dbFile} is in use by another RelayDesk hub (pid ${process.pid}, ${t.url}); stop it or pass --db for a separate log\n`);
+    expect((await api(t.url, '/v1/events', { body: sample.storeOrder(12) })).status).toBe(201);
+  });
+});

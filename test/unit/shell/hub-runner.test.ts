@@ -101,6 +101,17 @@ describe('starting the desktop hub', () => {
     expect((await api(d.url, '/v1/settings', { token: d.adminToken })).status).toBe(200);
   });
 
+  it('refuses a second hub on the same data folder with a message naming the holder; the first keeps serving', async () => {
+    const dir = tempDir();
+    const first = await start(dir, 0);
+    await expect(startDesktopHub({ dataDir: dir, logLevel: 'silent', portOverride: 0 })).rejects.toThrow(
+      `database ${join(dir, 'relaydesk.db')} is in use by another RelayDesk hub (pid ${process.pid}, ${first.url}); stop it or pass --db for a separate log`,
+    );
+    expect((await api(first.url, '/v1/settings', { token: first.adminToken })).status).toBe(200);
+    await first.hub.close();
+    expect((await start(dir, 0)).hub.opts.dbFile).toBe(join(dir, 'relaydesk.db'));
+  });
+
   it('graceful close refuses publishes and closes the port', async () => {
     const d = await start(tempDir(), 0);
     const port = d.port.actual;

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IPC } from '../../../shared/desktop-bridge.ts';
 import { DESKTOP_CSP } from '../../../electron/shell/csp.ts';
 import { secureWebPreferences } from '../../../electron/shell/window-options.ts';
+import { spawnCliHub } from '../../helpers/reliability.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const register = fileURLToPath(new URL('./fake-electron/register.mjs', import.meta.url));
@@ -28,6 +29,7 @@ class MainProcess {
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly exited: Promise<number | null>;
   stderr = '';
+  readonly errorBoxes: { title: string; content: string }[] = [];
 
   constructor(env: Record<string, string>) {
     this.child = fork(join(root, 'dist-electron', 'main.js'), [], {
@@ -37,7 +39,8 @@ class MainProcess {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     this.child.stderr!.on('data', (d) => (this.stderr += d));
-    this.child.on('message', (m: { id?: number; result?: unknown; error?: string }) => {
+    this.child.on('message', (m: { id?: number; result?: unknown; error?: string; type?: string; title?: string; content?: string }) => {
+      if (m.type === 'error-box') this.errorBoxes.push({ title: m.title!, content: m.content! });
       const p = m.id ? this.pending.get(m.id) : undefined;
       if (!p) return;
       this.pending.delete(m.id!);
@@ -184,6 +187,24 @@ describe('the bundled main process (fake electron, real hub)', () => {
     const second = new MainProcess({ RELAYDESK_USER_DATA: userData, RELAYDESK_PORT: '0', FAKE_LOCK: 'taken' });
     expect(await second.exited).toBe(0);
     expect((await fetch(`${hubUrl}/v1/settings`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+  });
+
+  it('a profile whose database another hub holds (relaydesk serve) shows why it cannot start and exits 1', async () => {
+    const held = join(dir, 'held-user-data');
+    const serve = await spawnCliHub({ db: join(held, 'relaydesk.db') });
+    try {
+      const refused = new MainProcess({ RELAYDESK_USER_DATA: held, RELAYDESK_PORT: '0' });
+      expect(await refused.exited).toBe(1);
+      expect(refused.errorBoxes).toEqual([
+        {
+          title: 'RelayDesk could not start',
+          content: `database ${join(held, 'relaydesk.db')} is in use by another RelayDesk hub (pid ${serve.pid}, ${serve.url}); stop it or pass --db for a separate log\n\nThe log is in ${held}.`,
+        },
+      ]);
+      expect((await fetch(`${serve.url}/healthz`)).status).toBe(200);
+    } finally {
+      await serve.kill('SIGKILL');
+    }
   });
 
   it('quits gracefully: streams get a shutdown frame with a retry hint, the hub closes, the window is remembered', async () => {
