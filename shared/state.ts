@@ -16,12 +16,80 @@ export type ProjectionRow = z.infer<typeof projectionRowSchema>;
 export const stateKinds = ['store_order', 'trading_order', 'position', 'mail', 'mail_sync'] as const;
 export type StateKind = (typeof stateKinds)[number];
 
+/** The wire name of each kind's rows, the same in the `initial` snapshot and in GET /v1/state. */
+export const stateFields = {
+  store_order: 'store_orders',
+  trading_order: 'trading_orders',
+  position: 'positions',
+  mail: 'mail',
+  mail_sync: 'mail_sync',
+} as const satisfies Record<StateKind, string>;
+export type StateField = (typeof stateFields)[StateKind];
+
+/** GET /v1/state/{view}: the kinds each view carries. */
+export const stateViews = {
+  orders: ['store_order', 'trading_order'],
+  positions: ['position'],
+  mail: ['mail', 'mail_sync'],
+} as const satisfies Record<string, readonly StateKind[]>;
+export type StateView = keyof typeof stateViews;
+
+/** The GET /v1/state view that pages through a field's rows. */
+export function stateViewOf(field: StateField): StateView {
+  return (Object.keys(stateViews) as StateView[]).find((v) => stateViews[v].some((k) => stateFields[k] === field))!;
+}
+
+/**
+ * The most rows of each kind one snapshot carries (the newest, by seq). A snapshot is one SSE frame
+ * built in one synchronous step while publishes wait, so it must stay bounded; when a scope holds
+ * more, the snapshot's `counts` say so and GET /v1/state pages through all of them. Mail is lower
+ * because its rows are the largest. A hub may lower these (HubOptions.snapshotCaps).
+ */
+export const SNAPSHOT_CAPS: Readonly<Record<StateKind, number>> = {
+  store_order: 5_000,
+  trading_order: 5_000,
+  position: 5_000,
+  mail: 1_000,
+  mail_sync: 5_000,
+};
+
+/** The largest `limit` GET /v1/state accepts: one page can be as large as a snapshot's biggest list. */
+export const STATE_PAGE_MAX = 5_000;
+export const STATE_PAGE_DEFAULT = 1_000;
+
+/**
+ * How many rows of a kind exist in the caller's scope (and filters), and how many this response
+ * carries. `returned < total` means the list is not everything: a snapshot was cut at its cap, or
+ * (on GET /v1/state) more pages follow.
+ */
+export const stateCountSchema = z.object({
+  total: z.number().int().nonnegative(),
+  returned: z.number().int().nonnegative(),
+});
+export type StateCount = z.infer<typeof stateCountSchema>;
+
+const perField = <T extends z.ZodType>(s: T) =>
+  z.object({ store_orders: s, trading_orders: s, positions: s, mail: s, mail_sync: s } satisfies Record<StateField, T>);
+const rowList = z.array(projectionRowSchema);
+
 export const snapshotSchema = z.object({
   seq: z.number().int().nonnegative(),
-  store_orders: z.array(projectionRowSchema),
-  trading_orders: z.array(projectionRowSchema),
-  positions: z.array(projectionRowSchema),
-  mail: z.array(projectionRowSchema),
-  mail_sync: z.array(projectionRowSchema),
+  counts: perField(stateCountSchema),
+  ...perField(rowList).shape,
 });
 export type Snapshot = z.infer<typeof snapshotSchema>;
+
+/** A GET /v1/state/{view} page: only the view's fields are present, in `counts` and as lists. */
+export const statePageSchema = z.object({
+  seq: z.number().int().nonnegative(),
+  counts: perField(stateCountSchema).partial(),
+  ...perField(rowList).partial().shape,
+  /** Pass as `cursor` (with the same `order`) for the next page; null when this was the last. */
+  next_cursor: z.string().nullable(),
+});
+export type StatePage = z.infer<typeof statePageSchema>;
+
+/** The fields whose lists hold fewer rows than exist in the scope, e.g. for a "showing N of M" note. */
+export function truncatedFields(counts: Partial<Record<StateField, StateCount>>): StateField[] {
+  return (Object.entries(counts) as [StateField, StateCount | undefined][]).filter(([, c]) => c && c.returned < c.total).map(([f]) => f);
+}

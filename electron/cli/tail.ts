@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { EventSource } from 'eventsource';
 import type { HubEvent } from '../../shared/events.ts';
 import { CONTROL, type ConnectionEvent, type ResetEvent, type ForceDisconnect } from '../../shared/wire.ts';
+import { stateViewOf, truncatedFields, type Snapshot } from '../../shared/state.ts';
 import { errorFromResponse } from '../client/index.ts';
 import { context, describeError, colorEnabled, painter, list, positiveInt, EXIT, EXIT_CODES_HELP, CliError, usage, type Paint } from './common.ts';
 
@@ -169,6 +170,9 @@ ${EXIT_CODES_HELP}`,
           lastSeq = m.lastEventId || lastSeq;
           if (flags.json) return control('initial', JSON.parse(m.data));
           note(`snapshot at #${m.lastEventId}: ${m.data.length > 400 ? m.data.slice(0, 400) + '...' : m.data}`);
+          const { counts } = JSON.parse(m.data) as Snapshot;
+          for (const f of truncatedFields(counts))
+            loud('1;33', `snapshot holds the newest ${counts[f].returned} of ${counts[f].total} ${f}; GET /v1/state/${stateViewOf(f)} pages through all of them`);
         });
         es.addEventListener(CONTROL.reset, (m) => {
           const r = JSON.parse(m.data) as ResetEvent;

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { SNAPSHOT_CAPS, type StateKind } from '../../shared/state.ts';
 
 export interface HubOptions {
   host: string;
@@ -12,6 +13,12 @@ export interface HubOptions {
   retryMs: number;
   retention: { maxAgeMs?: number; maxEvents?: number; chunk: number; intervalMs: number };
   queue: { maxEvents: number; maxBytes: number; stallTimeoutMs: number };
+  /**
+   * Most rows of each kind in a stream's `initial` snapshot (newest first; `counts` report the rest).
+   * Defaults to SNAPSHOT_CAPS; lower it for small devices, or in tests to exceed it with a few rows.
+   * GET /v1/state pages are not affected.
+   */
+  snapshotCaps: Record<StateKind, number>;
   bodyLimitBytes: number;
   rateLimitPerSecond: number;
   allowedHosts: string[];
@@ -44,6 +51,7 @@ export function hubDefaults(overrides: Partial<HubOptions> = {}): HubOptions {
     retryMs: 2_000,
     retention: { maxAgeMs: 7 * 24 * 3600_000, maxEvents: 1_000_000, chunk: 2_000, intervalMs: 1_000 },
     queue: { maxEvents: 5_000, maxBytes: 4 * 1024 * 1024, stallTimeoutMs: 30_000 },
+    snapshotCaps: { ...SNAPSHOT_CAPS },
     bodyLimitBytes: 1024 * 1024,
     rateLimitPerSecond: 1_000,
     allowedHosts: [],
@@ -55,5 +63,6 @@ export function hubDefaults(overrides: Partial<HubOptions> = {}): HubOptions {
     ...overrides,
     retention: { ...base.retention, ...overrides.retention },
     queue: { ...base.queue, ...overrides.queue },
+    snapshotCaps: { ...base.snapshotCaps, ...overrides.snapshotCaps },
   };
 }

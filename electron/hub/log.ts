@@ -61,15 +61,37 @@ export interface AppendResult {
   logged?: LoggedEvent;
 }
 
-export interface HistoryQuery extends KeyFilters {
-  types?: string[];
+/**
+ * One page by sequence number, the paging of GET /v1/events and GET /v1/state alike: `after` (asc) or
+ * `before` (desc) is the last seq of the previous page, exclusive.
+ */
+export interface SeqPage {
   after?: number;
   before?: number;
+  limit: number;
+  order: 'asc' | 'desc';
+}
+
+/** The WHERE terms and ORDER BY of a SeqPage, for a table with a `seq` column (the caller adds LIMIT). */
+export function seqPageSql(p: SeqPage): { where: string[]; params: number[]; orderBy: string } {
+  const where: string[] = [];
+  const params: number[] = [];
+  if (p.after !== undefined) {
+    where.push('seq > ?');
+    params.push(p.after);
+  }
+  if (p.before !== undefined) {
+    where.push('seq < ?');
+    params.push(p.before);
+  }
+  return { where, params, orderBy: `ORDER BY seq ${p.order === 'asc' ? 'ASC' : 'DESC'}` };
+}
+
+export interface HistoryQuery extends KeyFilters, SeqPage {
+  types?: string[];
   since?: string;
   until?: string;
   text?: string;
-  limit: number;
-  order: 'asc' | 'desc';
 }
 
 /** The durable, ordered event log. All writes happen inside the caller's transaction. */
@@ -159,8 +181,9 @@ export class EventLog {
       clauses.push(sql);
       params.push(value);
     };
-    if (q.after !== undefined) and('seq > ?', q.after);
-    if (q.before !== undefined) and('seq < ?', q.before);
+    const page = seqPageSql(q);
+    clauses.push(...page.where);
+    params.push(...page.params);
     if (q.since) and('time >= ?', q.since);
     if (q.until) and('time < ?', q.until);
     if (q.text) {
@@ -181,7 +204,7 @@ export class EventLog {
       }
       clauses.push(`(${ors.join(' OR ')})`);
     }
-    const sql = `SELECT * FROM events WHERE ${clauses.join(' AND ')} ORDER BY seq ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`;
+    const sql = `SELECT * FROM events WHERE ${clauses.join(' AND ')} ${page.orderBy} LIMIT ?`;
     params.push(q.limit);
     const rows = this.db.prepare(sql).all(...params) as EventRow[];
     return rows

@@ -1,8 +1,9 @@
 import type { Statement } from 'better-sqlite3';
 import { inScope, type TokenScope } from '../../shared/scope.ts';
 import type { HubEvent } from '../../shared/events.ts';
-import type { ProjectionRow, Snapshot, StateKind } from '../../shared/state.ts';
+import { SNAPSHOT_CAPS, stateFields, stateKinds, type ProjectionRow, type Snapshot, type StateCount, type StateField, type StateKind } from '../../shared/state.ts';
 import type { DB } from './db.ts';
+import { seqPageSql, type SeqPage } from './log.ts';
 import { scopeWhere, matchesFilters, type KeyFilters } from './scope-sql.ts';
 
 interface Row {
@@ -110,25 +111,47 @@ export class Projections {
     }
   }
 
-  list(kind: StateKind, scope: TokenScope, filters: KeyFilters = {}, limit = 5000): ProjectionRow[] {
+  /**
+   * One seq-ordered page across `kinds`, each row under its wire field, and every kind's total in the
+   * scope. A projection row's seq is that of the last event that wrote it, and an event writes at
+   * most one row, so seq orders rows across kinds without ties and works as the cursor.
+   */
+  read(kinds: readonly StateKind[], scope: TokenScope, filters: KeyFilters, page: SeqPage): { rows: Partial<Record<StateField, ProjectionRow[]>>; counts: Partial<Record<StateField, StateCount>>; scanned: readonly { seq: number }[] } {
     const where = scopeWhere(scope, filters);
-    const rows = this.db
-      .prepare(`SELECT * FROM projections WHERE kind = ? AND ${where.sql} ORDER BY seq DESC LIMIT ?`)
-      .all(kind, ...where.params, limit) as Row[];
-    return rows
-      .filter((r) => inScope(scope, r) && matchesFilters(filters, r))
-      .map((r) => ({ ...r, data: JSON.parse(r.data) as Data }));
+    const range = seqPageSql(page);
+    const terms = [where.sql, ...range.where].join(' AND ');
+    // Each kind reads at most `limit` rows along its (kind, seq) index; merging those is cheaper than
+    // one `kind IN (...)` query that SQLite would have to sort whole.
+    const merged = kinds
+      .flatMap((kind) =>
+        (this.db.prepare(`SELECT * FROM projections WHERE kind = ? AND ${terms} ${range.orderBy} LIMIT ?`).all(kind, ...where.params, ...range.params, page.limit) as (Row & { kind: StateKind })[]),
+      )
+      .sort((a, b) => (page.order === 'asc' ? a.seq - b.seq : b.seq - a.seq))
+      .slice(0, page.limit);
+    const rows: Partial<Record<StateField, ProjectionRow[]>> = {};
+    const counts: Partial<Record<StateField, StateCount>> = {};
+    for (const kind of kinds) rows[stateFields[kind]] = [];
+    for (const r of merged) if (inScope(scope, r) && matchesFilters(filters, r)) rows[stateFields[r.kind]]!.push({ ...r, data: JSON.parse(r.data) as Data });
+    for (const kind of kinds) {
+      // The same predicate as the rows (scopeWhere encodes inScope and matchesFilters for these
+      // columns), so a scoped token learns nothing about rows outside its scope, not even how many.
+      const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM projections WHERE kind = ? AND ${where.sql}`).get(kind, ...where.params) as { n: number };
+      counts[stateFields[kind]] = { total: n, returned: rows[stateFields[kind]]!.length };
+    }
+    return { rows, counts, scanned: merged };
   }
 
-  snapshot(seq: number, scope: TokenScope, filters: KeyFilters = {}): Snapshot {
-    return {
-      seq,
-      store_orders: this.list('store_order', scope, filters),
-      trading_orders: this.list('trading_order', scope, filters),
-      positions: this.list('position', scope, filters),
-      mail: this.list('mail', scope, filters, 1000),
-      mail_sync: this.list('mail_sync', scope, filters),
-    };
+  /** The current state, newest rows first, each kind cut at its cap and saying so in `counts`. */
+  snapshot(seq: number, scope: TokenScope, filters: KeyFilters = {}, caps: Readonly<Record<StateKind, number>> = SNAPSHOT_CAPS): Snapshot {
+    const out: Record<string, unknown> = {};
+    const counts: Record<string, StateCount> = {};
+    for (const kind of stateKinds) {
+      const r = this.read([kind], scope, filters, { order: 'desc', limit: caps[kind] });
+      Object.assign(counts, r.counts);
+      Object.assign(out, r.rows);
+    }
+    // `counts` goes right after `seq` so a human reading a cut-off frame (relaydesk tail) still sees it.
+    return { seq, counts, ...out } as Snapshot;
   }
 
   /** Finished trading orders and mail older than the retained log leave the state with it. */

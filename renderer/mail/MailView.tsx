@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
 import type { ProjectionRow } from '../../shared/state.ts';
 import { useConsole } from '../app/context.ts';
+import { SnapshotNotice } from '../app/SnapshotNotice.tsx';
 import { useNow } from '../app/hooks.ts';
 import { VirtualTable, type Column } from '../app/VirtualTable.tsx';
 import { useSlices } from '../stream/store.ts';
@@ -60,6 +61,7 @@ export function MailView() {
           );
         })}
       </div>
+      <SnapshotNotice field="mail" noun="messages" />
       {store.tableDropped.mail ? (
         <div className="muted" data-testid="mail-dropped">
           Showing the newest {store.tables.mail.size.toLocaleString()} messages; {store.tableDropped.mail.toLocaleString()} older ones left this window.

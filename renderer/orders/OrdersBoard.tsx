@@ -2,6 +2,7 @@ import { useEffect, useRef } from 'react';
 import type { ProjectionRow } from '../../shared/state.ts';
 import { storeOrderStatus, type StoreOrderStatus } from '../../shared/domains/store.ts';
 import { useConsole } from '../app/context.ts';
+import { SnapshotNotice } from '../app/SnapshotNotice.tsx';
 import { isBool, isString, useNow, usePersistent } from '../app/hooks.ts';
 import { FRESH_MS, useSlices } from '../stream/store.ts';
 import { ago, money } from '../stream/describe.ts';
@@ -79,6 +80,7 @@ export function OrdersBoard() {
           <span className="chip age-warn">10 min+</span> <span className="chip age-late">20 min+</span>
         </span>
       </div>
+      <SnapshotNotice field="store_orders" noun="open orders" />
       <div className="board">
         {COLUMNS.map((c) => {
           const list = byStatus.get(c)!;

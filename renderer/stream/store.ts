@@ -1,7 +1,7 @@
 import { useSyncExternalStore } from 'react';
 import type { HubEvent, Priority } from '../../shared/events.ts';
 import type { ConnectionEvent, ForceDisconnect, ResetEvent } from '../../shared/wire.ts';
-import type { Snapshot } from '../../shared/state.ts';
+import { SNAPSHOT_CAPS, type Snapshot } from '../../shared/state.ts';
 import type { Settings } from '../../shared/settings.ts';
 import type { LinkStatus } from './client.ts';
 import { applyEvent, emptyTables, parseData, tablesFromSnapshot, type Change, type Tables } from './projections.ts';
@@ -16,8 +16,6 @@ const MAX_TOASTS = 5;
 export const TOMBSTONE_MS = 5_000;
 /** How long a new order keeps its highlight. */
 export const FRESH_MS = 15_000;
-/** Same caps as the hub's snapshot (projections.ts list limits), so a long-lived window stays bounded. */
-export const TABLE_CAPS: Record<keyof Tables, number> = { store_order: 5_000, trading_order: 5_000, position: 5_000, mail: 1_000, mail_sync: 5_000 };
 const PRIORITY_RANK: Record<Priority, number> = { low: 0, normal: 1, high: 2, urgent: 3 };
 
 export interface Notice {
@@ -69,7 +67,9 @@ export class ConsoleStore {
   received = 0;
   invalid = 0;
   tables: Tables = emptyTables();
-  /** Rows trimmed from the tables by TABLE_CAPS (oldest update first), per kind. */
+  /** How many rows of each kind the hub had in our scope at the last snapshot, and how many it sent. */
+  snapshotCounts: Snapshot['counts'] | null = null;
+  /** Rows trimmed from the tables by SNAPSHOT_CAPS (oldest update first), per kind. */
   tableDropped: Partial<Record<keyof Tables, number>> = {};
   /** Order keys first seen live (not in the snapshot), with when: they get the "new" highlight. */
   freshOrders = new Map<string, number>();
@@ -131,6 +131,7 @@ export class ConsoleStore {
 
   applySnapshot(s: Snapshot): void {
     this.tables = tablesFromSnapshot(s);
+    this.snapshotCounts = s.counts;
     this.snapshotSeq = s.seq;
     this.freshOrders.clear();
     this.tombstones.clear();
@@ -226,9 +227,10 @@ export class ConsoleStore {
   }
 
   private trimTables(): void {
-    for (const kind of Object.keys(TABLE_CAPS) as (keyof Tables)[]) {
+    // The hub's default snapshot caps: a long-lived window stays as bounded as a fresh one.
+    for (const kind of Object.keys(SNAPSHOT_CAPS) as (keyof Tables)[]) {
       const m = this.tables[kind];
-      const cap = TABLE_CAPS[kind];
+      const cap = SNAPSHOT_CAPS[kind];
       // Trim in chunks (10 % over the cap) so the sort runs rarely, not on every event.
       if (m.size <= cap * 1.1) continue;
       const oldest = [...m.values()].sort((a, b) => a.seq - b.seq).slice(0, m.size - cap);

@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
 import type { ProjectionRow } from '../../shared/state.ts';
 import { useConsole } from '../app/context.ts';
+import { SnapshotNotice } from '../app/SnapshotNotice.tsx';
 import { isString, isStringArray, usePersistent } from '../app/hooks.ts';
 import { VirtualTable, type Column } from '../app/VirtualTable.tsx';
 import { useSlices } from '../stream/store.ts';
@@ -85,6 +86,8 @@ export function TradingView() {
           </span>
         ) : null}
       </div>
+      <SnapshotNotice field="trading_orders" noun="trading orders" />
+      <SnapshotNotice field="positions" noun="positions" />
       <h2 className="section-title">Orders</h2>
       <div className="pane pane-orders">
         <VirtualTable rows={shownOrders} columns={orderCols} rowKey={(r) => r.key} label="Trading orders" testId="trading-orders" empty="No orders match the filters." />

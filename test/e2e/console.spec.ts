@@ -4,6 +4,7 @@ import { ADMIN, api, publish, until, type TestHub } from '../helpers/hub.ts';
 import { sample } from '../helpers/events.ts';
 import { login, RENDERER_DIR, startConsoleHub } from './fixtures.ts';
 import { startHub } from '../../electron/hub/hub.ts';
+import { SNAPSHOT_CAPS } from '../../shared/state.ts';
 
 let hub: TestHub;
 let pageErrors: string[] = [];
@@ -439,6 +440,30 @@ test('state built live equals the state a fresh snapshot gives (client projectio
   await page.getByTestId('tab-trading').click();
   await expect(view(page, 'trading').getByTestId('trading-orders').locator(ROWS)).toHaveCount(2);
   await expect(view(page, 'trading').getByTestId('positions').locator(ROWS)).toHaveCount(1);
+});
+
+test('says when the hub snapshot was cut at its cap: "Showing the newest N of M"', async ({ page }) => {
+  // Caps of 5 orders and 3 positions stand in for 5,000: the same path, a dozen rows instead of thousands.
+  await hub.restart({ snapshotCaps: { ...SNAPSHOT_CAPS, store_order: 5, position: 3 } });
+  await pub([
+    ...Array.from({ length: 12 }, (_, i) => sample.storeOrder(1, { data: { order_id: `CAP-${i}`, table_id: String(i), items: [{ name: 'Ramen', quantity: 1 }], total: 9 } })),
+    ...Array.from({ length: 4 }, () => sample.position('u1', 2)),
+    sample.mail('u1'),
+  ]);
+  await login(page, hub);
+  const board = view(page, 'orders');
+  await expect(board.getByTestId('truncated-store_orders')).toHaveText("Showing the newest 5 of 12 open orders (the hub's snapshot limit).");
+  await expect(board.getByTestId('order-card')).toHaveCount(5);
+  await expect(board.locator('[data-order="CAP-11"]')).toHaveCount(1);
+  await expect(board.locator('[data-order="CAP-6"]')).toHaveCount(0);
+
+  await page.getByTestId('tab-trading').click();
+  const trading = view(page, 'trading');
+  await expect(trading.getByTestId('truncated-positions')).toContainText('Showing the newest 3 of 4 positions');
+  await expect(trading.getByTestId('truncated-trading_orders')).toHaveCount(0);
+  await page.getByTestId('tab-mail').click();
+  await expect(view(page, 'mail').getByTestId('mail-list').locator(ROWS)).toHaveCount(1);
+  await expect(view(page, 'mail').getByTestId('truncated-mail')).toHaveCount(0);
 });
 
 test('without a session the console asks for a login link instead of failing', async ({ page }) => {

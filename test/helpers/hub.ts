@@ -84,18 +84,31 @@ export async function api<T = any>(url: string, path: string, init: { method?: s
   return { status: res.status, body: parsed as T, headers: res.headers };
 }
 
-/** Every event the token may see, oldest first, paged through GET /v1/events (bounded). */
-export async function allEvents(url: string, token?: string, maxPages = 500): Promise<HubEvent[]> {
-  const out: HubEvent[] = [];
-  let cursor = '0';
+/**
+ * Every page of a cursor-paged GET (`/v1/events`, `/v1/state/:view`), walked the way a client would:
+ * `next_cursor` back as `cursor` (same `order`) until it is null (bounded). `from` resumes a walk.
+ */
+export async function allPages<T extends { next_cursor: string | null }>(
+  url: string,
+  path: string,
+  token?: string,
+  { order = 'asc', from = null, maxPages = 500 }: { order?: 'asc' | 'desc'; from?: string | null; maxPages?: number } = {},
+): Promise<T[]> {
+  const out: T[] = [];
+  let cursor = from;
   for (let i = 0; i < maxPages; i++) {
-    const r = await api<{ events: HubEvent[]; next_cursor: string | null }>(url, `/v1/events?order=asc&limit=1000&cursor=${cursor}`, { token });
-    if (r.status !== 200) throw new Error(`history page failed: ${r.status} ${JSON.stringify(r.body)}`);
-    out.push(...r.body.events);
+    const r: ApiResponse<T> = await api<T>(url, `${path}${path.includes('?') ? '&' : '?'}order=${order}${cursor !== null ? `&cursor=${cursor}` : ''}`, { token });
+    if (r.status !== 200) throw new Error(`page of ${path} failed: ${r.status} ${JSON.stringify(r.body)}`);
+    out.push(r.body);
     if (!r.body.next_cursor) return out;
     cursor = r.body.next_cursor;
   }
-  throw new Error(`history has more than ${maxPages} pages`);
+  throw new Error(`${path} has more than ${maxPages} pages`);
+}
+
+/** Every event the token may see, oldest first, paged through GET /v1/events. */
+export async function allEvents(url: string, token?: string, maxPages = 500): Promise<HubEvent[]> {
+  return (await allPages<{ events: HubEvent[]; next_cursor: string | null }>(url, '/v1/events?limit=1000', token, { maxPages })).flatMap((p) => p.events);
 }
 
 export async function publish(url: string, events: unknown, token?: string) {

@@ -8,6 +8,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { startTestHub, api, createToken, until, ADMIN, type TestHub, allEvents, freePort } from '../helpers/hub.ts';
 import { Subscriber } from '../helpers/sse.ts';
 import { sample } from '../helpers/events.ts';
+import { SNAPSHOT_CAPS } from '../../shared/state.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/relaydesk.js');
 
@@ -281,6 +282,22 @@ describe('relaydesk tail', () => {
     await until(() => plain.stderr().includes('connected to'), 'tail connected');
     await api(t.url, '/v1/events', { body: [sample.storeOrder(62, { priority: 'urgent' })] });
     expect((await plain.result).stdout).not.toContain('\x1b[');
+  });
+
+  it('--snapshot says when the hub cut a list at its snapshot cap, and where the rest is', async () => {
+    const small = await startTestHub({ snapshotCaps: { ...SNAPSHOT_CAPS, store_order: 2 } });
+    try {
+      await api(small.url, '/v1/events', { body: [sample.storeOrder(71), sample.storeOrder(71), sample.storeOrder(71)] });
+      const p = start(['tail', '--snapshot', '--limit', '1', '--store', '71'], { RELAYDESK_URL: small.url, RELAYDESK_ADMIN_TOKEN: ADMIN });
+      await until(() => p.stderr().includes('snapshot holds'), 'snapshot note');
+      await api(small.url, '/v1/events', { body: [sample.storeOrder(71)] });
+      const r = await p.result;
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain('snapshot holds the newest 2 of 3 store_orders; GET /v1/state/orders pages through all of them');
+      expect(r.stderr.match(/snapshot holds/g)).toHaveLength(1);
+    } finally {
+      await small.stop();
+    }
   });
 
   it('resumes by Last-Event-ID after the hub restarts: nothing lost, nothing twice', async () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { badRequest } from '../errors.ts';
 import { scopeKey } from '../../../shared/scope.ts';
 import { TYPE_FILTER_PATTERN } from '../../../shared/events.ts';
+import type { SeqPage } from '../log.ts';
 
 /** A query parameter that may repeat (`?strategy_id=1&strategy_id=2`) or be comma-separated. */
 export const repeated = (item: z.ZodType<string, string | number>) =>
@@ -16,6 +17,33 @@ export const seqParam = z
   .string()
   .regex(/^\d{1,15}$/, 'must be a non-negative integer sequence number')
   .transform(Number);
+/**
+ * Cursor paging, the one scheme of GET /v1/events and GET /v1/state: `cursor` is the `next_cursor` of
+ * the previous page (a seq, exclusive), `order` defaults to newest first, `limit` is bounded.
+ */
+export const pagingParams = (maxLimit: number) => ({
+  cursor: seqParam.optional(),
+  limit: z
+    .string()
+    .regex(/^\d+$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'must be at least 1').max(maxLimit, `must be at most ${maxLimit}`))
+    .optional(),
+  order: z.enum(['asc', 'desc']).optional(),
+});
+
+export function seqPage(q: { cursor?: number; limit?: number; order?: 'asc' | 'desc' }, defaultLimit: number): SeqPage {
+  const order = q.order ?? 'desc';
+  const limit = q.limit ?? defaultLimit;
+  return { limit, order, ...(q.cursor !== undefined ? (order === 'asc' ? { after: q.cursor } : { before: q.cursor }) : {}) };
+}
+
+/** A full page may have more after it; a short one is the last. */
+export function nextCursor(page: readonly { seq: number }[], limit: number): string | null {
+  const last = page[page.length - 1];
+  return page.length === limit && last ? String(last.seq) : null;
+}
+
 export const boolParam = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
 /** Parse a query (or params/body) with a strict schema; unknown keys and bad values name the field. */

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { stateKinds } from '../../../../shared/state.ts';
+import { STATE_PAGE_DEFAULT, STATE_PAGE_MAX, stateViews, type StateView } from '../../../../shared/state.ts';
 import { authenticate, requireRole } from '../auth.ts';
-import { parseWith, scopeList, typeList, seqParam } from '../query.ts';
+import { parseWith, scopeList, typeList, pagingParams, seqPage, nextCursor } from '../query.ts';
 import { checkFilters } from './stream.ts';
 import type { RouteContext } from '../app.ts';
 
@@ -17,22 +17,12 @@ const historyQuery = z
     since: isoTime.optional(),
     until: isoTime.optional(),
     q: z.string().min(1).max(200).optional(),
-    cursor: seqParam.optional(),
-    limit: z
-      .string()
-      .regex(/^\d+$/, 'must be an integer')
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(1000, 'must be at most 1000'))
-      .optional(),
-    order: z.enum(['asc', 'desc']).optional(),
+    ...pagingParams(1000),
   })
   .strict();
 
-/** Same keys as the snapshot carried by the stream's `initial` event. */
-const STATE_KEYS = { store_order: 'store_orders', trading_order: 'trading_orders', position: 'positions', mail: 'mail', mail_sync: 'mail_sync' } as const;
-
 const stateQuery = z
-  .object({ store_id: scopeList.optional(), user_id: scopeList.optional(), strategy_id: scopeList.optional() })
+  .object({ store_id: scopeList.optional(), user_id: scopeList.optional(), strategy_id: scopeList.optional(), ...pagingParams(STATE_PAGE_MAX) })
   .strict();
 
 /** History, current state and identity: read-only, always within the caller's scope. */
@@ -43,8 +33,7 @@ export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
     limiter.take(p);
     const q = parseWith(historyQuery, req.query, 'query');
     checkFilters(p.scope, q);
-    const order = q.order ?? 'desc';
-    const limit = q.limit ?? 100;
+    const page = seqPage(q, 100);
     const events = hub.log.history(p.scope, {
       store_id: q.store_id,
       user_id: q.user_id,
@@ -53,31 +42,25 @@ export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
       since: q.since,
       until: q.until,
       text: q.q,
-      limit,
-      order,
-      ...(q.cursor !== undefined ? (order === 'asc' ? { after: q.cursor } : { before: q.cursor }) : {}),
+      ...page,
     });
-    const last = events[events.length - 1];
-    return { events, next_cursor: events.length === limit && last ? String(last.seq) : null };
+    return { events, next_cursor: nextCursor(events, page.limit) };
   });
 
-  const kinds: Record<string, (typeof stateKinds)[number][]> = {
-    orders: ['store_order', 'trading_order'],
-    positions: ['position'],
-    mail: ['mail', 'mail_sync'],
-  };
   app.get<{ Params: { view: string } }>('/v1/state/:view', async (req, reply) => {
     const p = authenticate(req, hub.tokens, false);
     requireRole(p, ['subscriber', 'admin'], 'read state');
     limiter.take(p);
-    const view = kinds[req.params.view];
-    if (!view) return reply.code(404).send({ error: { status: 404, code: 'not_found', message: 'state views: orders, positions, mail' } });
+    if (!Object.hasOwn(stateViews, req.params.view))
+      return reply.code(404).send({ error: { status: 404, code: 'not_found', message: `state views: ${Object.keys(stateViews).join(', ')}` } });
+    const kinds = stateViews[req.params.view as StateView];
     const q = parseWith(stateQuery, req.query, 'query');
     checkFilters(p.scope, q);
+    const page = seqPage(q, STATE_PAGE_DEFAULT);
+    // Head, rows and counts are read in one synchronous step: no commit can land between them.
     const seq = hub.log.head;
-    const out: Record<string, unknown> = { seq };
-    for (const k of view) out[STATE_KEYS[k]] = hub.projections.list(k, p.scope, q);
-    return out;
+    const r = hub.projections.read(kinds, p.scope, q, page);
+    return { seq, counts: r.counts, ...r.rows, next_cursor: nextCursor(r.scanned, page.limit) };
   });
 
   app.get('/v1/whoami', async (req) => {

@@ -115,7 +115,7 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFro
   const sendSnapshot = () => {
     // Read and stamp in one synchronous step so the snapshot is exactly the state at `head`.
     const at = hub.log.head;
-    const snap = hub.projections.snapshot(at, spec.scope, spec.filters);
+    const snap = hub.projections.snapshot(at, spec.scope, spec.filters, hub.opts.snapshotCaps);
     sub.sink.write(sseFrame(CONTROL.initial, JSON.stringify(snap), at));
     return at;
   };
