@@ -6,15 +6,49 @@ import { join, resolve } from 'node:path';
 export const BENCH_ADMIN = 'bench-admin-token';
 const ROOT = resolve(import.meta.dirname, '../..');
 
-export interface HubProcess {
+/** A server under test in its own process, so its CPU and memory are measured apart from the load generator. */
+export interface ServerProcess {
   url: string;
+  rssMB(): number;
+  /** CPU seconds (user + system) the process has used so far. */
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+export interface HubProcess extends ServerProcess {
   pid: number;
   child: ChildProcess;
   dir: string;
-  rssMB(): number;
-  /** CPU seconds (user + system) the hub process has used so far. */
-  cpuSeconds(): number;
-  stop(): Promise<void>;
+}
+
+function procStats(pid: number) {
+  return {
+    cpuSeconds: () => {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100;
+    },
+    rssMB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024,
+  };
+}
+
+/** The bare Node SSE server of bench/lib/bare-sse-server.ts (a baseline), with its flags. */
+export async function spawnBareServer(args: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/run-ts.js'), join(ROOT, 'bench/lib/bare-sse-server.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((res, rej) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      const m = /listening on (\S+)/.exec(c.toString());
+      if (m) res(m[1]!);
+    });
+    child.on('exit', (code) => rej(new Error(`bare server exited ${code}`)));
+  });
+  return {
+    url,
+    ...procStats(child.pid!),
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
 }
 
 /** The real CLI hub in its own process, so its CPU and memory are measured apart from the load generator. */
@@ -43,11 +77,7 @@ export async function spawnHub(args: string[] = []): Promise<HubProcess> {
     pid: child.pid!,
     child,
     dir,
-    cpuSeconds: () => {
-      const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(f[11]) + Number(f[12])) / 100;
-    },
-    rssMB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024,
+    ...procStats(child.pid!),
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
