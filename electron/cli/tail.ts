@@ -170,9 +170,10 @@ ${EXIT_CODES_HELP}`,
           lastSeq = m.lastEventId || lastSeq;
           if (flags.json) return control('initial', JSON.parse(m.data));
           note(`snapshot at #${m.lastEventId}: ${m.data.length > 400 ? m.data.slice(0, 400) + '...' : m.data}`);
-          const { counts } = JSON.parse(m.data) as Snapshot;
+          // A hub from before snapshot counts sends none: nothing to warn about, not a crash.
+          const counts: Partial<Snapshot['counts']> = (JSON.parse(m.data) as Partial<Snapshot>).counts ?? {};
           for (const f of truncatedFields(counts))
-            loud('1;33', `snapshot holds the newest ${counts[f].returned} of ${counts[f].total} ${f}; GET /v1/state/${stateViewOf(f)} pages through all of them`);
+            loud('1;33', `snapshot holds the newest ${counts[f]!.returned} of ${counts[f]!.total} ${f}; GET /v1/state/${stateViewOf(f)} pages through all of them`);
         });
         es.addEventListener(CONTROL.reset, (m) => {
           const r = JSON.parse(m.data) as ResetEvent;
