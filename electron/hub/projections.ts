@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { inScope, type TokenScope } from '../../shared/scope.ts';
 import type { HubEvent } from '../../shared/events.ts';
-import { SNAPSHOT_CAPS, stateFields, stateKinds, type ProjectionRow, type Snapshot, type StateCount, type StateField, type StateKind } from '../../shared/state.ts';
+import { stateFields, stateKinds, type ProjectionRow, type Snapshot, type StateCount, type StateField, type StateKind } from '../../shared/state.ts';
 import type { DB } from './db.ts';
 import { seqPageSql, type SeqPage } from './log.ts';
 import { scopeWhere, matchesFilters, type KeyFilters } from './scope-sql.ts';
@@ -142,7 +142,7 @@ export class Projections {
   }
 
   /** The current state, newest rows first, each kind cut at its cap and saying so in `counts`. */
-  snapshot(seq: number, scope: TokenScope, filters: KeyFilters = {}, caps: Readonly<Record<StateKind, number>> = SNAPSHOT_CAPS): Snapshot {
+  snapshot(seq: number, scope: TokenScope, filters: KeyFilters, caps: Readonly<Record<StateKind, number>>): Snapshot {
     const out: Record<string, unknown> = {};
     const counts: Record<string, StateCount> = {};
     for (const kind of stateKinds) {
