@@ -14,6 +14,7 @@
 // download that failed in the last day), ELECTRON_PATH (use this Electron binary), RELAYDESK_NO_BUILD=1
 // (do not rebuild the console bundle).
 import { spawn, spawnSync } from 'node:child_process';
+import { constants } from 'node:os';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,9 +130,15 @@ function launchDesktop(bin) {
     child.on('exit', (code, signal) => {
       // An immediate crash (missing system libraries, no GPU/sandbox support) falls back to the browser.
       if (code !== 0 && !signal && Date.now() - started < 5_000) res({ fallback: `Electron exited at start-up (code ${code})` });
-      else res({ code: code ?? 0 });
+      else res({ code: exitCode(code, signal) });
     });
   });
+}
+
+/** A child killed by a signal did not stop cleanly (it handles SIGINT/SIGTERM itself): say so the shell's way. */
+function exitCode(code, signal) {
+  if (code !== null) return code;
+  return 128 + (constants.signals[signal] ?? 0);
 }
 
 // ---- 4. browser --------------------------------------------------------------------------------
@@ -172,7 +179,7 @@ function serveInBrowser(reason) {
   });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
   // 'close', not 'exit': it fires after the child's last output ("stopping...") has been forwarded.
-  child.on('close', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
+  child.on('close', (code, signal) => process.exit(exitCode(code, signal)));
 }
 
 ensureDeps();

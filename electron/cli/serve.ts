@@ -83,22 +83,26 @@ export function serveCommand(onDemo?: (url: string, adminToken: string, flags: S
         throw err;
       });
       const out = process.stdout;
-      out.write(`RelayDesk hub ${hub.hubId} listening on ${url}  (engine: ${hub.engine.kind}, db: ${hub.opts.dbFile})\n`);
-      out.write(`Console: ${hub.loginUrl()}\n`);
-      out.write(generatedAdminToken ? `Admin token: ${adminToken}\n  (generated for this run; set RELAYDESK_ADMIN_TOKEN to keep one)\n` : 'Admin token: from RELAYDESK_ADMIN_TOKEN\n');
-      let stopDemo: (() => Promise<void>) | undefined;
-      if (flags.demo && onDemo) stopDemo = await onDemo(url, adminToken, flags);
+      // The handlers go in before the first line is printed: whoever reads "Console:" may stop us at
+      // once, and a stop while the demo publishers are still starting must close the log cleanly too.
+      let demo: Promise<(() => Promise<void>) | undefined> = Promise.resolve(undefined);
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
         out.write(`\n${signal}: stopping (flushing the log, closing streams)...\n`);
+        const stopDemo = await demo.catch(() => undefined);
         await stopDemo?.();
         await hub.close();
         process.exit(0);
       };
       process.on('SIGINT', () => void stop('SIGINT'));
       process.on('SIGTERM', () => void stop('SIGTERM'));
+      out.write(`RelayDesk hub ${hub.hubId} listening on ${url}  (engine: ${hub.engine.kind}, db: ${hub.opts.dbFile})\n`);
+      out.write(`Console: ${hub.loginUrl()}\n`);
+      out.write(generatedAdminToken ? `Admin token: ${adminToken}\n  (generated for this run; set RELAYDESK_ADMIN_TOKEN to keep one)\n` : 'Admin token: from RELAYDESK_ADMIN_TOKEN\n');
+      if (flags.demo && onDemo) demo = onDemo(url, adminToken, flags);
+      await demo;
       await new Promise(() => {});
     });
 }

@@ -46,7 +46,7 @@ export async function spawnCliHub(opts: { db: string; args?: string[]; env?: Rec
     : spawn(process.execPath, nodeArgs, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  const exited = new Promise<number | null>((res) => proc.once('close', (code) => res(code)));
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => stderr.push(c));
   const url = await new Promise<string>((res, rej) => {
     let buf = '';

@@ -417,6 +417,27 @@ describe('relaydesk serve --demo', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('stops cleanly on a SIGTERM sent the moment it prints its console link, while the demo is still starting', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relaydesk-serve-'));
+    const db = join(dir, 'hub.db');
+    const p = start(['serve', '--port', '0', '--db', db, '--demo', '--log-level', 'warn'], { RELAYDESK_ADMIN_TOKEN: 'serve-admin' });
+    try {
+      await until(() => /^Console: /m.test(p.stdout()), 'serve to print its console link', 20_000, 1);
+      p.child.kill('SIGTERM');
+      const r = await p.result;
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('SIGTERM: stopping');
+      // The log was closed and its claim released: the next hub on the file starts at once.
+      const next = start(['serve', '--port', '0', '--db', db, '--log-level', 'warn'], { RELAYDESK_ADMIN_TOKEN: 'serve-admin' });
+      await until(() => /listening on/.test(next.stdout()), 'the next hub on the same file', 20_000);
+      next.child.kill('SIGTERM');
+      expect((await next.result).code).toBe(0);
+    } finally {
+      if (p.child.exitCode === null) p.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('relaydesk serve on a database another hub holds', () => {

@@ -47,7 +47,7 @@ class MainProcess {
       if (m.error !== undefined) p.reject(new Error(m.error));
       else p.resolve(m.result);
     });
-    this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
+    this.exited = new Promise((r) => this.child.on('close', (code) => r(code)));
   }
 
   cmd<T = any>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {

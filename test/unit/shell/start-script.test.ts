@@ -26,7 +26,8 @@ describe('npm start (scripts/start.js) without Electron', () => {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    // 'close', not 'exit': the last lines ("stopping...") may still be in the pipe when 'exit' fires.
+    const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
     const end = Date.now() + 30_000;
     while (!/open the "Console:" link above/.test(out) && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
     expect(out).toMatch(/relaydesk: Electron's binary is not installed and RELAYDESK_NO_ELECTRON_DOWNLOAD=1 forbids fetching it; serving the same console in your browser instead\./);
