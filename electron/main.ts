@@ -33,7 +33,8 @@ const RENDERER_DIR = process.env.RELAYDESK_RENDERER_DIR ?? join(here, '..', 'dis
 const external = externalPolicyFromEnv(process.env);
 
 // Same folder as the hub's defaultDataDir() (".../RelayDesk"), whatever package.json's name is, so
-// the desktop app and `relaydesk serve` share one event log. RELAYDESK_USER_DATA isolates test runs.
+// the desktop app and `relaydesk serve` use the same event log by default (one of them at a time: the
+// second is refused with the holder's pid and URL). RELAYDESK_USER_DATA isolates test runs.
 app.setPath('userData', process.env.RELAYDESK_USER_DATA ?? join(app.getPath('appData'), 'RelayDesk'));
 app.enableSandbox();
 if (process.platform === 'win32') app.setAppUserModelId('com.relaydesk.app');
