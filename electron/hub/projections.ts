@@ -116,8 +116,19 @@ export class Projections {
    * scope. A projection row's seq is that of the last event that wrote it, and an event writes at
    * most one row, so seq orders rows across kinds without ties and works as the cursor.
    */
-  read(kinds: readonly StateKind[], scope: TokenScope, filters: KeyFilters, page: SeqPage): { rows: Partial<Record<StateField, ProjectionRow[]>>; counts: Partial<Record<StateField, StateCount>>; scanned: readonly { seq: number }[] } {
+  read(
+    kinds: readonly StateKind[],
+    scope: TokenScope,
+    filters: KeyFilters,
+    page: SeqPage,
+    keys?: readonly string[],
+  ): { rows: Partial<Record<StateField, ProjectionRow[]>>; counts: Partial<Record<StateField, StateCount>>; scanned: readonly { seq: number }[] } {
     const where = scopeWhere(scope, filters);
+    // Looking rows up by key narrows like any filter: the scope still applies, and counts follow it.
+    if (keys?.length) {
+      where.sql = `${where.sql} AND key IN (${keys.map(() => '?').join(',')})`;
+      where.params.push(...keys);
+    }
     const range = seqPageSql(page);
     const terms = [where.sql, ...range.where].join(' AND ');
     // Each kind reads at most `limit` rows along its (kind, seq) index; merging those is cheaper than

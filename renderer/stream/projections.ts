@@ -43,6 +43,23 @@ export function parseData(ev: HubEvent): Data | null {
   return r.success ? (r.data as Data) : null;
 }
 
+/**
+ * Types whose event carries a whole row. Any other type patches a row; patching one this window does
+ * not hold (cut from the snapshot, or trimmed) leaves a partial row until the hub's copy is fetched.
+ */
+const WHOLE_ROW_TYPES: ReadonlySet<string> = new Set([
+  'store.order.created',
+  'trading.order.created',
+  'trading.position.created',
+  'mail.email.new',
+  'mail.sync.started',
+  'mail.sync.completed',
+  'mail.sync.error',
+]);
+
+/** An upsert that patched a row this window did not hold: the row it shows lacks the fields it missed. */
+export const patchedUnknownRow = (c: Change): boolean => c.op === 'upsert' && !c.prev && !WHOLE_ROW_TYPES.has(c.ev.type);
+
 const scoped = (...parts: unknown[]) => parts.map((p) => String(p ?? '')).join('/');
 
 export function applyEvent(t: Tables, ev: HubEvent, d: Data, out: Change[]): void {

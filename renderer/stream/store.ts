@@ -1,10 +1,10 @@
 import { useSyncExternalStore } from 'react';
 import type { HubEvent, Priority } from '../../shared/events.ts';
 import type { ConnectionEvent, ForceDisconnect, ResetEvent } from '../../shared/wire.ts';
-import { SNAPSHOT_CAPS, type Snapshot } from '../../shared/state.ts';
+import { SNAPSHOT_CAPS, STATE_KEYS_PER_REQUEST, stateFields, stateKinds, stateViewOf, type ProjectionRow, type Snapshot, type StateKind, type StatePage, type StateView } from '../../shared/state.ts';
 import type { Settings } from '../../shared/settings.ts';
 import type { LinkStatus } from './client.ts';
-import { applyEvent, emptyTables, parseData, tablesFromSnapshot, type Change, type Tables } from './projections.ts';
+import { applyEvent, emptyTables, parseData, patchedUnknownRow, tablesFromSnapshot, type Change, type Tables } from './projections.ts';
 import { batchText, describeEvent } from './describe.ts';
 
 /** Rows kept in memory for the live view; older ones are dropped (they stay in the hub's history). */
@@ -12,6 +12,10 @@ export const LIVE_CAP = 5_000;
 const NOTIFY_CAP = 500;
 const TOAST_MS = 6_000;
 const MAX_TOASTS = 5;
+/** Fetching rows the window lacks: wait this long to gather keys, and try a row this many times. */
+const ROW_FETCH_DELAY_MS = 50;
+const ROW_FETCH_RETRY_MS = 2_000;
+const ROW_FETCH_ATTEMPTS = 3;
 /** How long a deleted order stays struck through before it leaves the board. */
 export const TOMBSTONE_MS = 5_000;
 /** How long a new order keeps its highlight. */
@@ -89,6 +93,10 @@ export class ConsoleStore {
   /** Called for each new store order seen live (the orders board plays its chime from here). */
   onNewOrder: (() => void) | null = null;
   desktopNotify: ((n: Notice) => void) | null = null;
+  /** Reads rows by key from the hub (GET /v1/state/{view}?key=…); set by the app. */
+  fetchRows: ((view: StateView, keys: string[]) => Promise<StatePage>) | null = null;
+  /** Rows shown partial because an update patched a row this window did not hold, awaiting the hub's copy. */
+  partialRows = new Map<string, { kind: StateKind; key: string; attempts: number }>();
 
   private versions: Record<Slice, number> = { live: 0, tables: 0, notices: 0, toasts: 0, link: 0, meta: 0 };
   private listeners = new Set<Listener>();
@@ -131,6 +139,9 @@ export class ConsoleStore {
 
   applySnapshot(s: Snapshot): void {
     this.tables = tablesFromSnapshot(s);
+    // The snapshot replaces every row; answers to fetches made before it describe an older state.
+    this.partialRows.clear();
+    this.tablesGeneration++;
     this.snapshotCounts = s.counts;
     this.snapshotSeq = s.seq;
     this.freshOrders.clear();
@@ -207,7 +218,9 @@ export class ConsoleStore {
     if (orderToasts.length > 3) this.toast(`${orderToasts.length} order updates`, 'info', now);
     else for (const t of orderToasts) this.toast(t, 'info', now);
     for (const c of changes) this.track(c, now);
+    for (const c of changes) if (this.fetchRows && patchedUnknownRow(c) && this.mayLackRows(c.kind)) this.partialRows.set(partialId(c.kind, c.key), { kind: c.kind, key: c.key, attempts: 0 });
     if (tablesChanged) this.trimTables();
+    if (this.partialRows.size) this.scheduleRowFetch(ROW_FETCH_DELAY_MS);
     if (newNotices.length) {
       this.notices = [...newNotices.reverse(), ...this.notices].slice(0, NOTIFY_CAP);
       const desktop = newNotices.filter((n) => PRIORITY_RANK[n.priority] >= PRIORITY_RANK[this.settings.desktop_min_priority]);
@@ -237,6 +250,73 @@ export class ConsoleStore {
       for (const r of oldest) m.delete(r.key);
       this.tableDropped[kind] = (this.tableDropped[kind] ?? 0) + oldest.length;
     }
+  }
+
+  /**
+   * Whether the hub may hold rows of this kind that this window does not: its snapshot was cut at the
+   * cap, or rows were trimmed here since. Otherwise a patch to an unknown row is partial at the hub
+   * too (its create was never published, or has been pruned), and fetching it would change nothing.
+   */
+  private mayLackRows(kind: StateKind): boolean {
+    const c = this.snapshotCounts?.[stateFields[kind]];
+    return (c !== undefined && c.returned < c.total) || (this.tableDropped[kind] ?? 0) > 0;
+  }
+
+  private tablesGeneration = 0;
+  private rowFetch: ReturnType<typeof setTimeout> | null = null;
+
+  private scheduleRowFetch(ms: number): void {
+    if (this.rowFetch || !this.fetchRows) return;
+    this.rowFetch = setTimeout(() => void this.fetchPartialRows(), ms);
+  }
+
+  /**
+   * Fill in rows an update patched while this window did not hold them (a snapshot cut at its cap,
+   * or rows trimmed from a long-lived window): the hub holds them whole. Its copy replaces ours when it
+   * is at least as new; events after it keep patching it as usual.
+   */
+  private async fetchPartialRows(): Promise<void> {
+    const generation = this.tablesGeneration;
+    const byView = new Map<StateView, { kind: StateKind; key: string; attempts: number }[]>();
+    for (const p of this.partialRows.values()) {
+      const view = stateViewOf(stateFields[p.kind]);
+      byView.set(view, [...(byView.get(view) ?? []), p]);
+    }
+    let failed = 0;
+    for (const [view, wanted] of byView)
+      for (let i = 0; i < wanted.length; i += STATE_KEYS_PER_REQUEST) {
+        const chunk = wanted.slice(i, i + STATE_KEYS_PER_REQUEST);
+        let page: StatePage | null = null;
+        try {
+          page = await this.fetchRows!(view, [...new Set(chunk.map((p) => p.key))]);
+        } catch {
+          page = null;
+        }
+        if (generation !== this.tablesGeneration) break;
+        const got = new Map<string, ProjectionRow>();
+        for (const kind of stateKinds) for (const r of page?.[stateFields[kind]] ?? []) got.set(partialId(kind, r.key), r);
+        for (const p of chunk) {
+          const id = partialId(p.kind, p.key);
+          const mine = this.tables[p.kind].get(p.key);
+          const theirs = got.get(id);
+          if (!this.partialRows.has(id)) continue;
+          if (!mine || (page && !theirs)) {
+            // Gone here (deleted, trimmed) or not in the hub's state for our scope: nothing to fill in.
+            this.partialRows.delete(id);
+          } else if (theirs && theirs.seq >= mine.seq) {
+            this.tables[p.kind].set(p.key, theirs);
+            this.partialRows.delete(id);
+          } else if (++p.attempts >= ROW_FETCH_ATTEMPTS) {
+            this.partialRows.delete(id);
+            failed++;
+          }
+        }
+      }
+    this.rowFetch = null;
+    if (generation !== this.tablesGeneration) return;
+    if (failed) this.toast(`${failed} row${failed === 1 ? '' : 's'} could not be loaded whole from the hub; reload the window to see ${failed === 1 ? 'it' : 'them'} complete`, 'warn');
+    this.bump('tables', 'toasts');
+    if (this.partialRows.size) this.scheduleRowFetch(ROW_FETCH_RETRY_MS);
   }
 
   /** Seqs in the live buffer: history backfill and the stream can overlap at startup. */
@@ -322,6 +402,8 @@ export class ConsoleStore {
     this.bump('meta');
   }
 }
+
+const partialId = (kind: StateKind, key: string) => `${kind}\u0000${key}`;
 
 /** Re-render when any of the given slices changes; returns a number that changes with them. */
 export function useSlices(store: ConsoleStore, ...slices: Slice[]): string {

@@ -456,6 +456,20 @@ test('says when the hub snapshot was cut at its cap: "Showing the newest N of M"
   await expect(board.getByTestId('order-card')).toHaveCount(5);
   await expect(board.locator('[data-order="CAP-11"]')).toHaveCount(1);
   await expect(board.locator('[data-order="CAP-6"]')).toHaveCount(0);
+  // An update to an order the snapshot left out: the window fetches the hub's whole row (table,
+  // items, total, age) instead of showing a card with only the new status.
+  await pub([{ type: 'store.order.updated', store_id: 1, data: { order_id: 'CAP-0', status: 'ready' } }]);
+  const late = board.locator('[data-order="CAP-0"]');
+  await expect(late).toHaveCount(1);
+  await expect(late).toContainText('Table 0');
+  await expect(late).toContainText('1× Ramen');
+  await expect(late.locator('footer')).toContainText('ready');
+  // If the hub cannot hand the row over, the window says so rather than pass the partial card off as whole.
+  await page.route('**/v1/state/orders?key=*', (r) => r.fulfill({ status: 503, body: '{"error":{"status":503,"message":"busy"}}' }));
+  await pub([{ type: 'store.order.updated', store_id: 1, data: { order_id: 'CAP-1', status: 'ready' } }]);
+  await expect(page.getByTestId('toasts')).toContainText('1 row could not be loaded whole from the hub; reload the window to see it complete', { timeout: 15_000 });
+  await expect(board.locator('[data-order="CAP-1"]')).toContainText('Takeaway');
+  await page.unroute('**/v1/state/orders?key=*');
 
   await page.getByTestId('tab-trading').click();
   const trading = view(page, 'trading');

@@ -132,6 +132,21 @@ describe('current state is bounded, and says so when it is cut', () => {
     expect((await api(t.url, '/v1/state/positions?user_id=tu&strategy_id=2&limit=1')).body.counts.positions).toEqual({ total: 4, returned: 1 });
   });
 
+  it('looks rows up by key (what a console missing a row asks for), inside the scope only', async () => {
+    await pub([...orders('ka', 3), ...orders('kb', 2)]);
+    const both = statePageSchema.parse((await api(t.url, '/v1/state/orders?key=ka/ka-0&key=kb/kb-1&key=ka/none')).body);
+    expect(keys(both.store_orders!).sort()).toEqual(['ka/ka-0', 'kb/kb-1']);
+    expect(both.store_orders!.find((r) => r.key === 'ka/ka-0')!.data).toMatchObject({ order_id: 'ka-0', items: [{ name: 'Ramen', quantity: 1 }], total: 9 });
+    expect(both.counts.store_orders).toEqual({ total: 2, returned: 2 });
+    // A token scoped to store ka asking for kb's key gets nothing, and learns nothing from the count.
+    const kaToken = await createToken(t.url, 'subscriber', { store_ids: ['ka'] });
+    const scoped = statePageSchema.parse((await api(t.url, '/v1/state/orders?key=ka/ka-0&key=kb/kb-1', { token: kaToken })).body);
+    expect(keys(scoped.store_orders!)).toEqual(['ka/ka-0']);
+    expect(scoped.counts.store_orders).toEqual({ total: 1, returned: 1 });
+    // Keys are taken whole: a comma is part of a key, not a separator.
+    expect((await api(t.url, `/v1/state/orders?key=${encodeURIComponent('ka/ka-0,kb/kb-1')}`)).body.store_orders).toEqual([]);
+  });
+
   it('refuses a bad limit, cursor or order with a 400 naming the field', async () => {
     const refused = async (query: string) => {
       const r = await api(t.url, `/v1/state/orders?${query}`);
@@ -145,6 +160,9 @@ describe('current state is bounded, and says so when it is cut', () => {
     expect((await refused('cursor=abc')).map((f) => f.path)).toEqual(['cursor']);
     expect((await refused('order=newest')).map((f) => f.path)).toEqual(['order']);
     expect((await refused('page=2')).map((f) => f.path)).toEqual(['page']);
+    expect(await refused('key=')).toEqual([{ path: 'key.0', reason: 'must not be empty' }]);
+    expect(await refused(`key=${'k'.repeat(513)}`)).toEqual([{ path: 'key.0', reason: 'must be at most 512 characters' }]);
+    expect(await refused(Array.from({ length: 101 }, (_, i) => `key=k${i}`).join('&'))).toEqual([{ path: 'key', reason: 'at most 100 values' }]);
     // History pages with the same parameters, with its own bound.
     expect((await api(t.url, '/v1/events?limit=0')).body.error.fields).toEqual([{ path: 'limit', reason: 'must be at least 1' }]);
   });

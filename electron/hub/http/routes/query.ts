@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { STATE_PAGE_DEFAULT, STATE_PAGE_MAX, stateViews, type StateView } from '../../../../shared/state.ts';
+import { STATE_KEY_MAX, STATE_KEYS_PER_REQUEST, STATE_PAGE_DEFAULT, STATE_PAGE_MAX, stateViews, type StateView } from '../../../../shared/state.ts';
 import { authenticate, requireRole } from '../auth.ts';
 import { parseWith, scopeList, typeList, pagingParams, seqPage, nextCursor } from '../query.ts';
 import { checkFilters } from './stream.ts';
@@ -22,7 +22,18 @@ const historyQuery = z
   .strict();
 
 const stateQuery = z
-  .object({ store_id: scopeList.optional(), user_id: scopeList.optional(), strategy_id: scopeList.optional(), ...pagingParams(STATE_PAGE_MAX) })
+  .object({
+    store_id: scopeList.optional(),
+    user_id: scopeList.optional(),
+    strategy_id: scopeList.optional(),
+    // Not split on commas: a row key may hold one (it is built from the publisher's ids).
+    key: z
+      .union([z.string(), z.array(z.string())])
+      .transform((v) => (Array.isArray(v) ? v : [v]))
+      .pipe(z.array(z.string().min(1, 'must not be empty').max(STATE_KEY_MAX, `must be at most ${STATE_KEY_MAX} characters`)).max(STATE_KEYS_PER_REQUEST, `at most ${STATE_KEYS_PER_REQUEST} values`))
+      .optional(),
+    ...pagingParams(STATE_PAGE_MAX),
+  })
   .strict();
 
 /** History, current state and identity: read-only, always within the caller's scope. */
@@ -59,7 +70,7 @@ export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
     const page = seqPage(q, STATE_PAGE_DEFAULT);
     // Head, rows and counts are read in one synchronous step: no commit can land between them.
     const seq = hub.log.head;
-    const r = hub.projections.read(kinds, p.scope, q, page);
+    const r = hub.projections.read(kinds, p.scope, q, page, q.key);
     return { seq, counts: r.counts, ...r.rows, next_cursor: nextCursor(r.scanned, page.limit) };
   });
 
