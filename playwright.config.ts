@@ -5,6 +5,8 @@ export default defineConfig({
   testDir: 'test/e2e',
   timeout: 60_000,
   workers: 1,
+  // Each check waits on publish → hub → SSE → render in one loaded machine; 5 s is too tight for that.
+  expect: { timeout: 15_000 },
   reporter: [['list'], ['json', { outputFile: 'reports/playwright.json' }]],
   use: {
     launchOptions: {

@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node', sequence: { groupOrder: 0 } } },
+      // Some unit tests start a child process (the main process under a stand-in Electron, a CLI hub):
+      // vitest's default 5 s is too close to that on a loaded 2-core machine.
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node', testTimeout: 30_000, sequence: { groupOrder: 0 } } },
       {
         test: {
           name: 'integration',

@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,11 +20,19 @@ interface Run {
 }
 
 /** A spawned `relaydesk` process, as a user would run it. */
+/** Every CLI process a test started; one a failed test left running must not hold the shared hub's streams. */
+const children = new Set<ChildProcess>();
+afterEach(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+});
+
 function start(args: string[], env: Record<string, string | undefined> = {}): { child: ChildProcess; result: Promise<Run>; stdout: () => string; stderr: () => string } {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, NO_COLOR: '1', RELAYDESK_URL: undefined, RELAYDESK_TOKEN: undefined, RELAYDESK_ADMIN_TOKEN: undefined, ...env } as NodeJS.ProcessEnv,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  children.add(child);
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));

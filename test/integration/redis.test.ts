@@ -335,7 +335,7 @@ describe('Redis replicas and Sentinel addresses', () => {
     const replica = await startRedis({ aof: false, args: ['--replicaof', '127.0.0.1', String(primary.port)] });
     let hub: TestHub | undefined;
     try {
-      const factory = redisEngineFactory(primary.url, { minReplicas: 1, replicaTimeoutMs: 300 });
+      const factory = redisEngineFactory(primary.url, { minReplicas: 1, replicaTimeoutMs: 3_000 });
       hub = await startTestHub(hubOpts, factory);
       const r = new Redis(primary.url);
       await until(async () => /slave0:.*state=online/.test(await r.info('replication')), 'replica attached and in sync');
