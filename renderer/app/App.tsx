@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
 import type { HubEvent } from '../../shared/events.ts';
 import { historyPageSchema } from '../../shared/api.ts';
 import { settingsSchema } from '../../shared/settings.ts';
-import { STATE_KEYS_PER_REQUEST, statePageSchema } from '../../shared/state.ts';
+import { statePageSchema } from '../../shared/state.ts';
 import { describeScope, inScope } from '../../shared/scope.ts';
 import { HttpError, hubGet, resolveConnection, streamUrl, type HubConnection } from './connection.ts';
 import { Ctx, useConsole, type ConsoleContext, type Whoami } from './context.ts';
@@ -66,8 +66,11 @@ export function App() {
       if (cancelled) return;
       const store = new ConsoleStore();
       store.desktopNotify = (n: Notice) => notifyDesktop(n);
-      store.fetchRows = async (view, keys) =>
-        statePageSchema.parse(await hubGet(conn, `/v1/state/${view}?${keys.map((k) => `key=${encodeURIComponent(k)}`).join('&')}&limit=${STATE_KEYS_PER_REQUEST}`));
+      store.readState = async (view, query) => {
+        const q = new URLSearchParams();
+        for (const [name, v] of Object.entries(query)) for (const x of Array.isArray(v) ? v : [v]) q.append(name, x);
+        return statePageSchema.parse(await hubGet(conn, `/v1/state/${view}?${q.toString()}`));
+      };
       // Exposed for the benchmark and for support sessions ("what does this window hold?").
       (window as unknown as { __relaydesk: ConsoleStore }).__relaydesk = store;
       let backfilled = false;

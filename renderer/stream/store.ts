@@ -1,7 +1,7 @@
 import { useSyncExternalStore } from 'react';
 import type { HubEvent, Priority } from '../../shared/events.ts';
 import type { ConnectionEvent, ForceDisconnect, ResetEvent } from '../../shared/wire.ts';
-import { SNAPSHOT_CAPS, STATE_KEYS_PER_REQUEST, stateFields, stateKinds, stateViewOf, type ProjectionRow, type Snapshot, type StateKind, type StatePage, type StateView } from '../../shared/state.ts';
+import { SNAPSHOT_CAPS, STATE_KEYS_PER_REQUEST, stateFields, stateKinds, stateViewOf, type ProjectionRow, type Snapshot, type StateCount, type StateField, type StateKind, type StatePage, type StateView } from '../../shared/state.ts';
 import type { Settings } from '../../shared/settings.ts';
 import type { LinkStatus } from './client.ts';
 import { applyEvent, emptyTables, parseData, patchedUnknownRow, tablesFromSnapshot, type Change, type Tables } from './projections.ts';
@@ -16,6 +16,8 @@ const MAX_TOASTS = 5;
 const ROW_FETCH_DELAY_MS = 50;
 const ROW_FETCH_RETRY_MS = 2_000;
 const ROW_FETCH_ATTEMPTS = 3;
+/** How often the hub's totals are re-read while a list in this window is cut. */
+const COUNTS_REFRESH_MS = 10_000;
 /** How long a deleted order stays struck through before it leaves the board. */
 export const TOMBSTONE_MS = 5_000;
 /** How long a new order keeps its highlight. */
@@ -93,8 +95,10 @@ export class ConsoleStore {
   /** Called for each new store order seen live (the orders board plays its chime from here). */
   onNewOrder: (() => void) | null = null;
   desktopNotify: ((n: Notice) => void) | null = null;
-  /** Reads rows by key from the hub (GET /v1/state/{view}?key=…); set by the app. */
-  fetchRows: ((view: StateView, keys: string[]) => Promise<StatePage>) | null = null;
+  /** Reads GET /v1/state/{view} with these query parameters; set by the app. */
+  readState: ((view: StateView, query: Record<string, string | string[]>) => Promise<StatePage>) | null = null;
+  /** The hub's current totals of the kinds this window lacks rows of, refreshed while that lasts. */
+  hubCounts: Partial<Record<StateField, StateCount>> = {};
   /** Rows shown partial because an update patched a row this window did not hold, awaiting the hub's copy. */
   partialRows = new Map<string, { kind: StateKind; key: string; attempts: number }>();
 
@@ -142,6 +146,8 @@ export class ConsoleStore {
     // The snapshot replaces every row; answers to fetches made before it describe an older state.
     this.partialRows.clear();
     this.tablesGeneration++;
+    this.hubCounts = {};
+    this.countsAt = Date.now();
     this.snapshotCounts = s.counts;
     this.snapshotSeq = s.seq;
     this.freshOrders.clear();
@@ -218,7 +224,7 @@ export class ConsoleStore {
     if (orderToasts.length > 3) this.toast(`${orderToasts.length} order updates`, 'info', now);
     else for (const t of orderToasts) this.toast(t, 'info', now);
     for (const c of changes) this.track(c, now);
-    for (const c of changes) if (this.fetchRows && patchedUnknownRow(c) && this.mayLackRows(c.kind)) this.partialRows.set(partialId(c.kind, c.key), { kind: c.kind, key: c.key, attempts: 0 });
+    for (const c of changes) if (this.readState && patchedUnknownRow(c) && this.mayLackRows(c.kind)) this.partialRows.set(partialId(c.kind, c.key), { kind: c.kind, key: c.key, attempts: 0 });
     if (tablesChanged) this.trimTables();
     if (this.partialRows.size) this.scheduleRowFetch(ROW_FETCH_DELAY_MS);
     if (newNotices.length) {
@@ -266,7 +272,7 @@ export class ConsoleStore {
   private rowFetch: ReturnType<typeof setTimeout> | null = null;
 
   private scheduleRowFetch(ms: number): void {
-    if (this.rowFetch || !this.fetchRows) return;
+    if (this.rowFetch || !this.readState) return;
     this.rowFetch = setTimeout(() => void this.fetchPartialRows(), ms);
   }
 
@@ -288,7 +294,7 @@ export class ConsoleStore {
         const chunk = wanted.slice(i, i + STATE_KEYS_PER_REQUEST);
         let page: StatePage | null = null;
         try {
-          page = await this.fetchRows!(view, [...new Set(chunk.map((p) => p.key))]);
+          page = await this.readState!(view, { key: [...new Set(chunk.map((p) => p.key))], limit: String(STATE_KEYS_PER_REQUEST) });
         } catch {
           page = null;
         }
@@ -317,6 +323,33 @@ export class ConsoleStore {
     if (failed) this.toast(`${failed} row${failed === 1 ? '' : 's'} could not be loaded whole from the hub; reload the window to see ${failed === 1 ? 'it' : 'them'} complete`, 'warn');
     this.bump('tables', 'toasts');
     if (this.partialRows.size) this.scheduleRowFetch(ROW_FETCH_RETRY_MS);
+  }
+
+  private countsAt = 0;
+  private countsBusy = false;
+
+  /**
+   * A cut list's "N of M" must stay true while events arrive, and the window cannot count rows it never
+   * received (a session end removes them unseen), so it asks the hub for the totals now and then.
+   */
+  private async refreshCounts(now: number): Promise<void> {
+    if (!this.readState || this.countsBusy || now - this.countsAt < COUNTS_REFRESH_MS) return;
+    const views = new Set(stateKinds.filter((k) => this.mayLackRows(k)).map((k) => stateViewOf(stateFields[k])));
+    if (!views.size) return;
+    this.countsAt = now;
+    this.countsBusy = true;
+    const generation = this.tablesGeneration;
+    try {
+      for (const view of views) {
+        const page = await this.readState(view, { limit: '1' });
+        if (generation === this.tablesGeneration) Object.assign(this.hubCounts, page.counts);
+      }
+    } catch {
+      /* the stream's own status says when the hub is unreachable; the last totals stay */
+    } finally {
+      this.countsBusy = false;
+    }
+    this.bump('tables');
   }
 
   /** Seqs in the live buffer: history backfill and the stream can overlap at startup. */
@@ -349,8 +382,9 @@ export class ConsoleStore {
     if (c.kind === 'position' && c.op === 'delete') this.prevQty.delete(c.key);
   }
 
-  /** Drop expired tombstones, highlights and toasts; called from a 1 s ticker. */
+  /** Drop expired tombstones, highlights and toasts, and refresh cut lists' totals; called from a 1 s ticker. */
   expire(now = Date.now()): void {
+    void this.refreshCounts(now);
     let tables = false;
     for (const [k, at] of this.freshOrders)
       if (now - at > FRESH_MS) {

@@ -442,7 +442,7 @@ test('state built live equals the state a fresh snapshot gives (client projectio
   await expect(view(page, 'trading').getByTestId('positions').locator(ROWS)).toHaveCount(1);
 });
 
-test('says when the hub snapshot was cut at its cap: "Showing the newest N of M"', async ({ page }) => {
+test('says when the hub snapshot was cut at its cap ("Showing N of M"), fills in older rows as they change, and keeps M current', async ({ page }) => {
   // Caps of 5 orders and 3 positions stand in for 5,000: the same path, a dozen rows instead of thousands.
   await hub.restart({ snapshotCaps: { ...SNAPSHOT_CAPS, store_order: 5, position: 3 } });
   await pub([
@@ -452,7 +452,7 @@ test('says when the hub snapshot was cut at its cap: "Showing the newest N of M"
   ]);
   await login(page, hub);
   const board = view(page, 'orders');
-  await expect(board.getByTestId('truncated-store_orders')).toHaveText("Showing the newest 5 of 12 open orders (the hub's snapshot limit).");
+  await expect(board.getByTestId('truncated-store_orders')).toHaveText("Showing 5 of 12 open orders: the hub's snapshot carries the newest 5, and older ones appear here when they change.");
   await expect(board.getByTestId('order-card')).toHaveCount(5);
   await expect(board.locator('[data-order="CAP-11"]')).toHaveCount(1);
   await expect(board.locator('[data-order="CAP-6"]')).toHaveCount(0);
@@ -464,16 +464,24 @@ test('says when the hub snapshot was cut at its cap: "Showing the newest N of M"
   await expect(late).toContainText('Table 0');
   await expect(late).toContainText('1× Ramen');
   await expect(late.locator('footer')).toContainText('ready');
+  await expect(board.getByTestId('truncated-store_orders')).toContainText('Showing 6 of 12 open orders');
   // If the hub cannot hand the row over, the window says so rather than pass the partial card off as whole.
   await page.route('**/v1/state/orders?key=*', (r) => r.fulfill({ status: 503, body: '{"error":{"status":503,"message":"busy"}}' }));
   await pub([{ type: 'store.order.updated', store_id: 1, data: { order_id: 'CAP-1', status: 'ready' } }]);
   await expect(page.getByTestId('toasts')).toContainText('1 row could not be loaded whole from the hub; reload the window to see it complete', { timeout: 15_000 });
   await expect(board.locator('[data-order="CAP-1"]')).toContainText('Takeaway');
   await page.unroute('**/v1/state/orders?key=*');
+  // Orders this window never held leave the hub (deleted, a table's session ended): the total follows
+  // within the refresh interval, though no row here changed.
+  await pub([
+    ...['CAP-2', 'CAP-3'].map((order_id) => ({ type: 'store.order.deleted', store_id: 1, data: { order_id } })),
+    { type: 'store.session.ended', store_id: 1, data: { table_id: '4' } },
+  ]);
+  await expect(board.getByTestId('truncated-store_orders')).toContainText('Showing 7 of 9 open orders', { timeout: 20_000 });
 
   await page.getByTestId('tab-trading').click();
   const trading = view(page, 'trading');
-  await expect(trading.getByTestId('truncated-positions')).toContainText('Showing the newest 3 of 4 positions');
+  await expect(trading.getByTestId('truncated-positions')).toContainText('Showing 3 of 4 positions');
   await expect(trading.getByTestId('truncated-trading_orders')).toHaveCount(0);
   await page.getByTestId('tab-mail').click();
   await expect(view(page, 'mail').getByTestId('mail-list').locator(ROWS)).toHaveCount(1);
