@@ -39,6 +39,7 @@ const viewFromHash = (): ViewId => {
 
 /** How many live-view rows to pre-load from history so the window is not empty on open. */
 const BACKFILL = 500;
+const STATE_READ_TIMEOUT_MS = 10_000;
 
 type Boot = { phase: 'loading' } | { phase: 'login'; message: string } | { phase: 'error'; message: string } | { phase: 'ready'; ctx: ConsoleContext };
 
@@ -66,11 +67,12 @@ export function App() {
       if (cancelled) return;
       const store = new ConsoleStore();
       store.desktopNotify = (n: Notice) => notifyDesktop(n);
-      store.readState = async (view, query) => {
+      store.connectState(async (view, query) => {
         const q = new URLSearchParams();
         for (const [name, v] of Object.entries(query)) for (const x of Array.isArray(v) ? v : [v]) q.append(name, x);
-        return statePageSchema.parse(await hubGet(conn, `/v1/state/${view}?${q.toString()}`));
-      };
+        // Bounded: a read that never answers (a dead link) must not stall the next ones.
+        return statePageSchema.parse(await hubGet(conn, `/v1/state/${view}?${q.toString()}`, AbortSignal.timeout(STATE_READ_TIMEOUT_MS)));
+      });
       // Exposed for the benchmark and for support sessions ("what does this window hold?").
       (window as unknown as { __relaydesk: ConsoleStore }).__relaydesk = store;
       let backfilled = false;

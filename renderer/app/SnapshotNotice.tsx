@@ -1,4 +1,4 @@
-import { stateKinds, stateFields, stateViewOf, truncatedFields, type StateField } from '../../shared/state.ts';
+import { stateKinds, stateFields, stateViewOf, type StateField } from '../../shared/state.ts';
 import { useConsole } from './context.ts';
 import { useSlices } from '../stream/store.ts';
 
@@ -11,10 +11,10 @@ export function SnapshotNotice({ field, noun }: { field: StateField; noun: strin
   const { store } = useConsole();
   useSlices(store, 'tables');
   const counts = store.snapshotCounts;
-  if (!counts || !truncatedFields(counts).includes(field)) return null;
+  const total = store.cutTotals.total(field);
+  if (!counts || total === null) return null;
   const kind = stateKinds.find((k) => stateFields[k] === field)!;
   const held = store.tables[kind].size;
-  const total = store.hubCounts[field]?.total ?? counts[field].total;
   if (held >= total) return null;
   return (
     <div

@@ -57,14 +57,19 @@ const WHOLE_ROW_TYPES: ReadonlySet<string> = new Set([
   'mail.sync.error',
 ]);
 
+export const startsWholeRow = (type: string): boolean => WHOLE_ROW_TYPES.has(type);
+
 /** An upsert that patched a row this window did not hold: the row it shows lacks the fields it missed. */
-export const patchedUnknownRow = (c: Change): boolean => c.op === 'upsert' && !c.prev && !WHOLE_ROW_TYPES.has(c.ev.type);
+export const patchedUnknownRow = (c: Change): boolean => c.op === 'upsert' && !c.prev && !startsWholeRow(c.ev.type);
 
 const scoped = (...parts: unknown[]) => parts.map((p) => String(p ?? '')).join('/');
 
 export function applyEvent(t: Tables, ev: HubEvent, d: Data, out: Change[]): void {
+  // A row fetched whole from the hub (row-filler.ts) can be newer than events still on their way to
+  // this window; those must not roll it back. The hub applies events in order and never needs this.
   const merge = (kind: StateKind, key: string, patch: Data, replace = false) => {
     const prev = t[kind].get(key);
+    if (prev && prev.seq >= ev.seq) return;
     const base: Data = prev && !replace ? prev.data : {};
     const row: ProjectionRow = {
       key,
@@ -81,7 +86,7 @@ export function applyEvent(t: Tables, ev: HubEvent, d: Data, out: Change[]): voi
   };
   const remove = (kind: StateKind, key: string) => {
     const prev = t[kind].get(key);
-    if (!prev) return;
+    if (!prev || prev.seq > ev.seq) return;
     t[kind].delete(key);
     out.push({ kind, op: 'delete', key, prev, ev });
   };

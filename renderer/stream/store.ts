@@ -1,10 +1,12 @@
 import { useSyncExternalStore } from 'react';
 import type { HubEvent, Priority } from '../../shared/events.ts';
 import type { ConnectionEvent, ForceDisconnect, ResetEvent } from '../../shared/wire.ts';
-import { SNAPSHOT_CAPS, STATE_KEYS_PER_REQUEST, stateFields, stateKinds, stateViewOf, type ProjectionRow, type Snapshot, type StateCount, type StateField, type StateKind, type StatePage, type StateView } from '../../shared/state.ts';
+import { SNAPSHOT_CAPS, stateFields, type Snapshot, type StateKind } from '../../shared/state.ts';
 import type { Settings } from '../../shared/settings.ts';
 import type { LinkStatus } from './client.ts';
-import { applyEvent, emptyTables, parseData, patchedUnknownRow, tablesFromSnapshot, type Change, type Tables } from './projections.ts';
+import { applyEvent, emptyTables, parseData, tablesFromSnapshot, type Change, type Tables } from './projections.ts';
+import { RowFiller, type ReadState } from './row-filler.ts';
+import { CutTotals } from './cut-totals.ts';
 import { batchText, describeEvent } from './describe.ts';
 
 /** Rows kept in memory for the live view; older ones are dropped (they stay in the hub's history). */
@@ -12,12 +14,6 @@ export const LIVE_CAP = 5_000;
 const NOTIFY_CAP = 500;
 const TOAST_MS = 6_000;
 const MAX_TOASTS = 5;
-/** Fetching rows the window lacks: wait this long to gather keys, and try a row this many times. */
-const ROW_FETCH_DELAY_MS = 50;
-const ROW_FETCH_RETRY_MS = 2_000;
-const ROW_FETCH_ATTEMPTS = 3;
-/** How often the hub's totals are re-read while a list in this window is cut. */
-const COUNTS_REFRESH_MS = 10_000;
 /** How long a deleted order stays struck through before it leaves the board. */
 export const TOMBSTONE_MS = 5_000;
 /** How long a new order keeps its highlight. */
@@ -95,12 +91,12 @@ export class ConsoleStore {
   /** Called for each new store order seen live (the orders board plays its chime from here). */
   onNewOrder: (() => void) | null = null;
   desktopNotify: ((n: Notice) => void) | null = null;
-  /** Reads GET /v1/state/{view} with these query parameters; set by the app. */
-  readState: ((view: StateView, query: Record<string, string | string[]>) => Promise<StatePage>) | null = null;
-  /** The hub's current totals of the kinds this window lacks rows of, refreshed while that lasts. */
-  hubCounts: Partial<Record<StateField, StateCount>> = {};
-  /** Rows shown partial because an update patched a row this window did not hold, awaiting the hub's copy. */
-  partialRows = new Map<string, { kind: StateKind; key: string; attempts: number }>();
+  /** "N of M" for the lists the snapshot cut. */
+  readonly cutTotals = new CutTotals();
+  /** Fills in rows that updates patched while this window did not hold them; null without a hub to ask. */
+  rowFiller: RowFiller | null = null;
+  private readState: ReadState | null = null;
+  private tablesGeneration = 0;
 
   private versions: Record<Slice, number> = { live: 0, tables: 0, notices: 0, toasts: 0, link: 0, meta: 0 };
   private listeners = new Set<Listener>();
@@ -141,13 +137,30 @@ export class ConsoleStore {
     this.bump('meta');
   }
 
+  /** Lets the store read GET /v1/state: to fill in partial rows and keep cut lists' totals current. */
+  connectState(read: ReadState): void {
+    this.readState = read;
+    this.rowFiller = new RowFiller(
+      {
+        tables: () => this.tables,
+        generation: () => this.tablesGeneration,
+        mayLackRows: (kind) => this.mayLackRows(kind),
+        changed: () => this.bump('tables'),
+        warn: (text) => {
+          this.toast(text, 'warn');
+          this.bump('toasts');
+        },
+      },
+      read,
+    );
+  }
+
   applySnapshot(s: Snapshot): void {
     this.tables = tablesFromSnapshot(s);
-    // The snapshot replaces every row; answers to fetches made before it describe an older state.
-    this.partialRows.clear();
+    // The snapshot replaces every row; answers to reads made before it describe an older state.
     this.tablesGeneration++;
-    this.hubCounts = {};
-    this.countsAt = Date.now();
+    this.rowFiller?.reset();
+    this.cutTotals.fromSnapshot(s, Date.now());
     this.snapshotCounts = s.counts;
     this.snapshotSeq = s.seq;
     this.freshOrders.clear();
@@ -224,9 +237,9 @@ export class ConsoleStore {
     if (orderToasts.length > 3) this.toast(`${orderToasts.length} order updates`, 'info', now);
     else for (const t of orderToasts) this.toast(t, 'info', now);
     for (const c of changes) this.track(c, now);
-    for (const c of changes) if (this.readState && patchedUnknownRow(c) && this.mayLackRows(c.kind)) this.partialRows.set(partialId(c.kind, c.key), { kind: c.kind, key: c.key, attempts: 0 });
+    this.cutTotals.note(changes);
     if (tablesChanged) this.trimTables();
-    if (this.partialRows.size) this.scheduleRowFetch(ROW_FETCH_DELAY_MS);
+    this.rowFiller?.note(changes);
     if (newNotices.length) {
       this.notices = [...newNotices.reverse(), ...this.notices].slice(0, NOTIFY_CAP);
       const desktop = newNotices.filter((n) => PRIORITY_RANK[n.priority] >= PRIORITY_RANK[this.settings.desktop_min_priority]);
@@ -268,90 +281,6 @@ export class ConsoleStore {
     return (c !== undefined && c.returned < c.total) || (this.tableDropped[kind] ?? 0) > 0;
   }
 
-  private tablesGeneration = 0;
-  private rowFetch: ReturnType<typeof setTimeout> | null = null;
-
-  private scheduleRowFetch(ms: number): void {
-    if (this.rowFetch || !this.readState) return;
-    this.rowFetch = setTimeout(() => void this.fetchPartialRows(), ms);
-  }
-
-  /**
-   * Fill in rows an update patched while this window did not hold them (a snapshot cut at its cap,
-   * or rows trimmed from a long-lived window): the hub holds them whole. Its copy replaces ours when it
-   * is at least as new; events after it keep patching it as usual.
-   */
-  private async fetchPartialRows(): Promise<void> {
-    const generation = this.tablesGeneration;
-    const byView = new Map<StateView, { kind: StateKind; key: string; attempts: number }[]>();
-    for (const p of this.partialRows.values()) {
-      const view = stateViewOf(stateFields[p.kind]);
-      byView.set(view, [...(byView.get(view) ?? []), p]);
-    }
-    let failed = 0;
-    for (const [view, wanted] of byView)
-      for (let i = 0; i < wanted.length; i += STATE_KEYS_PER_REQUEST) {
-        const chunk = wanted.slice(i, i + STATE_KEYS_PER_REQUEST);
-        let page: StatePage | null = null;
-        try {
-          page = await this.readState!(view, { key: [...new Set(chunk.map((p) => p.key))], limit: String(STATE_KEYS_PER_REQUEST) });
-        } catch {
-          page = null;
-        }
-        if (generation !== this.tablesGeneration) break;
-        const got = new Map<string, ProjectionRow>();
-        for (const kind of stateKinds) for (const r of page?.[stateFields[kind]] ?? []) got.set(partialId(kind, r.key), r);
-        for (const p of chunk) {
-          const id = partialId(p.kind, p.key);
-          const mine = this.tables[p.kind].get(p.key);
-          const theirs = got.get(id);
-          if (!this.partialRows.has(id)) continue;
-          if (!mine || (page && !theirs)) {
-            // Gone here (deleted, trimmed) or not in the hub's state for our scope: nothing to fill in.
-            this.partialRows.delete(id);
-          } else if (theirs && theirs.seq >= mine.seq) {
-            this.tables[p.kind].set(p.key, theirs);
-            this.partialRows.delete(id);
-          } else if (++p.attempts >= ROW_FETCH_ATTEMPTS) {
-            this.partialRows.delete(id);
-            failed++;
-          }
-        }
-      }
-    this.rowFetch = null;
-    if (generation !== this.tablesGeneration) return;
-    if (failed) this.toast(`${failed} row${failed === 1 ? '' : 's'} could not be loaded whole from the hub; reload the window to see ${failed === 1 ? 'it' : 'them'} complete`, 'warn');
-    this.bump('tables', 'toasts');
-    if (this.partialRows.size) this.scheduleRowFetch(ROW_FETCH_RETRY_MS);
-  }
-
-  private countsAt = 0;
-  private countsBusy = false;
-
-  /**
-   * A cut list's "N of M" must stay true while events arrive, and the window cannot count rows it never
-   * received (a session end removes them unseen), so it asks the hub for the totals now and then.
-   */
-  private async refreshCounts(now: number): Promise<void> {
-    if (!this.readState || this.countsBusy || now - this.countsAt < COUNTS_REFRESH_MS) return;
-    const views = new Set(stateKinds.filter((k) => this.mayLackRows(k)).map((k) => stateViewOf(stateFields[k])));
-    if (!views.size) return;
-    this.countsAt = now;
-    this.countsBusy = true;
-    const generation = this.tablesGeneration;
-    try {
-      for (const view of views) {
-        const page = await this.readState(view, { limit: '1' });
-        if (generation === this.tablesGeneration) Object.assign(this.hubCounts, page.counts);
-      }
-    } catch {
-      /* the stream's own status says when the hub is unreachable; the last totals stay */
-    } finally {
-      this.countsBusy = false;
-    }
-    this.bump('tables');
-  }
-
   /** Seqs in the live buffer: history backfill and the stream can overlap at startup. */
   private liveSeqs = new Set<number>();
 
@@ -384,7 +313,10 @@ export class ConsoleStore {
 
   /** Drop expired tombstones, highlights and toasts, and refresh cut lists' totals; called from a 1 s ticker. */
   expire(now = Date.now()): void {
-    void this.refreshCounts(now);
+    if (this.readState)
+      void this.cutTotals.refresh(this.readState, now).then((moved) => {
+        if (moved) this.bump('tables');
+      });
     let tables = false;
     for (const [k, at] of this.freshOrders)
       if (now - at > FRESH_MS) {
@@ -436,8 +368,6 @@ export class ConsoleStore {
     this.bump('meta');
   }
 }
-
-const partialId = (kind: StateKind, key: string) => `${kind}\u0000${key}`;
 
 /** Re-render when any of the given slices changes; returns a number that changes with them. */
 export function useSlices(store: ConsoleStore, ...slices: Slice[]): string {

@@ -80,3 +80,16 @@ test('client projections follow the hub rules: merge, classification, session en
   expect(t.mail.get('u/m')!.data).toMatchObject({ from: 'a', classification: { category: 'c', priority: 'high' } });
   expect(out.map((c) => c.op)).toEqual(['upsert', 'upsert', 'delete', 'upsert', 'upsert']);
 });
+
+test('a row fetched whole from the hub is not rolled back by older events still on their way', () => {
+  const t = emptyTables();
+  const out: Change[] = [];
+  // The hub's copy at seq 10 (status ready), put in by the row filler.
+  t.store_order.set('1/B', { key: '1/B', seq: 10, store_id: '1', user_id: null, strategy_id: null, created_at: 't0', updated_at: 't10', data: { order_id: 'B', table_id: '7', status: 'ready' } });
+  applyEvent(t, ev(8, 'store.order.updated', {}, { store_id: '1' }), { order_id: 'B', status: 'preparing' }, out);
+  applyEvent(t, ev(9, 'store.order.deleted', {}, { store_id: '1' }), { order_id: 'B' }, out);
+  expect(t.store_order.get('1/B')).toMatchObject({ seq: 10, data: { status: 'ready' } });
+  expect(out).toEqual([]);
+  applyEvent(t, ev(11, 'store.order.updated', {}, { store_id: '1' }), { order_id: 'B', status: 'served' }, out);
+  expect(t.store_order.get('1/B')).toMatchObject({ seq: 11, data: { table_id: '7', status: 'served' } });
+});
