@@ -1,3 +1,4 @@
+import type { ControlPlane, ControlReplicator } from './control.ts';
 import type { ValidEvent } from '../../shared/events.ts';
 import type { DB } from './db.ts';
 import { IdConflictError, type AppendResult, type EventLog, type LoggedEvent } from './log.ts';
@@ -20,6 +21,8 @@ export interface BusEngine {
    * being told to reset.
    */
   whenApplied?(seq: number, timeoutMs: number): Promise<boolean>;
+  /** Engines shared by several hubs spread token and strategy changes to all of them. */
+  readonly control?: ControlReplicator;
   close(): Promise<void>;
 }
 
@@ -29,6 +32,8 @@ export interface CommitContext {
   projections: Projections;
   /** Runs inside the commit turn, so a strategy deactivated a moment ago is seen. */
   admit: (events: ValidEvent[]) => HubError | null;
+  /** Applies token and strategy changes on this hub (engines that replicate them call it per change). */
+  control: ControlPlane;
   committed: (events: LoggedEvent[]) => void;
 }
 

@@ -9,6 +9,7 @@ import { Projections } from './projections.ts';
 import { TokenStore, BOOTSTRAP_ADMIN_ID } from './tokens.ts';
 import { Strategies } from './strategies.ts';
 import { Broker } from './broker.ts';
+import { ControlPlane } from './control.ts';
 import { LocalEngine, type BusEngine, type CommitContext } from './engine.ts';
 import { HubError } from './errors.ts';
 import { createMetrics, RateMeter, type Metrics } from './metrics.ts';
@@ -32,6 +33,8 @@ export class Hub {
   readonly strategies: Strategies;
   readonly settings: SettingsStore;
   readonly broker: Broker;
+  /** Token and strategy changes: the admin routes make them here, so every hub on the bus gets them. */
+  readonly control: ControlPlane;
   readonly metrics: Metrics;
   readonly publishRate = new RateMeter();
   readonly deliveryRate = new RateMeter();
@@ -90,6 +93,7 @@ export class Hub {
       this.metrics.delivered.inc(n);
       this.deliveryRate.add(n);
     };
+    this.control = new ControlPlane(this.tokens, this.strategies, this.broker, () => this.engine?.control);
     this.broker.onSlowDisconnect = () => this.metrics.slowDisconnects.inc();
     this.broker.onFlushed = (flushMs, lagMs) => {
       this.metrics.flushSeconds.observe(flushMs / 1000);
@@ -109,6 +113,7 @@ export class Hub {
       log: this.log,
       projections: this.projections,
       admit: (events) => this.admit(events),
+      control: this.control,
       committed: (events) => this.committed(events),
     };
   }

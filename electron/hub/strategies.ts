@@ -24,8 +24,8 @@ export class Strategies {
     return this.inactive.get(id)?.reason ?? null;
   }
 
-  set(id: string, active: boolean, reason: string | null): StrategyState {
-    const state: StrategyState = { strategy_id: id, active, reason, updated_at: new Date().toISOString() };
+  set(id: string, active: boolean, reason: string | null, at = new Date().toISOString()): StrategyState {
+    const state: StrategyState = { strategy_id: id, active, reason, updated_at: at };
     this.db
       .prepare(
         `INSERT INTO strategies (strategy_id, active, reason, updated_at) VALUES (?, ?, ?, ?)

@@ -11,7 +11,7 @@ export interface Principal {
   via: 'bearer' | 'query' | 'session';
 }
 
-interface TokenRow {
+export interface TokenRow {
   id: string;
   hash: string;
   role: TokenRole;
@@ -31,7 +31,7 @@ export const BOOTSTRAP_ADMIN_ID = 'tok_admin';
 const SESSION_TTL_MS = 30 * 24 * 3600_000;
 const LOGIN_CODE_TTL_MS = 24 * 3600_000;
 
-function toInfo(r: TokenRow): TokenInfo {
+export function toInfo(r: TokenRow): TokenInfo {
   return {
     id: r.id,
     role: r.role,
@@ -72,7 +72,11 @@ export class TokenStore {
     return token;
   }
 
-  create(role: TokenRole, scope: TokenScope, label?: string, rateLimit?: number): TokenInfo & { token: string } {
+  /**
+   * A new token's secret and the row that stores its hash; nothing is written yet (the control plane
+   * adds the row here, or on every hub through the bus).
+   */
+  mint(role: TokenRole, scope: TokenScope, label?: string, rateLimit?: number): { row: TokenRow; token: string } {
     const token = newSecret('rdk');
     const row: TokenRow = {
       id: `tok_${randomBytes(8).toString('hex')}`,
@@ -85,13 +89,18 @@ export class TokenStore {
       revoked_at: null,
       last_used_at: null,
     };
-    this.db
+    return { row, token };
+  }
+
+  /** Adds a minted token; adding the same one again (a replayed bus entry) changes nothing. */
+  add(row: TokenRow): void {
+    const added = this.db
       .prepare(
-        `INSERT INTO tokens (id, hash, role, label, scope, rate_limit, created_at) VALUES (@id, @hash, @role, @label, @scope, @rate_limit, @created_at)`,
+        `INSERT INTO tokens (id, hash, role, label, scope, rate_limit, created_at) VALUES (@id, @hash, @role, @label, @scope, @rate_limit, @created_at)
+         ON CONFLICT DO NOTHING`,
       )
-      .run(row);
-    this.byHash.set(row.hash, { row, scope });
-    return { ...toInfo(row), token };
+      .run({ id: row.id, hash: row.hash, role: row.role, label: row.label, scope: row.scope, rate_limit: row.rate_limit, created_at: row.created_at }).changes;
+    if (added) this.byHash.set(row.hash, { row: { ...row, revoked_at: null, last_used_at: null }, scope: JSON.parse(row.scope) as TokenScope });
   }
 
   list(): TokenInfo[] {
@@ -104,10 +113,8 @@ export class TokenStore {
     return r && toInfo(r);
   }
 
-  revoke(id: string): boolean {
-    const changed = this.db
-      .prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
-      .run(new Date().toISOString(), id).changes;
+  revoke(id: string, at = new Date().toISOString()): boolean {
+    const changed = this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes;
     if (changed) {
       this.db.prepare('DELETE FROM sessions WHERE token_id = ?').run(id);
       this.db.prepare('DELETE FROM login_codes WHERE token_id = ?').run(id);

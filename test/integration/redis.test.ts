@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startHub, type Hub } from '../../electron/hub/hub.ts';
 import { redisEngineFactory, redisTarget, type RedisEngine } from '../../electron/hub/bus/redis.ts';
-import { ADMIN, api, publish, sleep, startTestHub, until, type TestHub } from '../helpers/hub.ts';
+import { ADMIN, api, createToken, publish, sleep, startTestHub, until, type TestHub } from '../helpers/hub.ts';
 import { Subscriber } from '../helpers/sse.ts';
 import { sample } from '../helpers/events.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -314,6 +314,84 @@ describe('Redis engine details', () => {
     } finally {
       r.disconnect();
     }
+  });
+});
+
+describe('tokens and strategy states are one across the hubs on a Redis', () => {
+  let redis: TestRedis;
+  const hubs: TestHub[] = [];
+  const subs: Subscriber[] = [];
+  afterAll(async () => {
+    for (const s of subs) s.close();
+    for (const h of hubs) await h.stop().catch(() => {});
+    await redis?.stop();
+  });
+
+  it('a token made on one hub works on every hub; revoking or deactivating on any hub takes effect on all, and a hub that joins later knows it all', async () => {
+    redis = await startRedis({ aof: false });
+    const factory = redisEngineFactory(redis.url, { prefix: '{ctl}' });
+    const A = await startTestHub(hubOpts, factory);
+    const B = await startTestHub(hubOpts, factory);
+    hubs.push(A, B);
+    const whoami = (h: TestHub, token: string) => api(h.url, '/v1/whoami', { token });
+
+    // Made on A, answered at once on B: A replies only after its own tail applied the change, and B's
+    // tail is as quick, but a client may hit B first, so B is given a moment.
+    const storeSub = await createToken(A.url, 'subscriber', { store_ids: ['c1'] }, 'kitchen tablet');
+    const pubC1 = await createToken(A.url, 'publisher', { store_ids: ['c1'] });
+    expect((await whoami(A, storeSub)).status).toBe(200);
+    await until(async () => (await whoami(B, storeSub)).status === 200, 'B to know the token made on A');
+    expect((await whoami(B, storeSub)).body.scope).toEqual({ store_ids: ['c1'] });
+    // Its scope holds on B too: the tablet sees store c1 only.
+    const tablet = new Subscriber(B.url, {}, storeSub);
+    subs.push(tablet);
+    await tablet.waitFor('connection');
+    expect((await publish(B.url, sample.storeOrder('c1', { id: 'ctl-1' }), pubC1)).status).toBe(201);
+    expect((await publish(B.url, sample.storeOrder('c2', { id: 'ctl-2' }))).status).toBe(201);
+    expect((await publish(A.url, sample.storeOrder('c2', { id: 'ctl-3' }), pubC1)).status).toBe(403);
+    await tablet.waitForEvents(1);
+    // The list on B shows it, without the secret (only its hash ever went to Redis).
+    const listed = (await api(B.url, '/v1/tokens')).body.tokens.find((t: { label: string }) => t.label === 'kitchen tablet');
+    expect(listed).toMatchObject({ role: 'subscriber', scope: { store_ids: ['c1'] }, revoked_at: null });
+    const r = new Redis(redis.url);
+    const control = await r.xrange('{ctl}:control', '-', '+');
+    r.disconnect();
+    expect(control.length).toBe(2);
+    expect(JSON.stringify(control)).not.toContain(storeSub);
+
+    // Revoked on A: the tablet's stream on B is cut with the reason, and B refuses the token.
+    const revoked = await api(A.url, `/v1/tokens/${listed.id}`, { method: 'DELETE' });
+    expect(revoked.body).toEqual({ revoked: true, disconnected: 0 });
+    const cut = await tablet.waitFor('force_disconnect');
+    expect(cut.data).toMatchObject({ reason: 'token_revoked' });
+    await until(async () => (await whoami(B, storeSub)).status === 401, 'B to refuse the revoked token');
+    expect((await whoami(A, storeSub)).status).toBe(401);
+
+    // Deactivated on B: A refuses publishes for it and closes its streams; activated on A, B takes them again.
+    const trader = new Subscriber(A.url, { strategy_id: '77' });
+    subs.push(trader);
+    await trader.waitFor('connection');
+    expect((await api(B.url, '/v1/strategies/77/deactivate', { body: { reason: 'drawdown limit' } })).body).toMatchObject({ strategy_id: '77', active: false, disconnected: 0 });
+    expect((await trader.waitFor('force_disconnect')).data).toMatchObject({ reason: 'strategy_deactivated', message: 'strategy 77 was deactivated: drawdown limit' });
+    await until(async () => (await publish(A.url, sample.tradingOrder('u1', 77))).status === 409, 'A to refuse strategy 77');
+    const refused = await publish(A.url, sample.tradingOrder('u1', 77));
+    expect(refused.body.error).toMatchObject({ code: 'strategy_inactive' });
+    expect((await api(A.url, '/v1/strategies/77/activate', { body: {} })).body).toMatchObject({ active: true });
+    await until(async () => (await publish(B.url, sample.tradingOrder('u1', 77))).status === 201, 'B to take strategy 77 again');
+
+    // A hub that joins later (its own empty database) starts knowing all of it.
+    const C = await startTestHub(hubOpts, factory);
+    hubs.push(C);
+    expect((await whoami(C, storeSub)).status).toBe(401);
+    expect((await publish(C.url, sample.storeOrder('c1', { id: 'ctl-4' }), pubC1)).status).toBe(201);
+    expect((await api(C.url, '/v1/strategies')).body.strategies).toEqual([expect.objectContaining({ strategy_id: '77', active: true })]);
+    expect((await api(C.url, '/v1/tokens')).body.tokens.map((t: { id: string }) => t.id)).toContain(listed.id);
+
+    // With Redis gone, a token change is refused on every hub rather than made on one.
+    await redis.kill();
+    const down = await api(A.url, '/v1/tokens', { body: { role: 'subscriber', scope: {} } });
+    expect(down.status).toBe(503);
+    expect(down.body.error.code).toBe('redis_unavailable');
   });
 });
 

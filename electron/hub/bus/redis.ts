@@ -5,6 +5,7 @@ import type { BusEngine, CommitContext } from '../engine.ts';
 import type { EngineFactory, Hub } from '../hub.ts';
 import { IdConflictError, type AppendResult, type LoggedEvent } from '../log.ts';
 import { HubError, isStorageError } from '../errors.ts';
+import { RedisControl } from './redis-control.ts';
 
 /**
  * Several hubs, one system: the Redis Streams engine (issue 6, docs/scaling.md).
@@ -157,6 +158,9 @@ export class RedisEngine implements BusEngine {
   readonly kind = 'redis' as const;
   private readonly cmd: ScriptedRedis;
   private readonly sub: Redis;
+  /** Tails the control stream; XREAD BLOCK holds its connection, so it cannot share the event tail's. */
+  private readonly controlTail: Redis;
+  readonly control: RedisControl;
   private readonly o: Required<RedisEngineOptions>;
   private readonly keys: { counter: string; stream: string; idPrefix: string };
   /** Highest global seq applied to the local log (including entries skipped as local duplicates). */
@@ -208,9 +212,11 @@ export class RedisEngine implements BusEngine {
     const make = (extra: RedisOptions) => (typeof target === 'string' ? new Redis(target, { ...base, ...extra }) : new Redis({ ...target, ...base, ...extra }));
     this.cmd = make({ commandTimeout: 5000 + this.o.replicaTimeoutMs, connectionName: `relaydesk-${hub.hubId}-cmd` }) as ScriptedRedis;
     this.sub = make({ commandTimeout: this.o.blockMs + 5000, connectionName: `relaydesk-${hub.hubId}-tail` });
+    this.controlTail = make({ commandTimeout: this.o.blockMs + 5000, connectionName: `relaydesk-${hub.hubId}-control` });
+    this.control = new RedisControl(this.cmd, this.controlTail, `${this.o.prefix}:control`, ctx.db, ctx.control, hub.logger, this.o);
     this.cmd.defineCommand('rdPublish', { numberOfKeys: 2, lua: PUBLISH_LUA });
     this.cmd.defineCommand('rdFloor', { numberOfKeys: 1, lua: FLOOR_LUA });
-    for (const [name, c] of [['cmd', this.cmd], ['tail', this.sub]] as const) {
+    for (const [name, c] of [['cmd', this.cmd], ['tail', this.sub], ['control', this.controlTail]] as const) {
       c.on('error', (err: Error) => this.warn({ err: err.message, conn: name }, 'redis connection error'));
       c.on('ready', () => hub.logger.info({ conn: name }, 'redis connected'));
       c.on('reconnecting', () => {
@@ -246,19 +252,21 @@ export class RedisEngine implements BusEngine {
   }
 
   async start(): Promise<void> {
-    await Promise.allSettled([this.cmd.connect(), this.sub.connect()]);
+    await Promise.allSettled([this.cmd.connect(), this.sub.connect(), this.controlTail.connect()]);
     this.loopDone = this.loop();
+    this.control.start();
     this.trimTimer = setInterval(() => void this.trim(), this.o.trimIntervalMs);
     this.trimTimer.unref();
     // Catch up before the hub listens, so a reconnecting client sees a current head; but never
     // refuse to start just because Redis is down: local history and streams still work.
     const end = Date.now() + this.o.startTimeoutMs;
-    while (!this.caughtUp && Date.now() < end) await sleep(20);
-    if (!this.caughtUp) this.hub.logger.warn({ url: this.url, head: this.cursor }, 'redis not reachable or not caught up at start; continuing, publishes are refused until it is');
+    // Tokens and strategy states too: a client whose token another hub made must not get a 401 here.
+    while (!(this.caughtUp && this.control.caughtUp) && Date.now() < end) await sleep(20);
+    if (!this.caughtUp || !this.control.caughtUp) this.hub.logger.warn({ url: this.url, head: this.cursor }, 'redis not reachable or not caught up at start; continuing, publishes are refused until it is');
   }
 
   status() {
-    const connected = this.cmd.status === 'ready' && this.sub.status === 'ready';
+    const connected = this.cmd.status === 'ready' && this.sub.status === 'ready' && this.controlTail.status === 'ready';
     if (this.caughtUp && connected) return { connected, lag_ms: this.lastLatencyMs ?? 0 };
     return { connected, lag_ms: this.caughtUpAt ? Date.now() - this.caughtUpAt : null };
   }
@@ -339,8 +347,11 @@ export class RedisEngine implements BusEngine {
       w.reject(new HubError(503, 'shutting_down', 'the hub shut down before applying this publish; it may still be delivered, retry with the same ids', undefined, { 'retry-after': '2' }));
     }
     this.sub.disconnect();
+    this.controlTail.disconnect();
+    const controlDone = this.control.close();
     this.cmd.disconnect();
     await this.loopDone;
+    await controlDone;
   }
 
   private waitApplied(upTo: number): Promise<void> {

@@ -49,7 +49,7 @@ export function adminRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
   app.post('/v1/tokens', async (req, reply) => {
     admin(req);
     const body = parseWith(createTokenRequest, req.body, 'body');
-    const created = hub.tokens.create(body.role, body.scope, body.label, body.rate_limit);
+    const created = await hub.control.createToken(body.role, body.scope, body.label, body.rate_limit);
     req.log.info({ token_id: created.id, role: created.role }, 'token created');
     return reply.code(201).send(created);
   });
@@ -63,12 +63,7 @@ export function adminRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
     const p = admin(req);
     if (req.params.id === p.tokenId) throw new HubError(409, 'conflict', 'a token cannot revoke itself', [{ path: 'id', reason: 'is the calling token' }]);
     if (!hub.tokens.get(req.params.id)) throw new HubError(404, 'not_found', `no token ${req.params.id}`, [{ path: 'id', reason: 'unknown token' }]);
-    const revoked = hub.tokens.revoke(req.params.id);
-    const disconnected = hub.broker.disconnectWhere((s) => s.spec.tokenId === req.params.id, {
-      reason: 'token_revoked',
-      message: 'this token was revoked',
-      retry_ms: null,
-    });
+    const { revoked, disconnected } = await hub.control.revokeToken(req.params.id);
     req.log.info({ token_id: req.params.id, disconnected }, 'token revoked');
     return { revoked, disconnected };
   });
@@ -90,16 +85,9 @@ export function adminRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
       admin(req);
       const id = parseWith(scopeKey, req.params.id, 'strategy id');
       const { reason } = parseWith(reasonBody, req.body ?? {}, 'body');
-      const state = hub.strategies.set(id, action === 'activate', reason ?? null);
-      let disconnected = 0;
-      if (action === 'deactivate')
-        disconnected = hub.broker.disconnectWhere((s) => s.strategies?.includes(id) ?? false, {
-          reason: 'strategy_deactivated',
-          message: `strategy ${id} was deactivated${reason ? `: ${reason}` : ''}`,
-          retry_ms: null,
-        });
-      req.log.info({ strategy_id: id, action, disconnected }, `strategy ${action}d`);
-      return { ...state, disconnected };
+      const state = await hub.control.setStrategy(id, action === 'activate', reason ?? null);
+      req.log.info({ strategy_id: id, action, disconnected: state.disconnected }, `strategy ${action}d`);
+      return state;
     });
   }
 

@@ -1,0 +1,178 @@
+import type { Redis } from 'ioredis';
+import type pino from 'pino';
+import { controlChangeSchema, type ControlChange, type ControlOutcome, type ControlPlane, type ControlReplicator } from '../control.ts';
+import type { DB } from '../db.ts';
+import { HubError } from '../errors.ts';
+
+const APPLIED_KEY = 'redis_control_applied';
+
+interface Waiter {
+  id: string;
+  resolve: (o: ControlOutcome) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Stream ids are `<ms>-<n>`; compare them as numbers, not strings. */
+function idAtLeast(a: string, b: string): boolean {
+  const [am, an] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bn] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am > bm || (am === bm && an >= bn);
+}
+
+/**
+ * Token and strategy changes for every hub on one Redis (docs/scaling.md): a second, small stream,
+ * `<prefix>:control`, never trimmed (a hub that joins later replays it whole, so it knows every
+ * token). The hub that makes a change XADDs it and answers once its own tail has applied it, exactly
+ * as publishes wait for their own commit; every other hub applies it as it tails.
+ */
+export class RedisControl implements ControlReplicator {
+  private cursor: string;
+  private waiters: Waiter[] = [];
+  private outcomes = new Map<string, ControlOutcome>();
+  private closing = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  caughtUp = false;
+  readonly counters = { applied: 0, skipped: 0 };
+
+  constructor(
+    private readonly cmd: Redis,
+    private readonly tail: Redis,
+    private readonly key: string,
+    private readonly db: DB,
+    private readonly plane: ControlPlane,
+    private readonly logger: pino.Logger,
+    private readonly o: { blockMs: number; commitTimeoutMs: number; minReplicas: number; replicaTimeoutMs: number },
+  ) {
+    const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(APPLIED_KEY) as { value: string } | undefined;
+    this.cursor = row?.value ?? '0-0';
+  }
+
+  start(): void {
+    this.loopDone = this.loop();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new HubError(503, 'shutting_down', 'the hub shut down before applying this change; check its state on another hub', undefined, { 'retry-after': '2' }));
+    }
+    await this.loopDone;
+  }
+
+  async replicate(change: ControlChange): Promise<ControlOutcome> {
+    if (this.closing) throw new HubError(503, 'shutting_down', 'the hub is shutting down; retry against another hub', undefined, { 'retry-after': '2' });
+    if (this.cmd.status !== 'ready')
+      throw new HubError(503, 'redis_unavailable', `the Redis bus is unavailable (not connected: ${this.cmd.status}); the change was not made on any hub, retry later`, undefined, {
+        'retry-after': '2',
+      });
+    let id: string;
+    try {
+      id = (await this.cmd.xadd(this.key, '*', 'c', JSON.stringify(change)))!;
+    } catch (err) {
+      throw new HubError(503, 'redis_unavailable', `the Redis bus is unavailable (${(err as Error).message}); the change may or may not have reached the other hubs, check and retry`, undefined, {
+        'retry-after': '2',
+      });
+    }
+    if (this.o.minReplicas > 0) {
+      const got = await this.cmd.wait(this.o.minReplicas, this.o.replicaTimeoutMs).catch(() => -1);
+      if (got < this.o.minReplicas)
+        throw new HubError(503, 'redis_not_replicated', `Redis stored the change but only ${Math.max(got, 0)} of ${this.o.minReplicas} replica(s) confirmed it within ${this.o.replicaTimeoutMs} ms; check its state and retry`, undefined, {
+          'retry-after': '2',
+        });
+    }
+    return this.whenApplied(id);
+  }
+
+  private whenApplied(id: string): Promise<ControlOutcome> {
+    const done = this.outcomes.get(id);
+    if (done) {
+      this.outcomes.delete(id);
+      return Promise.resolve(done);
+    }
+    // Applied long ago (its outcome no longer kept): it took effect here; there is nothing to count.
+    if (idAtLeast(this.cursor, id)) return Promise.resolve({ disconnected: 0 });
+    return new Promise((resolve, reject) => {
+      const w: Waiter = {
+        id,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((x) => x !== w);
+          reject(
+            new HubError(503, 'redis_apply_timeout', `Redis stored the change (${id}) but this hub has not applied it within ${this.o.commitTimeoutMs} ms; every hub applies it once it catches up`, undefined, {
+              'retry-after': '2',
+            }),
+          );
+        }, this.o.commitTimeoutMs),
+      };
+      this.waiters.push(w);
+    });
+  }
+
+  private async loop(): Promise<void> {
+    let backoff = 50;
+    const saveCursor = this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    while (!this.closing) {
+      try {
+        if (this.tail.status !== 'ready') {
+          this.caughtUp = false;
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        const reply = (
+          this.caughtUp
+            ? await this.tail.xread('COUNT', 100, 'BLOCK', this.o.blockMs, 'STREAMS', this.key, this.cursor)
+            : await this.tail.xread('COUNT', 100, 'STREAMS', this.key, this.cursor)
+        ) as [string, [string, string[]][]][] | null;
+        const entries = reply?.[0]?.[1] ?? [];
+        for (const [id, fields] of entries) {
+          const outcome = this.applyOne(id, fields);
+          this.cursor = id;
+          saveCursor.run(APPLIED_KEY, id);
+          this.settle(id, outcome);
+        }
+        if (entries.length < 100) this.caughtUp = true;
+        backoff = 50;
+      } catch (err) {
+        if (this.closing) break;
+        this.caughtUp = false;
+        this.logger.warn({ err: (err as Error).message }, 'redis control tail failed; retrying');
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 1000);
+      }
+    }
+  }
+
+  private applyOne(id: string, fields: string[]): ControlOutcome {
+    let parsed: ReturnType<typeof controlChangeSchema.safeParse>;
+    try {
+      parsed = controlChangeSchema.safeParse(JSON.parse(fields[fields.indexOf('c') + 1] ?? 'null'));
+    } catch {
+      parsed = controlChangeSchema.safeParse(null);
+    }
+    if (!parsed.success) {
+      // Written by something that is not a hub of this version: skipping it is all any hub can do,
+      // and every hub skips it the same way.
+      this.counters.skipped++;
+      this.logger.error({ id }, 'unreadable entry in the Redis control stream; skipped');
+      return { disconnected: 0 };
+    }
+    this.counters.applied++;
+    return this.plane.apply(parsed.data);
+  }
+
+  private settle(id: string, outcome: ControlOutcome): void {
+    const w = this.waiters.find((x) => x.id === id);
+    if (w) {
+      this.waiters = this.waiters.filter((x) => x !== w);
+      clearTimeout(w.timer);
+      w.resolve(outcome);
+      return;
+    }
+    // This hub's own XADD reply can arrive after its tail applied the entry: keep recent outcomes.
+    this.outcomes.set(id, outcome);
+    if (this.outcomes.size > 1000) this.outcomes.delete(this.outcomes.keys().next().value!);
+  }
+}

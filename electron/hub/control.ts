@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import type { TokenScope } from '../../shared/scope.ts';
+import type { TokenInfo, TokenRole } from '../../shared/api.ts';
+import type { TokenRow, TokenStore } from './tokens.ts';
+import { toInfo } from './tokens.ts';
+import type { Strategies, StrategyState } from './strategies.ts';
+import type { Broker } from './broker.ts';
+
+/**
+ * The admin changes every hub must agree on: who may connect, and which strategies may publish. With
+ * one hub they apply here; with several (the Redis engine) they go through the bus, and every hub,
+ * this one included, applies them in the bus's order. Either way `apply` is the one place they take
+ * effect, and applying the same change twice (a replayed bus entry) changes nothing.
+ */
+export const controlChangeSchema = z.discriminatedUnion('op', [
+  z.object({
+    op: z.literal('token.create'),
+    // The row holds the secret's hash only: the secret itself never leaves the hub that minted it.
+    row: z.object({
+      id: z.string(),
+      hash: z.string(),
+      role: z.enum(['publisher', 'subscriber', 'admin']),
+      label: z.string().nullable(),
+      scope: z.string(),
+      rate_limit: z.number().nullable(),
+      created_at: z.string(),
+      revoked_at: z.null(),
+      last_used_at: z.null(),
+    }),
+  }),
+  z.object({ op: z.literal('token.revoke'), id: z.string(), at: z.string() }),
+  z.object({ op: z.literal('strategy.set'), strategy_id: z.string(), active: z.boolean(), reason: z.string().nullable(), at: z.string() }),
+]);
+export type ControlChange = z.infer<typeof controlChangeSchema>;
+
+/** What applying a change did on this hub. */
+export interface ControlOutcome {
+  /** token.revoke: false when it was revoked already. */
+  revoked?: boolean;
+  /** strategy.set: the state now. */
+  state?: StrategyState;
+  /** Streams this hub closed because of it (other hubs close theirs as they apply it). */
+  disconnected: number;
+}
+
+/** An engine that spreads control changes to every hub: resolves with this hub's outcome once applied here. */
+export interface ControlReplicator {
+  replicate(change: ControlChange): Promise<ControlOutcome>;
+}
+
+export class ControlPlane {
+  constructor(
+    private readonly tokens: TokenStore,
+    private readonly strategies: Strategies,
+    private readonly broker: Broker,
+    private readonly replicator: () => ControlReplicator | undefined,
+  ) {}
+
+  async createToken(role: TokenRole, scope: TokenScope, label?: string, rateLimit?: number): Promise<TokenInfo & { token: string }> {
+    const { row, token } = this.tokens.mint(role, scope, label, rateLimit);
+    await this.run({ op: 'token.create', row: row as TokenRow & { revoked_at: null; last_used_at: null } });
+    return { ...toInfo(row), token };
+  }
+
+  async revokeToken(id: string): Promise<{ revoked: boolean; disconnected: number }> {
+    const r = await this.run({ op: 'token.revoke', id, at: new Date().toISOString() });
+    return { revoked: r.revoked ?? false, disconnected: r.disconnected };
+  }
+
+  async setStrategy(id: string, active: boolean, reason: string | null): Promise<StrategyState & { disconnected: number }> {
+    const r = await this.run({ op: 'strategy.set', strategy_id: id, active, reason, at: new Date().toISOString() });
+    return { ...r.state!, disconnected: r.disconnected };
+  }
+
+  private run(change: ControlChange): Promise<ControlOutcome> {
+    const bus = this.replicator();
+    return bus ? bus.replicate(change) : Promise.resolve(this.apply(change));
+  }
+
+  /** Takes effect on this hub: its database, its memory, its live streams. */
+  apply(change: ControlChange): ControlOutcome {
+    switch (change.op) {
+      case 'token.create':
+        this.tokens.add(change.row);
+        return { disconnected: 0 };
+      case 'token.revoke': {
+        const revoked = this.tokens.revoke(change.id, change.at);
+        const disconnected = this.broker.disconnectWhere((s) => s.spec.tokenId === change.id, {
+          reason: 'token_revoked',
+          message: 'this token was revoked',
+          retry_ms: null,
+        });
+        return { revoked, disconnected };
+      }
+      case 'strategy.set': {
+        const { strategy_id: id, active, reason, at } = change;
+        const state = this.strategies.set(id, active, reason, at);
+        const disconnected = active
+          ? 0
+          : this.broker.disconnectWhere((s) => s.strategies?.includes(id) ?? false, {
+              reason: 'strategy_deactivated',
+              message: `strategy ${id} was deactivated${reason ? `: ${reason}` : ''}`,
+              retry_ms: null,
+            });
+        return { state, disconnected };
+      }
+    }
+  }
+}
