@@ -76,6 +76,8 @@ describe('slow consumers', () => {
     for (let i = 0; i < 40; i++) {
       await publish(t.url, Array.from({ length: 50 }, (_, j) => ({ type: 'x.flood.e', data: { i: i * 50 + j, pad } })));
       sent += 50;
+      // The fast reader shares this process with the hub: it reads between publishes, as a separate client would all along.
+      await fast.waitForEvents(sent, 20_000);
     }
     await fast.waitForEvents(sent, 20_000);
     const stats = await until(async () => {
