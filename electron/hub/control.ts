@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import type { TokenScope } from '../../shared/scope.ts';
+import { scopeKey, tokenScopeSchema, type TokenScope } from '../../shared/scope.ts';
 import type { TokenInfo, TokenRole } from '../../shared/api.ts';
-import type { TokenRow, TokenStore } from './tokens.ts';
-import { toInfo } from './tokens.ts';
+import { BOOTSTRAP_ADMIN_ID, toInfo, type TokenRow, type TokenStore } from './tokens.ts';
 import type { Strategies, StrategyState } from './strategies.ts';
 import type { Broker } from './broker.ts';
 
@@ -21,7 +20,14 @@ export const controlChangeSchema = z.discriminatedUnion('op', [
       hash: z.string(),
       role: z.enum(['publisher', 'subscriber', 'admin']),
       label: z.string().nullable(),
-      scope: z.string(),
+      // Checked as the API checks it: an entry must not widen a token beyond a scope the API accepts.
+      scope: z.string().refine((s) => {
+        try {
+          return tokenScopeSchema.strict().safeParse(JSON.parse(s)).success;
+        } catch {
+          return false;
+        }
+      }, 'must be a token scope in JSON'),
       rate_limit: z.number().nullable(),
       created_at: z.string(),
       revoked_at: z.null(),
@@ -29,7 +35,7 @@ export const controlChangeSchema = z.discriminatedUnion('op', [
     }),
   }),
   z.object({ op: z.literal('token.revoke'), id: z.string(), at: z.string() }),
-  z.object({ op: z.literal('strategy.set'), strategy_id: z.string(), active: z.boolean(), reason: z.string().nullable(), at: z.string() }),
+  z.object({ op: z.literal('strategy.set'), strategy_id: scopeKey, active: z.boolean(), reason: z.string().nullable(), at: z.string() }),
 ]);
 export type ControlChange = z.infer<typeof controlChangeSchema>;
 
@@ -74,7 +80,9 @@ export class ControlPlane {
 
   private run(change: ControlChange): Promise<ControlOutcome> {
     const bus = this.replicator();
-    return bus ? bus.replicate(change) : Promise.resolve(this.apply(change));
+    // Each hub has its own bootstrap admin (its RELAYDESK_ADMIN_TOKEN): revoking it stays on this hub.
+    const local = change.op === 'token.revoke' && change.id === BOOTSTRAP_ADMIN_ID;
+    return bus && !local ? bus.replicate(change) : Promise.resolve(this.apply(change));
   }
 
   /** Takes effect on this hub: its database, its memory, its live streams. */

@@ -94,13 +94,15 @@ export class TokenStore {
 
   /** Adds a minted token; adding the same one again (a replayed bus entry) changes nothing. */
   add(row: TokenRow): void {
-    const added = this.db
+    this.db
       .prepare(
         `INSERT INTO tokens (id, hash, role, label, scope, rate_limit, created_at) VALUES (@id, @hash, @role, @label, @scope, @rate_limit, @created_at)
          ON CONFLICT DO NOTHING`,
       )
-      .run({ id: row.id, hash: row.hash, role: row.role, label: row.label, scope: row.scope, rate_limit: row.rate_limit, created_at: row.created_at }).changes;
-    if (added) this.byHash.set(row.hash, { row: { ...row, revoked_at: null, last_used_at: null }, scope: JSON.parse(row.scope) as TokenScope });
+      .run({ id: row.id, hash: row.hash, role: row.role, label: row.label, scope: row.scope, rate_limit: row.rate_limit, created_at: row.created_at });
+    // Memory follows what is stored (a token revoked before this replay stays out).
+    const stored = this.db.prepare('SELECT * FROM tokens WHERE id = ?').get(row.id) as TokenRow | undefined;
+    if (stored && !stored.revoked_at) this.byHash.set(stored.hash, { row: stored, scope: JSON.parse(stored.scope) as TokenScope });
   }
 
   list(): TokenInfo[] {
@@ -115,11 +117,10 @@ export class TokenStore {
 
   revoke(id: string, at = new Date().toISOString()): boolean {
     const changed = this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes;
-    if (changed) {
-      this.db.prepare('DELETE FROM sessions WHERE token_id = ?').run(id);
-      this.db.prepare('DELETE FROM login_codes WHERE token_id = ?').run(id);
-      this.reload();
-    }
+    // Unconditionally: a revoke replayed after a first attempt failed halfway must still finish.
+    this.db.prepare('DELETE FROM sessions WHERE token_id = ?').run(id);
+    this.db.prepare('DELETE FROM login_codes WHERE token_id = ?').run(id);
+    for (const [hash, t] of this.byHash) if (t.row.id === id) this.byHash.delete(hash);
     return changed > 0;
   }
 

@@ -318,17 +318,18 @@ describe('Redis engine details', () => {
 });
 
 describe('tokens and strategy states are one across the hubs on a Redis', () => {
-  let redis: TestRedis;
+  const redises: TestRedis[] = [];
   const hubs: TestHub[] = [];
   const subs: Subscriber[] = [];
   afterAll(async () => {
     for (const s of subs) s.close();
     for (const h of hubs) await h.stop().catch(() => {});
-    await redis?.stop();
+    for (const r of redises) await r.stop();
   });
 
   it('a token made on one hub works on every hub; revoking or deactivating on any hub takes effect on all, and a hub that joins later knows it all', async () => {
-    redis = await startRedis({ aof: false });
+    const redis = await startRedis({ aof: false });
+    redises.push(redis);
     const factory = redisEngineFactory(redis.url, { prefix: '{ctl}' });
     const A = await startTestHub(hubOpts, factory);
     const B = await startTestHub(hubOpts, factory);
@@ -392,6 +393,52 @@ describe('tokens and strategy states are one across the hubs on a Redis', () => 
     const down = await api(A.url, '/v1/tokens', { body: { role: 'subscriber', scope: {} } });
     expect(down.status).toBe(503);
     expect(down.body.error.code).toBe('redis_unavailable');
+  });
+
+  it('a Redis that comes back empty gets the tokens and revocations restated; entries a hub did not write are checked, and each bootstrap admin stays its own', async () => {
+    const redis = await startRedis({ aof: false });
+    redises.push(redis);
+    const factory = redisEngineFactory(redis.url, { prefix: '{ctl2}' });
+    const A = await startTestHub(hubOpts, factory);
+    const B = await startTestHub(hubOpts, factory);
+    hubs.push(A, B);
+    const kept = await createToken(A.url, 'subscriber', { user_id: 'u7' });
+    const dropped = await createToken(B.url, 'publisher', {});
+    const droppedId = (await api(B.url, '/v1/whoami', { token: dropped })).body.token_id;
+    expect((await api(B.url, `/v1/tokens/${droppedId}`, { method: 'DELETE' })).status).toBe(200);
+
+    await redis.kill();
+    await redis.start(); // no AOF: the control stream is gone
+    await until(() => [A, B].every((h) => h.hub.engine.status().connected), 'both hubs reconnected');
+    // The hubs notice on reconnect and restate what they know (two tokens, one revocation) before a
+    // new hub can learn it from the stream.
+    const r = new Redis(redis.url);
+    await until(async () => (await r.xlen('{ctl2}:control')) >= 3, 'the tokens restated');
+    const C = await startTestHub(hubOpts, factory);
+    hubs.push(C);
+    await until(async () => (await api(C.url, '/v1/whoami', { token: kept })).status === 200, 'C to know the kept token');
+    // C knows the other one as revoked (not merely unknown), so a late replay of its creation cannot revive it.
+    await until(async () => (await api(C.url, '/v1/tokens')).body.tokens.find((t: { id: string }) => t.id === droppedId)?.revoked_at, 'C to know the revocation');
+    expect((await api(C.url, '/v1/whoami', { token: dropped })).status).toBe(401);
+
+    // An entry no hub would write (a scope the API refuses, a malformed row) is skipped by every hub.
+    const forged = { op: 'token.create', row: { id: 'tok_forged', hash: 'f'.repeat(64), role: 'admin', label: null, scope: '{"everything":true}', rate_limit: null, created_at: 'x', revoked_at: null, last_used_at: null } };
+    await r.xadd('{ctl2}:control', '*', 'c', JSON.stringify(forged));
+    await r.xadd('{ctl2}:control', '*', 'c', 'not json');
+    r.disconnect();
+    await until(() => [A, B, C].every((h) => (h.hub.engine as unknown as RedisEngine).control.counters.skipped === 2), 'every hub to skip both');
+    for (const h of [A, B, C]) expect((await api(h.url, '/v1/tokens')).body.tokens.map((t: { id: string }) => t.id)).not.toContain('tok_forged');
+    // Normal changes still flow after them.
+    const later = await createToken(C.url, 'subscriber', {});
+    await until(async () => (await api(A.url, '/v1/whoami', { token: later })).status === 200, 'A to know the token made on C');
+
+    // Revoking a hub's bootstrap admin (with another admin token) is that hub's own business.
+    const otherAdmin = await createToken(A.url, 'admin', {});
+    await until(async () => (await api(B.url, '/v1/whoami', { token: otherAdmin })).status === 200, 'B to know the second admin');
+    expect((await api(B.url, '/v1/tokens/tok_admin', { method: 'DELETE', token: otherAdmin })).body).toMatchObject({ revoked: true });
+    expect((await api(B.url, '/v1/whoami')).status).toBe(401);
+    await sleep(300);
+    expect((await api(A.url, '/v1/whoami')).status).toBe(200);
   });
 });
 

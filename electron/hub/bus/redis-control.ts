@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type pino from 'pino';
 import { controlChangeSchema, type ControlChange, type ControlOutcome, type ControlPlane, type ControlReplicator } from '../control.ts';
 import type { DB } from '../db.ts';
+import type { TokenRow } from '../tokens.ts';
 import { HubError } from '../errors.ts';
 
 const APPLIED_KEY = 'redis_control_applied';
@@ -63,10 +64,15 @@ export class RedisControl implements ControlReplicator {
 
   async replicate(change: ControlChange): Promise<ControlOutcome> {
     if (this.closing) throw new HubError(503, 'shutting_down', 'the hub is shutting down; retry against another hub', undefined, { 'retry-after': '2' });
-    if (this.cmd.status !== 'ready')
-      throw new HubError(503, 'redis_unavailable', `the Redis bus is unavailable (not connected: ${this.cmd.status}); the change was not made on any hub, retry later`, undefined, {
-        'retry-after': '2',
-      });
+    // This hub must be able to apply it too, or it would answer 503 for a change every other hub made.
+    if (this.cmd.status !== 'ready' || this.tail.status !== 'ready' || !this.caughtUp)
+      throw new HubError(
+        503,
+        'redis_unavailable',
+        `the Redis bus is unavailable (${this.cmd.status !== 'ready' ? `not connected: ${this.cmd.status}` : 'this hub is not caught up with the control stream'}); the change was not made on any hub, retry later`,
+        undefined,
+        { 'retry-after': '2' },
+      );
     let id: string;
     try {
       id = (await this.cmd.xadd(this.key, '*', 'c', JSON.stringify(change)))!;
@@ -91,8 +97,10 @@ export class RedisControl implements ControlReplicator {
       this.outcomes.delete(id);
       return Promise.resolve(done);
     }
-    // Applied long ago (its outcome no longer kept): it took effect here; there is nothing to count.
-    if (idAtLeast(this.cursor, id)) return Promise.resolve({ disconnected: 0 });
+    if (this.closing) return Promise.reject(new HubError(503, 'shutting_down', 'the hub shut down before applying this change; check its state on another hub', undefined, { 'retry-after': '2' }));
+    // Our cursor is past an entry we never applied: the stream was replaced under us (see continuity()).
+    if (idAtLeast(this.cursor, id))
+      return Promise.reject(new HubError(503, 'redis_error', `Redis gave the change an id (${id}) this hub had already passed: the control stream was reset; check the change and retry`, undefined, { 'retry-after': '2' }));
     return new Promise((resolve, reject) => {
       const w: Waiter = {
         id,
@@ -121,6 +129,7 @@ export class RedisControl implements ControlReplicator {
           await new Promise((r) => setTimeout(r, 50));
           continue;
         }
+        if (!this.caughtUp) await this.continuity();
         const reply = (
           this.caughtUp
             ? await this.tail.xread('COUNT', 100, 'BLOCK', this.o.blockMs, 'STREAMS', this.key, this.cursor)
@@ -128,9 +137,12 @@ export class RedisControl implements ControlReplicator {
         ) as [string, [string, string[]][]][] | null;
         const entries = reply?.[0]?.[1] ?? [];
         for (const [id, fields] of entries) {
-          const outcome = this.applyOne(id, fields);
+          const outcome = this.db.transaction(() => {
+            const o = this.applyOne(id, fields);
+            saveCursor.run(APPLIED_KEY, id);
+            return o;
+          })();
           this.cursor = id;
-          saveCursor.run(APPLIED_KEY, id);
           this.settle(id, outcome);
         }
         if (entries.length < 100) this.caughtUp = true;
@@ -143,6 +155,36 @@ export class RedisControl implements ControlReplicator {
         backoff = Math.min(backoff * 2, 1000);
       }
     }
+  }
+
+  /**
+   * On every (re)connect: is the stream still the one we followed? A Redis that lost data (restarted
+   * without AOF, flushed, failed over asynchronously) has no entry up to our cursor. Then start over at
+   * its beginning, and put back what can safely be said again: every token this hub knows, and every
+   * revocation (both only ever move one way). Strategy states can be changed either way by any hub, so
+   * they are reported, not replayed.
+   */
+  private async continuity(): Promise<void> {
+    if (this.cursor === '0-0') return;
+    let last = '0-0';
+    try {
+      const info = (await this.tail.call('XINFO', 'STREAM', this.key)) as (string | number)[];
+      last = String(info[info.indexOf('last-generated-id') + 1]);
+    } catch (err) {
+      if (!/no such key/i.test((err as Error).message)) throw err;
+    }
+    if (idAtLeast(last, this.cursor)) return;
+    this.logger.error({ cursor: this.cursor, streamLast: last }, 'the Redis control stream is behind this hub (Redis lost data?): restating this hub\'s tokens and revocations');
+    const tokens = this.db.prepare('SELECT * FROM tokens WHERE id != ? ORDER BY created_at').all('tok_admin') as TokenRow[];
+    for (const t of tokens) {
+      const change: ControlChange = { op: 'token.create', row: { ...t, revoked_at: null, last_used_at: null } };
+      await this.cmd.xadd(this.key, '*', 'c', JSON.stringify(change));
+    }
+    for (const t of tokens.filter((x) => x.revoked_at)) await this.cmd.xadd(this.key, '*', 'c', JSON.stringify({ op: 'token.revoke', id: t.id, at: t.revoked_at! } satisfies ControlChange));
+    const inactive = (this.db.prepare('SELECT strategy_id FROM strategies WHERE active = 0').all() as { strategy_id: string }[]).map((r) => r.strategy_id);
+    if (inactive.length) this.logger.error({ inactive }, 'strategy states were not restated to the other hubs; deactivate these again where needed');
+    this.cursor = '0-0';
+    this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(APPLIED_KEY, this.cursor);
   }
 
   private applyOne(id: string, fields: string[]): ControlOutcome {
