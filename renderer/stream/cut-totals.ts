@@ -28,10 +28,6 @@ export class CutTotals {
     this.readAt = now;
   }
 
-  isCut(field: StateField): boolean {
-    return this.cut.has(field);
-  }
-
   total(field: StateField): number | null {
     const b = this.base[field];
     if (!b) return null;

@@ -42,11 +42,6 @@ export class RowFiller {
     private readonly read: ReadState,
   ) {}
 
-  /** Rows waiting for the hub's copy (for tests and support: "why is this card half empty?"). */
-  get pending(): number {
-    return this.wanted.size;
-  }
-
   /** After a batch of events was applied. */
   note(changes: readonly Change[]): void {
     for (const c of changes) {

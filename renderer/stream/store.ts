@@ -94,7 +94,7 @@ export class ConsoleStore {
   /** "N of M" for the lists the snapshot cut. */
   readonly cutTotals = new CutTotals();
   /** Fills in rows that updates patched while this window did not hold them; null without a hub to ask. */
-  rowFiller: RowFiller | null = null;
+  private rowFiller: RowFiller | null = null;
   private readState: ReadState | null = null;
   private tablesGeneration = 0;
 

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type pino from 'pino';
 import { controlChangeSchema, type ControlChange, type ControlOutcome, type ControlPlane, type ControlReplicator } from '../control.ts';
 import type { DB } from '../db.ts';
-import type { TokenRow } from '../tokens.ts';
+import { BOOTSTRAP_ADMIN_ID, type TokenRow } from '../tokens.ts';
 import { HubError } from '../errors.ts';
 
 const APPLIED_KEY = 'redis_control_applied';
@@ -34,7 +34,8 @@ export class RedisControl implements ControlReplicator {
   private closing = false;
   private loopDone: Promise<void> = Promise.resolve();
   caughtUp = false;
-  readonly counters = { applied: 0, skipped: 0 };
+  /** Entries every hub skipped as unreadable (logged each time). */
+  readonly counters = { skipped: 0 };
 
   constructor(
     private readonly cmd: Redis,
@@ -175,7 +176,7 @@ export class RedisControl implements ControlReplicator {
     }
     if (idAtLeast(last, this.cursor)) return;
     this.logger.error({ cursor: this.cursor, streamLast: last }, 'the Redis control stream is behind this hub (Redis lost data?): restating this hub\'s tokens and revocations');
-    const tokens = this.db.prepare('SELECT * FROM tokens WHERE id != ? ORDER BY created_at').all('tok_admin') as TokenRow[];
+    const tokens = this.db.prepare('SELECT * FROM tokens WHERE id != ? ORDER BY created_at').all(BOOTSTRAP_ADMIN_ID) as TokenRow[];
     for (const t of tokens) {
       const change: ControlChange = { op: 'token.create', row: { ...t, revoked_at: null, last_used_at: null } };
       await this.cmd.xadd(this.key, '*', 'c', JSON.stringify(change));
@@ -201,7 +202,6 @@ export class RedisControl implements ControlReplicator {
       this.logger.error({ id }, 'unreadable entry in the Redis control stream; skipped');
       return { disconnected: 0 };
     }
-    this.counters.applied++;
     return this.plane.apply(parsed.data);
   }
 
