@@ -1,11 +1,14 @@
 import type { Redis } from 'ioredis';
 import type pino from 'pino';
 import { controlChangeSchema, type ControlChange, type ControlOutcome, type ControlPlane, type ControlReplicator } from '../control.ts';
-import type { DB } from '../db.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { getMeta, setMeta, type DB } from '../db.ts';
 import { BOOTSTRAP_ADMIN_ID, type TokenRow } from '../tokens.ts';
 import { HubError } from '../errors.ts';
 
 const APPLIED_KEY = 'redis_control_applied';
+
+const shutDown = () => new HubError(503, 'shutting_down', 'the hub shut down before applying this change; check its state on another hub', undefined, { 'retry-after': '2' });
 
 interface Waiter {
   id: string;
@@ -46,8 +49,7 @@ export class RedisControl implements ControlReplicator {
     private readonly logger: pino.Logger,
     private readonly o: { blockMs: number; commitTimeoutMs: number; minReplicas: number; replicaTimeoutMs: number },
   ) {
-    const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(APPLIED_KEY) as { value: string } | undefined;
-    this.cursor = row?.value ?? '0-0';
+    this.cursor = getMeta(db, APPLIED_KEY) ?? '0-0';
   }
 
   start(): void {
@@ -58,7 +60,7 @@ export class RedisControl implements ControlReplicator {
     this.closing = true;
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
-      w.reject(new HubError(503, 'shutting_down', 'the hub shut down before applying this change; check its state on another hub', undefined, { 'retry-after': '2' }));
+      w.reject(shutDown());
     }
     await this.loopDone;
   }
@@ -98,7 +100,7 @@ export class RedisControl implements ControlReplicator {
       this.outcomes.delete(id);
       return Promise.resolve(done);
     }
-    if (this.closing) return Promise.reject(new HubError(503, 'shutting_down', 'the hub shut down before applying this change; check its state on another hub', undefined, { 'retry-after': '2' }));
+    if (this.closing) return Promise.reject(shutDown());
     // Our cursor is past an entry we never applied: the stream was replaced under us (see continuity()).
     if (idAtLeast(this.cursor, id))
       return Promise.reject(new HubError(503, 'redis_error', `Redis gave the change an id (${id}) this hub had already passed: the control stream was reset; check the change and retry`, undefined, { 'retry-after': '2' }));
@@ -122,12 +124,11 @@ export class RedisControl implements ControlReplicator {
 
   private async loop(): Promise<void> {
     let backoff = 50;
-    const saveCursor = this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     while (!this.closing) {
       try {
         if (this.tail.status !== 'ready') {
           this.caughtUp = false;
-          await new Promise((r) => setTimeout(r, 50));
+          await sleep(50);
           continue;
         }
         if (!this.caughtUp) await this.continuity();
@@ -140,7 +141,7 @@ export class RedisControl implements ControlReplicator {
         for (const [id, fields] of entries) {
           const outcome = this.db.transaction(() => {
             const o = this.applyOne(id, fields);
-            saveCursor.run(APPLIED_KEY, id);
+            setMeta(this.db, APPLIED_KEY, id);
             return o;
           })();
           this.cursor = id;
@@ -152,7 +153,7 @@ export class RedisControl implements ControlReplicator {
         if (this.closing) break;
         this.caughtUp = false;
         this.logger.warn({ err: (err as Error).message }, 'redis control tail failed; retrying');
-        await new Promise((r) => setTimeout(r, backoff));
+        await sleep(backoff);
         backoff = Math.min(backoff * 2, 1000);
       }
     }
@@ -185,7 +186,7 @@ export class RedisControl implements ControlReplicator {
     const inactive = (this.db.prepare('SELECT strategy_id FROM strategies WHERE active = 0').all() as { strategy_id: string }[]).map((r) => r.strategy_id);
     if (inactive.length) this.logger.error({ inactive }, 'strategy states were not restated to the other hubs; deactivate these again where needed');
     this.cursor = '0-0';
-    this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(APPLIED_KEY, this.cursor);
+    setMeta(this.db, APPLIED_KEY, this.cursor);
   }
 
   private applyOne(id: string, fields: string[]): ControlOutcome {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { eventContentKey, generatedEventId, type ValidEvent } from '../../../shared/events.ts';
@@ -146,7 +147,6 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fingerprint = (ev: ValidEvent) => createHash('sha1').update(eventContentKey(ev)).digest('base64');
 
 const unavailable = (why: string) =>

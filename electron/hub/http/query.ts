@@ -4,12 +4,18 @@ import { scopeKey } from '../../../shared/scope.ts';
 import { TYPE_FILTER_PATTERN } from '../../../shared/events.ts';
 import type { SeqPage } from '../log.ts';
 
-/** A query parameter that may repeat (`?strategy_id=1&strategy_id=2`) or be comma-separated. */
-export const repeated = (item: z.ZodType<string, string | number>) =>
+/**
+ * A query parameter that may repeat (`?strategy_id=1&strategy_id=2`) or be comma-separated. With
+ * `commas: false` each value is taken whole (and an empty one is kept, for the item schema to refuse).
+ */
+export const repeated = (item: z.ZodType<string, string | number>, { commas = true, max = 100 }: { commas?: boolean; max?: number } = {}) =>
   z
     .union([z.string(), z.array(z.string())])
-    .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).filter((s) => s !== ''))
-    .pipe(z.array(item as z.ZodType<string, string>).max(100, 'at most 100 values'));
+    .transform((v) => {
+      const list = Array.isArray(v) ? v : [v];
+      return commas ? list.flatMap((s) => s.split(',')).filter((s) => s !== '') : list;
+    })
+    .pipe(z.array(item as z.ZodType<string, string>).max(max, `at most ${max} values`));
 
 export const scopeList = repeated(scopeKey);
 export const typeList = repeated(z.string().regex(TYPE_FILTER_PATTERN, 'must be a type like trading.order.created or a prefix like trading.*'));

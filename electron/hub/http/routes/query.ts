@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { STATE_KEY_MAX, STATE_KEYS_PER_REQUEST, STATE_PAGE_DEFAULT, STATE_PAGE_MAX, stateViews, type StateView } from '../../../../shared/state.ts';
 import { authenticate, requireRole } from '../auth.ts';
-import { parseWith, scopeList, typeList, pagingParams, seqPage, nextCursor } from '../query.ts';
+import { parseWith, repeated, scopeList, typeList, pagingParams, seqPage, nextCursor } from '../query.ts';
 import { checkFilters } from './stream.ts';
 import type { RouteContext } from '../app.ts';
 
@@ -27,11 +27,10 @@ const stateQuery = z
     user_id: scopeList.optional(),
     strategy_id: scopeList.optional(),
     // Not split on commas: a row key may hold one (it is built from the publisher's ids).
-    key: z
-      .union([z.string(), z.array(z.string())])
-      .transform((v) => (Array.isArray(v) ? v : [v]))
-      .pipe(z.array(z.string().min(1, 'must not be empty').max(STATE_KEY_MAX, `must be at most ${STATE_KEY_MAX} characters`)).max(STATE_KEYS_PER_REQUEST, `at most ${STATE_KEYS_PER_REQUEST} values`))
-      .optional(),
+    key: repeated(z.string().min(1, 'must not be empty').max(STATE_KEY_MAX, `must be at most ${STATE_KEY_MAX} characters`), {
+      commas: false,
+      max: STATE_KEYS_PER_REQUEST,
+    }).optional(),
     ...pagingParams(STATE_PAGE_MAX),
   })
   .strict();
