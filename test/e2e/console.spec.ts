@@ -512,11 +512,15 @@ test('rows the snapshot left out, fetched while events keep coming: merged, remo
 
   // 2. The table's session ends before the hub is asked: the window could not match the partial
   //    card (it has no table yet), and the hub no longer has the row, so the card goes.
+  let asked = false;
   await page.route('**/v1/state/orders?key=*', async (route) => {
     await pub([{ type: 'store.session.ended', store_id: 1, data: { table_id: '1' } }]);
     await route.continue();
+    asked = true;
   });
   await pub([{ type: 'store.order.updated', store_id: 1, data: { order_id: 'R-1', status: 'ready' } }]);
+  // Only once the window has asked (so it held the partial card) does "no card" mean it was removed.
+  await expect.poll(() => asked).toBe(true);
   await expect(board.locator('[data-order="R-1"]')).toHaveCount(0);
   await page.unroute('**/v1/state/orders?key=*');
 
