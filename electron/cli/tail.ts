@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import { EventSource } from 'eventsource';
 import type { HubEvent } from '../../shared/events.ts';
+import { formatMoney } from '../../shared/money.ts';
+import { tableLabel } from '../../shared/table-label.ts';
 import { CONTROL, type ConnectionEvent, type ResetEvent, type ForceDisconnect } from '../../shared/wire.ts';
 import { stateViewOf, truncatedFields, type Snapshot } from '../../shared/state.ts';
 import { errorFromResponse } from '../client/index.ts';
@@ -31,14 +33,14 @@ export function summarize(e: Pick<HubEvent, 'type' | 'data'>): string {
   switch (e.type) {
     case 'store.order.created': {
       const items = (d.items as { name: string; quantity: number }[] | undefined) ?? [];
-      return `order ${str(d.order_id)}${d.table_id !== undefined ? ` table ${str(d.table_id)}` : ''} · ${items.map((i) => `${i.quantity}× ${i.name}`).join(', ')} · ${str(d.total)}${d.currency ? ' ' + str(d.currency) : ''}`;
+      return `order ${str(d.order_id)}${tableLabel(d) !== null ? ` ${tableLabel(d)!}` : ''} · ${items.map((i) => `${i.quantity}× ${i.name}`).join(', ')} · ${formatMoney(d.total, d.currency)}`;
     }
     case 'store.order.updated':
-      return `order ${str(d.order_id)} → ${str(d.status)}${d.table_id !== undefined ? ` (table ${str(d.table_id)})` : ''}${d.note ? ` · ${str(d.note)}` : ''}`;
+      return `order ${str(d.order_id)} → ${str(d.status)}${tableLabel(d) !== null ? ` (${tableLabel(d)!})` : ''}${d.note ? ` · ${str(d.note)}` : ''}`;
     case 'store.order.deleted':
       return `order ${str(d.order_id)} deleted${d.reason ? `: ${str(d.reason)}` : ''}`;
     case 'store.session.ended':
-      return `table ${str(d.table_id)} session ${str(d.session_id)} ended`;
+      return `${tableLabel(d) ?? 'table'} session ${str(d.session_id)} ended`;
     case 'trading.order.batch': {
       const s = (d.summaries as { order_type: string; created: number; filled: number; cancelled: number; failed: number }[] | undefined) ?? [];
       return `batch ${str(d.batch_id)}: ${s.map((x) => `${x.order_type} created ${x.created}, filled ${x.filled}, cancelled ${x.cancelled}, failed ${x.failed}`).join('; ')}`;

@@ -170,6 +170,11 @@ function Centered({ title, children }: { title: string; children: ReactNode }) {
 
 function Shell({ theme, toggleTheme }: { theme: string; toggleTheme(): void }) {
   const [view, setView] = useState<ViewId>(viewFromHash);
+  const { store } = useConsole();
+  useEffect(() => {
+    // The store decides which events interrupt with a toast partly by what the user is looking at.
+    store.view = view;
+  }, [store, view]);
   const tabs = useRef<(HTMLButtonElement | null)[]>([]);
   const go = useCallback((v: ViewId) => {
     setView(v);

@@ -5,7 +5,9 @@ import { useConsole } from '../app/context.ts';
 import { SnapshotNotice } from '../app/SnapshotNotice.tsx';
 import { isBool, isString, useNow, usePersistent } from '../app/hooks.ts';
 import { FRESH_MS, useSlices } from '../stream/store.ts';
-import { ago, money } from '../stream/describe.ts';
+import { ago } from '../stream/describe.ts';
+import { formatMoney } from '../../shared/money.ts';
+import { tableLabel } from '../../shared/table-label.ts';
 import { chime } from './chime.ts';
 
 /** Kitchen-display columns; completed and cancelled orders leave the board. */
@@ -108,7 +110,7 @@ function OrderCard({ row, deleted, now, fresh }: { row: ProjectionRow; deleted: 
   const age = now - Date.parse(row.created_at);
   const tone = age > LATE_MS ? 'age-late' : age > WARN_MS ? 'age-warn' : '';
   const items = (Array.isArray(d.items) ? d.items : []) as Item[];
-  const table = d.table_label ?? d.table_id;
+  const table = tableLabel(d);
   const status = storeOrderStatus.safeParse(d.status);
   return (
     <article
@@ -119,7 +121,7 @@ function OrderCard({ row, deleted, now, fresh }: { row: ProjectionRow; deleted: 
       tabIndex={0}
     >
       <header>
-        <span className="table">{table !== undefined ? `Table ${String(table)}` : d.session_id ? `Session ${String(d.session_id)}` : 'Takeaway'}</span>
+        <span className="table">{table !== null ? table : d.session_id ? `Session ${String(d.session_id)}` : 'Takeaway'}</span>
         <span className="age" title={row.created_at}>
           {ago(age)}
         </span>
@@ -140,7 +142,7 @@ function OrderCard({ row, deleted, now, fresh }: { row: ProjectionRow; deleted: 
       </ul>
       {typeof d.note === 'string' && d.note && <p className="note">{d.note}</p>}
       <footer>
-        <span className="total">{money(d.total, d.currency)}</span>
+        <span className="total">{formatMoney(d.total, d.currency)}</span>
         <span className="muted">{status.success ? status.data : ''}</span>
       </footer>
     </article>

@@ -1,20 +1,27 @@
 import type { HubEvent } from '../../shared/events.ts';
+import { formatMoney } from '../../shared/money.ts';
+import { tableLabel } from '../../shared/table-label.ts';
+
+/** What the window already knows about an email, so an alert about it can name it. */
+export interface DescribeContext {
+  mail?: (emailId: string) => { from?: unknown; subject?: unknown } | undefined;
+}
 
 /** One line a person can read for any event: used by the live view, notifications and toasts. */
-export function describeEvent(ev: HubEvent): string {
+export function describeEvent(ev: HubEvent, ctx: DescribeContext = {}): string {
   const d = ev.data as Record<string, unknown>;
   const s = (v: unknown) => (v === undefined || v === null ? '' : String(v));
   switch (ev.type) {
     case 'store.order.created': {
       const items = Array.isArray(d.items) ? d.items.length : 0;
-      return `Order ${s(d.order_number ?? d.order_id)} · table ${s(d.table_label ?? d.table_id ?? '-')} · ${items} item${items === 1 ? '' : 's'} · ${money(d.total)}`;
+      return `Order ${s(d.order_number ?? d.order_id)} · ${tableLabel(d) ?? 'takeaway'} · ${items} item${items === 1 ? '' : 's'} · ${formatMoney(d.total, d.currency)}`;
     }
     case 'store.order.updated':
       return `Order ${s(d.order_id)} → ${s(d.status)}`;
     case 'store.order.deleted':
       return `Order ${s(d.order_id)} deleted${d.reason ? `: ${s(d.reason)}` : ''}`;
     case 'store.session.ended':
-      return `Table ${s(d.table_id)} session ended`;
+      return `${tableLabel(d) ?? 'Table'} session ended`;
     case 'trading.order.created':
     case 'trading.order.updated':
     case 'trading.order.filled':
@@ -28,8 +35,13 @@ export function describeEvent(ev: HubEvent): string {
       return `Position ${s(d.symbol)} ${s(d.quantity)} @ ${s(d.entry_price)}${ev.type.endsWith('closed') ? ' · closed' : ''}`;
     case 'mail.email.new':
       return `${s(d.from)}: ${s(d.subject)}`;
-    case 'mail.email.classified':
-      return `Mail ${s(d.email_id)} classified ${s(d.category)} (${s(d.priority)})`;
+    case 'mail.email.classified': {
+      // A person recognises mail by its subject and sender, not by the sync worker's id.
+      const m = ctx.mail?.(s(d.email_id));
+      const category = s(d.category);
+      const label = category ? category[0]!.toUpperCase() + category.slice(1) : 'Classified';
+      return m && (m.subject || m.from) ? `${label}: “${s(m.subject) || '(no subject)'}” from ${s(m.from) || 'unknown sender'}` : `${label}: mail ${s(d.email_id)} (${s(d.priority)})`;
+    }
     case 'mail.email.updated':
       return `Mail ${s(d.email_id)} updated`;
     case 'mail.sync.started':
@@ -58,11 +70,6 @@ export function batchText(d: Record<string, unknown>): string {
     .join('; ');
 }
 
-export function money(v: unknown, currency?: unknown): string {
-  const n = Number(v);
-  if (!Number.isFinite(n)) return '-';
-  return `${n.toFixed(2)}${currency ? ' ' + String(currency) : ''}`;
-}
 
 export function scopeLabel(ev: { store_id: string | null; user_id: string | null; strategy_id: string | null }): string {
   const parts: string[] = [];

@@ -7,13 +7,14 @@ import type { LinkStatus } from './client.ts';
 import { applyEvent, emptyTables, parseData, tablesFromSnapshot, type Change, type Tables } from './projections.ts';
 import { RowFiller, type ReadState } from './row-filler.ts';
 import { CutTotals } from './cut-totals.ts';
-import { batchText, describeEvent } from './describe.ts';
+import { describeEvent, type DescribeContext } from './describe.ts';
+import { ToastQueue, toastFor, type Toast } from '../notify/toast-queue.ts';
+
+export type { Toast };
 
 /** Rows kept in memory for the live view; older ones are dropped (they stay in the hub's history). */
 export const LIVE_CAP = 5_000;
 const NOTIFY_CAP = 500;
-const TOAST_MS = 6_000;
-const MAX_TOASTS = 5;
 /** How long a deleted order stays struck through before it leaves the board. */
 export const TOMBSTONE_MS = 5_000;
 /** How long a new order keeps its highlight. */
@@ -29,12 +30,6 @@ export interface Notice {
   read: boolean;
 }
 
-export interface Toast {
-  id: number;
-  text: string;
-  tone: 'info' | 'warn';
-  until: number;
-}
 
 export interface Tombstone {
   key: string;
@@ -79,7 +74,12 @@ export class ConsoleStore {
   /** Previous quantity of a position as this window saw it, when the publisher did not send one. */
   prevQty = new Map<string, number>();
   notices: Notice[] = [];
-  toasts: Toast[] = [];
+  private readonly toastQueue = new ToastQueue();
+  get toasts(): Toast[] {
+    return this.toastQueue.items;
+  }
+  /** The view on screen, set by the app: which events deserve a toast depends on it. */
+  view = '';
   link: LinkStatus | null = null;
   /** Hub commit → this window, smoothed (ms); loopback or same-LAN clocks make this meaningful. */
   latencyMs: number | null = null;
@@ -147,7 +147,7 @@ export class ConsoleStore {
         mayLackRows: (kind) => this.mayLackRows(kind),
         changed: () => this.bump('tables'),
         warn: (text) => {
-          this.toast(text, 'warn');
+          this.toastQueue.say(text, 'warn', Date.now());
           this.bump('toasts');
         },
       },
@@ -205,8 +205,16 @@ export class ConsoleStore {
     return !this.settings.muted && PRIORITY_RANK[ev.priority] >= PRIORITY_RANK[this.settings.min_priority];
   }
 
+  /** Alerts about an email name it by subject and sender, from the mail the window holds. */
+  private readonly describeContext: DescribeContext = {
+    mail: (emailId) => {
+      for (const r of this.tables.mail.values()) if (String(r.data.email_id) === emailId) return r.data;
+      return undefined;
+    },
+  };
+
   private notice(ev: HubEvent): Notice {
-    return { seq: ev.seq, type: ev.type, priority: ev.priority, title: describeEvent(ev), time: ev.time, read: this.readSeqs.has(ev.seq) };
+    return { seq: ev.seq, type: ev.type, priority: ev.priority, title: describeEvent(ev, this.describeContext), time: ev.time, read: this.readSeqs.has(ev.seq) };
   }
 
   /** Live events from the stream, already deduplicated by seq. */
@@ -217,7 +225,6 @@ export class ConsoleStore {
     const noticesBefore = this.notices.length;
     const toastsBefore = this.toastSeq;
     const newNotices: Notice[] = [];
-    const orderToasts: string[] = [];
     let tablesChanged = false;
     for (const ev of evs) {
       const d = parseData(ev);
@@ -229,13 +236,13 @@ export class ConsoleStore {
         applyEvent(this.tables, ev, d, changes);
         tablesChanged ||= changes.length > 0 || ev.type.startsWith('trading.order.batch');
       }
-      if (ev.type === 'trading.order.batch') this.toast(batchText(d), 'info', now);
-      else if (ev.type.startsWith('trading.order.') && d.suppress_toast !== true) orderToasts.push(describeEvent(ev));
+      const t = toastFor(ev, d, { ...this.describeContext, minPriority: this.settings.min_priority, muted: this.settings.muted, view: this.view });
+      if (t) {
+        this.toastQueue.push(t.group, t.text, t.tone, now);
+        this.toastSeq++;
+      }
       if (this.notable(ev)) newNotices.push(this.notice(ev));
     }
-    // Per-order toasts collapse when many arrive together: a toast per order at 1,000/s is noise.
-    if (orderToasts.length > 3) this.toast(`${orderToasts.length} order updates`, 'info', now);
-    else for (const t of orderToasts) this.toast(t, 'info', now);
     for (const c of changes) this.track(c, now);
     this.cutTotals.note(changes);
     if (tablesChanged) this.trimTables();
@@ -328,19 +335,19 @@ export class ConsoleStore {
         this.tombstones.delete(k);
         tables = true;
       }
-    const before = this.toasts.length;
-    this.toasts = this.toasts.filter((t) => t.until > now);
+    const toastsGone = this.toastQueue.expire(now);
     if (tables) this.bump('tables');
-    if (before !== this.toasts.length) this.bump('toasts');
+    if (toastsGone) this.bump('toasts');
   }
 
   toast(text: string, tone: Toast['tone'] = 'info', now = Date.now()): void {
-    this.toasts = [...this.toasts, { id: ++this.toastSeq, text, tone, until: now + TOAST_MS }].slice(-MAX_TOASTS);
+    this.toastQueue.say(text, tone, now);
+    this.toastSeq++;
     this.versions.toasts++;
   }
 
   dismissToast(id: number): void {
-    this.toasts = this.toasts.filter((t) => t.id !== id);
+    this.toastQueue.dismiss(id);
     this.bump('toasts');
   }
 

@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import type { ProjectionRow } from '../../shared/state.ts';
 import { useConsole } from '../app/context.ts';
 import { SnapshotNotice } from '../app/SnapshotNotice.tsx';
@@ -43,6 +43,7 @@ export function TradingView() {
   const shownPositions = positions.filter(pass).sort((a, b) => String(a.data.symbol).localeCompare(String(b.data.symbol)));
 
   const orderCols: Column<ProjectionRow>[] = [
+    { key: 'order', label: 'Order id', width: 'minmax(7rem,0.9fr)', render: (r) => <CopyId id={String(r.data.order_id)} /> },
     { key: 'symbol', label: 'Symbol', width: 'minmax(7rem,1.2fr)', render: (r) => <b>{String(r.data.symbol)}</b> },
     { key: 'side', label: 'Side', width: '4.5rem', render: (r) => <span className={`side side-${String(r.data.side).toLowerCase()}`}>{String(r.data.side)}</span> },
     { key: 'type', label: 'Type', width: '7.5rem', render: (r) => String(r.data.order_type) },
@@ -113,6 +114,37 @@ function QtyChange({ row, prev }: { row: ProjectionRow; prev: number | undefined
           {Number(delta.toFixed(8))}
         </span>
       )}
+    </span>
+  );
+}
+
+/** Traders reconcile by order id with the exchange: show it whole (on hover) and copy it in one click. */
+function CopyId({ id }: { id: string }) {
+  const [copied, setCopied] = useState(false);
+  const copy = () => {
+    void navigator.clipboard
+      ?.writeText(id)
+      .then(() => {
+        setCopied(true);
+        setTimeout(() => setCopied(false), 1_500);
+      })
+      .catch(() => undefined);
+  };
+  return (
+    <span className="copy-id">
+      <code title={id} data-testid="order-id">
+        {id}
+      </code>
+      <button type="button" className="icon" onClick={copy} aria-label={`Copy order id ${id}`} title="Copy order id">
+        {copied ? (
+          '✓'
+        ) : (
+          <svg width="13" height="13" viewBox="0 0 16 16" aria-hidden="true">
+            <rect x="5" y="5" width="9" height="9" rx="1.5" fill="none" stroke="currentColor" strokeWidth="1.6" />
+            <path d="M11 3.5V3a1 1 0 0 0-1-1H3a1 1 0 0 0-1 1v7a1 1 0 0 0 1 1h.5" fill="none" stroke="currentColor" strokeWidth="1.6" />
+          </svg>
+        )}
+      </button>
     </span>
   );
 }

@@ -140,9 +140,79 @@ test('strategy filter hides and shows rows and is remembered; batch toasts honou
   await expect(toasts).toContainText('50 LIMIT created, 10 cancelled');
   await expect(table).toContainText('ZZZ/USDT');
   await expect(toasts).not.toContainText('ZZZ/USDT');
-  // An order that is not suppressed does get its own toast.
+  // An order that is not suppressed does get a toast while the trading view is open; a burst of
+  // them is one toast with a count, not a stack.
   await pub(order(1, 'YYY/USDT'));
   await expect(toasts).toContainText('YYY/USDT');
+  await pub([order(1, 'Y2/USDT'), order(1, 'Y3/USDT'), order(1, 'Y4/USDT')]);
+  await expect(toasts.getByTestId('toast').filter({ hasText: 'Y4/USDT' })).toContainText('×4');
+  expect(await toasts.getByTestId('toast').count()).toBeLessThanOrEqual(3);
+});
+
+test('rough edges: table labels, money, toasts beside the work, mail alerts, order ids, no failed loads', async ({ page, context }) => {
+  const failed: string[] = [];
+  page.on('response', (r) => {
+    if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error') failed.push(m.text());
+  });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await login(page, hub);
+  const board = view(page, 'orders');
+  await pub([
+    sample.storeOrder(1, { data: { order_id: 'KRW-1', table_label: 'Table 2', items: [{ name: 'Galbi', quantity: 2 }], total: 54000, currency: 'KRW' } }),
+    sample.storeOrder(1, { data: { order_id: 'USD-1', table_id: '9', items: [{ name: 'Soup', quantity: 1 }], total: 12.5, currency: 'USD' } }),
+  ]);
+  const krw = board.locator('[data-order="KRW-1"]');
+  await expect(krw).toContainText('Table 2');
+  await expect(krw).not.toContainText('Table Table');
+  await expect(krw).toContainText('₩54,000');
+  await expect(board.locator('[data-order="USD-1"]')).toContainText('Table 9');
+  await expect(board.locator('[data-order="USD-1"]')).toContainText('$12.50');
+
+  // Trading chatter does not interrupt someone working the orders board.
+  const toasts = page.getByTestId('toasts');
+  // (The store order published after them shows they have all arrived.)
+  await pub([...Array.from({ length: 5 }, () => sample.tradingOrder('u1', 1)), sample.storeOrder(1, { data: { order_id: 'AFTER', table_id: '4', items: [{ name: 'Tea', quantity: 1 }], total: 1 } })]);
+  await expect(board.locator('[data-order="AFTER"]')).toBeVisible();
+  await expect(toasts.getByTestId('toast')).toHaveCount(0);
+
+  // Alerts do toast, at most three at once, in a strip that does not cover the board.
+  await pub([
+    { ...sample.storeOrder(1, { data: { order_id: 'HOT-1', table_id: '3', items: [{ name: 'Allergy check', quantity: 1 }], total: 1 } }), priority: 'urgent' },
+    { ...sample.tradingOrder('u1', 1), type: 'trading.order.cancelled', priority: 'high' },
+    { ...sample.mail('u1'), priority: 'high' },
+    { ...sample.position('u1', 1), priority: 'high' },
+    { type: 'mail.sync.error', user_id: 'u1', priority: 'urgent', data: { account: 'ops@example.com', error: 'IMAP login failed' } },
+  ]);
+  await expect(toasts.getByTestId('toast').first()).toBeVisible();
+  await expect.poll(() => toasts.getByTestId('toast').count()).toBe(3);
+  await expect(toasts).toContainText('more');
+  const strip = (await toasts.boundingBox())!;
+  const main = (await board.boundingBox())!;
+  expect(strip.y).toBeGreaterThanOrEqual(main.y + main.height - 1);
+
+  // A classified mail alert names its subject and sender, not the sync worker's id.
+  await pub([
+    { type: 'mail.email.new', user_id: 'u1', data: { email_id: 'm-77', from: 'kim@supplier.kr', subject: 'Invoice overdue', folder: 'INBOX' } },
+    { type: 'mail.email.classified', user_id: 'u1', priority: 'high', data: { email_id: 'm-77', category: 'support', priority: 'high' } },
+  ]);
+  await page.getByTestId('tab-alerts').click();
+  await expect(view(page, 'alerts')).toContainText('Support: “Invoice overdue” from kim@supplier.kr');
+  await expect(view(page, 'alerts')).not.toContainText('Mail m-77 classified');
+
+  // The trading table shows the order id, and copies it.
+  const t = sample.tradingOrder('u1', 1);
+  (t.data as Record<string, unknown>).order_id = 'EXCH-123456789';
+  await pub(t);
+  await page.getByTestId('tab-trading').click();
+  const row = view(page, 'trading').getByTestId('trading-orders').locator(ROWS).filter({ hasText: 'EXCH-123456789' });
+  await expect(row.getByTestId('order-id')).toHaveText('EXCH-123456789');
+  await row.getByRole('button', { name: 'Copy order id EXCH-123456789' }).click();
+  await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('EXCH-123456789');
+
+  expect(failed, 'failed requests or console errors').toEqual([]);
 });
 
 test('live view: pause keeps buffering with a counter, resume catches up; export NDJSON and CSV', async ({ page }) => {

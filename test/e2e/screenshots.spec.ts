@@ -28,13 +28,13 @@ function seed() {
     { id: '1043', table: '12', items: [{ name: 'Tteokbokki', quantity: 1 }, { name: 'Cola', quantity: 2 }], total: 14, min: 6, status: 'accepted' },
     { id: '1044', table: '5', items: [{ name: 'Japchae', quantity: 1 }], total: 12, min: 3, status: 'ready' },
     { id: '1045', table: '9', items: [{ name: 'Naengmyeon', quantity: 2 }], total: 22, min: 1, status: 'served' },
-    { id: '1046', table: '2', items: [{ name: 'Galbi', quantity: 3 }, { name: 'Rice', quantity: 3 }], total: 71, min: 0, status: 'pending' },
+    { id: '1046', table: '2', label: 'Table 2', items: [{ name: 'Galbi', quantity: 3 }, { name: 'Rice', quantity: 3 }], total: 54000, currency: 'KRW', min: 0, status: 'pending' },
   ];
-  const events: unknown[] = orders.map((o) => ({
+  const events: unknown[] = orders.map((o: { id: string; table: string; label?: string; items: unknown[]; total: number; currency?: string; min: number; status: string }) => ({
     type: 'store.order.created',
     store_id: 12,
     time: ago(o.min),
-    data: { order_id: o.id, order_number: o.id, table_id: o.table, items: o.items, total: o.total, currency: 'USD', status: o.status },
+    data: { order_id: o.id, order_number: o.id, table_id: o.table, ...(o.label ? { table_label: o.label } : {}), items: o.items, total: o.total, currency: o.currency ?? 'USD', status: o.status },
   }));
   const syms = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'XRP/USDT', 'BNB/USDT'];
   for (let i = 0; i < 24; i++)
@@ -65,7 +65,7 @@ function seed() {
   ] as const;
   for (const [i, [from, subject, snippet, cat, prio, summary]] of mails.entries()) {
     events.push({ type: 'mail.email.new', user_id: 'u1', priority: prio === 'urgent' ? 'urgent' : 'normal', data: { email_id: `M${i}`, from, subject, snippet, folder: 'INBOX', account: 'kitchen@example.com' } });
-    if (cat) events.push({ type: 'mail.email.classified', user_id: 'u1', data: { email_id: `M${i}`, category: cat, priority: prio, summary } });
+    if (cat) events.push({ type: 'mail.email.classified', user_id: 'u1', priority: prio === 'high' ? 'high' : 'normal', data: { email_id: `M${i}`, category: cat, priority: prio, summary } });
   }
   events.push({ type: 'mail.sync.completed', user_id: 'u1', data: { account: 'kitchen@example.com', new_count: 4, duration_ms: 820 } });
   events.push({ type: 'mail.sync.error', user_id: 'u1', data: { account: 'office@example.com', error: 'IMAP: authentication failed', retry_in_s: 60 } });

@@ -1,0 +1,92 @@
+import type { HubEvent, Priority } from '../../shared/events.ts';
+import { batchText, describeEvent, type DescribeContext } from '../stream/describe.ts';
+
+export interface Toast {
+  id: number;
+  /** Toasts of one group share a slot: a burst of order updates is one toast with a count. */
+  group: string;
+  text: string;
+  count: number;
+  tone: 'info' | 'warn';
+  until: number;
+}
+
+const PRIORITY_RANK: Record<Priority, number> = { low: 0, normal: 1, high: 2, urgent: 3 };
+const OVERFLOW = 'overflow';
+
+export interface ToastContext extends DescribeContext {
+  /** The user's alert threshold and mute switch (the notification settings). */
+  minPriority: Priority;
+  muted: boolean;
+  /** The view the user is looking at: trading chatter is worth a toast only to someone watching trading. */
+  view: string;
+}
+
+/**
+ * Which events raise a toast. A toast interrupts, so only what the user treats as an alert does: an
+ * event at or above their alert threshold, anywhere. The trading bot's own toasts (a batch summary,
+ * an order it did not mark suppress_toast) show only while the trading view is open, so a store
+ * manager working the orders board is not interrupted by another desk's fills; those events remain
+ * in the trading tables and the live view.
+ */
+export function toastFor(ev: HubEvent, d: Record<string, unknown>, ctx: ToastContext): { group: string; text: string; tone: Toast['tone'] } | null {
+  if (ctx.muted) return null;
+  if (PRIORITY_RANK[ev.priority] >= PRIORITY_RANK[ctx.minPriority])
+    return { group: `alert:${ev.type}`, text: ev.type === 'trading.order.batch' ? batchText(d) : describeEvent(ev, ctx), tone: ev.priority === 'urgent' ? 'warn' : 'info' };
+  if (ctx.view !== 'trading') return null;
+  if (ev.type === 'trading.order.batch') return { group: 'trading.batch', text: batchText(d), tone: 'info' };
+  if (ev.type.startsWith('trading.order.') && d.suppress_toast !== true) return { group: 'trading.order', text: describeEvent(ev, ctx), tone: 'info' };
+  return null;
+}
+
+/**
+ * At most `max` toasts on screen. A new toast of a group already shown replaces that toast's text and
+ * counts up, and anything that finds no free slot is folded into one "N more" toast pointing to the
+ * notification centre, so a burst never stacks toasts over the work.
+ */
+export class ToastQueue {
+  items: Toast[] = [];
+  private seq = 0;
+  constructor(
+    private readonly max = 3,
+    private readonly ttlMs = 6_000,
+  ) {}
+
+  push(group: string, text: string, tone: Toast['tone'], now: number): void {
+    const until = now + this.ttlMs;
+    const same = this.items.find((t) => t.group === group);
+    if (same) {
+      this.replace(same, { ...same, text, count: same.count + 1, tone: tone === 'warn' ? 'warn' : same.tone, until });
+      return;
+    }
+    if (this.items.length < this.max && !this.items.some((t) => t.group === OVERFLOW)) {
+      this.items = [...this.items, { id: ++this.seq, group, text, count: 1, tone, until }];
+      return;
+    }
+    const over = this.items.find((t) => t.group === OVERFLOW);
+    // Opening the overflow toast takes the last slot: the toast that held it is counted in it too.
+    const n = (over?.count ?? (this.items.length >= this.max ? 1 : 0)) + 1;
+    const toast: Toast = { id: over?.id ?? ++this.seq, group: OVERFLOW, text: `${n} more: see Alerts and the live view`, count: n, tone: tone === 'warn' || over?.tone === 'warn' ? 'warn' : 'info', until };
+    if (over) this.replace(over, toast);
+    else this.items = [...this.items.slice(0, Math.min(this.items.length, this.max - 1)), toast];
+  }
+
+  /** A message from the window itself (a failed read): always shown, in its own group. */
+  say(text: string, tone: Toast['tone'], now: number): void {
+    this.push(`window:${text}`, text, tone, now);
+  }
+
+  expire(now: number): boolean {
+    const before = this.items.length;
+    this.items = this.items.filter((t) => t.until > now);
+    return before !== this.items.length;
+  }
+
+  dismiss(id: number): void {
+    this.items = this.items.filter((t) => t.id !== id);
+  }
+
+  private replace(old: Toast, next: Toast): void {
+    this.items = this.items.map((t) => (t === old ? next : t));
+  }
+}
