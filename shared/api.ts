@@ -48,6 +48,11 @@ export type ErrorBody = z.infer<typeof errorBodySchema>;
 export const historyPageSchema = z.object({
   events: z.array(hubEventSchema),
   next_cursor: z.string().nullable(),
+  /**
+   * The hub stopped at its per-request scan budget before filling the page: fewer events than
+   * `limit` (maybe none) came back, and `next_cursor` continues the search where it stopped.
+   */
+  partial: z.literal(true).optional(),
 });
 
 export const statsSchema = z.object({

@@ -89,6 +89,8 @@ export const statePageSchema = z.object({
   ...perField(rowList).partial().shape,
   /** Pass as `cursor` (with the same `order`) for the next page; null when this was the last. */
   next_cursor: z.string().nullable(),
+  /** The hub's per-request scan budget ended this page early; `next_cursor` continues it. */
+  partial: z.literal(true).optional(),
 });
 export type StatePage = z.infer<typeof statePageSchema>;
 

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SNAPSHOT_CAPS, type StateKind } from '../../shared/state.ts';
+import { SCAN_BUDGET_ROWS } from './scan-window.ts';
 
 export interface HubOptions {
   host: string;
@@ -21,6 +22,11 @@ export interface HubOptions {
   snapshotCaps: Record<StateKind, number>;
   bodyLimitBytes: number;
   rateLimitPerSecond: number;
+  /**
+   * Most rows one GET /v1/events or GET /v1/state request examines; a page the budget cuts comes back
+   * short, marked `partial`, with a cursor to continue from (see scan-window.ts).
+   */
+  scanBudgetRows: number;
   allowedHosts: string[];
   corsOrigins: string[];
   /** The built console (vite output); served at `/` when present. */
@@ -54,6 +60,7 @@ export function hubDefaults(overrides: Partial<HubOptions> = {}): HubOptions {
     snapshotCaps: { ...SNAPSHOT_CAPS },
     bodyLimitBytes: 1024 * 1024,
     rateLimitPerSecond: 1_000,
+    scanBudgetRows: SCAN_BUDGET_ROWS,
     allowedHosts: [],
     corsOrigins: [],
     logLevel: 'info',

@@ -63,6 +63,15 @@ const MIGRATIONS: string[] = [
      updated_at TEXT NOT NULL
    ) WITHOUT ROWID;
    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+  // Scoped reads (history, replay, state, snapshots) walk one scope key in seq order. Without these a
+  // subscriber of a store with few events scanned the whole log on every request, holding the event
+  // loop for as long as the log was big.
+  `CREATE INDEX events_store_seq ON events(store_id, seq);
+   CREATE INDEX events_user_seq ON events(user_id, seq);
+   CREATE INDEX events_strategy_seq ON events(strategy_id, seq);
+   CREATE INDEX projections_store_seq ON projections(kind, store_id, seq);
+   CREATE INDEX projections_user_seq ON projections(kind, user_id, seq);
+   CREATE INDEX projections_strategy_seq ON projections(kind, strategy_id, seq);`,
 ];
 
 /**

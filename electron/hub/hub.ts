@@ -16,6 +16,7 @@ import { createMetrics, RateMeter, type Metrics } from './metrics.ts';
 import { hubDefaults, type HubOptions } from './config.ts';
 import { buildApp } from './http/app.ts';
 import { SettingsStore } from './settings.ts';
+import { SnapshotQueue } from './snapshot-queue.ts';
 import type { FastifyInstance } from 'fastify';
 
 export type EngineFactory = (ctx: CommitContext, hub: Hub) => BusEngine;
@@ -36,6 +37,8 @@ export class Hub {
   /** Token and strategy changes: the admin routes make them here, so every hub on the bus gets them. */
   readonly control: ControlPlane;
   readonly metrics: Metrics;
+  /** snapshot=1 builds: one per event-loop turn, shared by identical requests, none for gone clients. */
+  readonly snapshots: SnapshotQueue;
   readonly publishRate = new RateMeter();
   readonly deliveryRate = new RateMeter();
   readonly logger: pino.Logger;
@@ -80,6 +83,7 @@ export class Hub {
     this.strategies = new Strategies(this.db);
     this.settings = new SettingsStore(this.db);
     this.metrics = createMetrics();
+    this.snapshots = new SnapshotQueue((outcome, n) => this.metrics.snapshots.inc({ outcome }, n));
     this.broker = new Broker(
       {
         maxQueueEvents: this.opts.queue.maxEvents,
@@ -224,6 +228,7 @@ export class Hub {
     clearInterval(this.pruneTimer);
     try {
       await this.engine?.close();
+      this.snapshots.close();
       this.broker.close({ reason: 'shutdown', message: 'the hub is shutting down; reconnect with Last-Event-ID', retry_ms: this.opts.retryMs });
       await this.app?.close();
       this.tokens.flushLastUsed();

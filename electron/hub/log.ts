@@ -3,6 +3,7 @@ import { inScope, type TokenScope } from '../../shared/scope.ts';
 import { typeMatches, generatedEventId, eventContentKey, type HubEvent, type ValidEvent } from '../../shared/events.ts';
 import { getMeta, setMeta, type DB } from './db.ts';
 import { scopeWhere, matchesFilters, type KeyFilters } from './scope-sql.ts';
+import { scanWindow, countScanned, REPLAY_STEP_ROWS, SCAN_BUDGET_ROWS, type ScanRange } from './scan-window.ts';
 
 interface EventRow {
   seq: number;
@@ -94,6 +95,17 @@ export interface HistoryQuery extends KeyFilters, SeqPage {
   text?: string;
 }
 
+/** A page read within a scan budget: what it found, where the next page starts, what it examined. */
+export interface ScanPage<T> {
+  rows: T[];
+  /** The cursor of the next page (a seq, exclusive), or null when the range is exhausted. */
+  next: number | null;
+  /** True when the scan budget ended the page before `limit` rows were found; `next` continues it. */
+  partial: boolean;
+  /** Rows examined, for the request's cost. */
+  scanned: number;
+}
+
 /** The durable, ordered event log. All writes happen inside the caller's transaction. */
 export class EventLog {
   private readonly insert: Statement;
@@ -160,30 +172,56 @@ export class EventLog {
     return { seq, id: row.id, duplicate: false, logged: toLogged(row, ev.data) };
   }
 
-  /** A page of events after `seq` visible to a scope, for replay. Returns the last seq scanned too. */
-  readAfter(seq: number, limit: number, visible: (e: HubEvent) => boolean): { events: LoggedEvent[]; scannedTo: number } {
-    const rows = this.afterStmt.all(seq, limit) as EventRow[];
+  /**
+   * A page of events after `seq` visible to a subscriber, for replay: at most `limit` events, found
+   * among at most `step` rows of its scope (read along the scope's index), so one step costs the same
+   * however sparse the scope is in the log. `scannedTo` is the seq everything up to which was seen.
+   */
+  readAfter(
+    seq: number,
+    limit: number,
+    visible: (e: HubEvent) => boolean,
+    scoped?: { scope: TokenScope; filters: KeyFilters; step?: number },
+  ): { events: LoggedEvent[]; scannedTo: number; scanned: number } {
+    const where = scopeWhere(scoped?.scope ?? {}, scoped?.filters);
+    const step = scoped ? (scoped.step ?? REPLAY_STEP_ROWS) : Infinity;
+    const range: ScanRange = { table: 'events', where: `${where.sql} AND seq > ?`, params: [...where.params, seq], order: 'asc' };
+    const win = scanWindow(this.db, range, step);
+    const rows = this.db
+      .prepare(`SELECT * FROM events WHERE ${[range.where, ...win.where].join(' AND ')} ORDER BY seq ASC LIMIT ?`)
+      .all(...range.params, ...win.params, limit) as EventRow[];
+    const full = rows.length === limit;
+    // A window that ran to the end of the range has seen everything up to the head, whatever the
+    // last row of this scope was: a sparse scope goes live without reading the rest of the log.
+    const scannedTo = full ? rows[rows.length - 1]!.seq : (win.cutAt ?? Math.max(seq, this.head));
     const events: LoggedEvent[] = [];
-    let scannedTo = seq;
     for (const r of rows) {
-      scannedTo = r.seq;
       const logged = toLogged(r);
       if (visible(logged.event)) events.push(logged);
     }
-    return { events, scannedTo };
+    return { events, scannedTo, scanned: scoped ? countScanned(this.db, range, full ? scannedTo : win.cutAt, step) : rows.length };
   }
 
+  /** History in a scope, without a scan budget (tools and tests). */
   history(scope: TokenScope, q: HistoryQuery): HubEvent[] {
+    return this.historyPage(scope, q, Infinity).rows;
+  }
+
+  /**
+   * History in a scope, one page: the scope's own index gives the rows in seq order, and at most
+   * `budget` of them are examined by the filters no index serves (type, time, text).
+   */
+  historyPage(scope: TokenScope, q: HistoryQuery, budget = SCAN_BUDGET_ROWS): ScanPage<HubEvent> {
     const where = scopeWhere(scope, q);
-    const clauses = [where.sql];
-    const params: (string | number)[] = [...where.params];
+    const page = seqPageSql(q);
+    const range: ScanRange = { table: 'events', where: [where.sql, ...page.where].join(' AND '), params: [...where.params, ...page.params], order: q.order };
+    const win = scanWindow(this.db, range, budget);
+    const clauses = [range.where, ...win.where];
+    const params: (string | number)[] = [...range.params, ...win.params];
     const and = (sql: string, value: string | number) => {
       clauses.push(sql);
       params.push(value);
     };
-    const page = seqPageSql(q);
-    clauses.push(...page.where);
-    params.push(...page.params);
     if (q.since) and('time >= ?', q.since);
     if (q.until) and('time < ?', q.until);
     if (q.text) {
@@ -207,9 +245,17 @@ export class EventLog {
     const sql = `SELECT * FROM events WHERE ${clauses.join(' AND ')} ${page.orderBy} LIMIT ?`;
     params.push(q.limit);
     const rows = this.db.prepare(sql).all(...params) as EventRow[];
-    return rows
+    const full = rows.length === q.limit;
+    const last = rows[rows.length - 1]?.seq;
+    const events = rows
       .map((r) => toLogged(r).event)
       .filter((e) => inScope(scope, e) && matchesFilters(q, e) && typeMatches(q.types, e.type));
+    return {
+      rows: events,
+      next: full ? last! : (win.cutAt ?? null),
+      partial: !full && win.cutAt !== undefined,
+      scanned: Number.isFinite(budget) ? countScanned(this.db, range, full ? last : win.cutAt, budget) : 0,
+    };
   }
 
   /**

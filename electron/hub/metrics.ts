@@ -11,6 +11,12 @@ export function createMetrics() {
     delivered: new Counter({ name: 'relaydesk_deliveries_total', help: 'Events written to SSE connections', registers: [registry] }),
     rejected: new Counter({ name: 'relaydesk_requests_rejected_total', help: 'Requests answered with 4xx/5xx', labelNames: ['status'], registers: [registry] }),
     slowDisconnects: new Counter({ name: 'relaydesk_slow_consumer_disconnects_total', help: 'Connections closed because they could not keep up', registers: [registry] }),
+    snapshots: new Counter({
+      name: 'relaydesk_snapshots_total',
+      help: 'snapshot=1 requests by outcome: built, shared (served by an identical request\'s build), skipped (client gone before its turn)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     connections: new Gauge({ name: 'relaydesk_connections', help: 'Open SSE connections', registers: [registry] }),
     headSeq: new Gauge({ name: 'relaydesk_log_head_seq', help: 'Newest sequence number in the log', registers: [registry] }),
     oldestSeq: new Gauge({ name: 'relaydesk_log_oldest_seq', help: 'Oldest retained sequence number', registers: [registry] }),

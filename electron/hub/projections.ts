@@ -5,6 +5,7 @@ import { stateFields, stateKinds, type ProjectionRow, type Snapshot, type StateC
 import type { DB } from './db.ts';
 import { seqPageSql, type SeqPage } from './log.ts';
 import { scopeWhere, matchesFilters, type KeyFilters } from './scope-sql.ts';
+import { scanWindow, countScanned, type ScanRange } from './scan-window.ts';
 
 interface Row {
   key: string;
@@ -114,7 +115,8 @@ export class Projections {
   /**
    * One seq-ordered page across `kinds`, each row under its wire field, and every kind's total in the
    * scope. A projection row's seq is that of the last event that wrote it, and an event writes at
-   * most one row, so seq orders rows across kinds without ties and works as the cursor.
+   * most one row, so seq orders rows across kinds without ties and works as the cursor. At most
+   * `budget` rows are examined (shared among the kinds); a page the budget cut is `partial`.
    */
   read(
     kinds: readonly StateKind[],
@@ -122,7 +124,14 @@ export class Projections {
     filters: KeyFilters,
     page: SeqPage,
     keys?: readonly string[],
-  ): { rows: Partial<Record<StateField, ProjectionRow[]>>; counts: Partial<Record<StateField, StateCount>>; scanned: readonly { seq: number }[] } {
+    budget = Infinity,
+  ): {
+    rows: Partial<Record<StateField, ProjectionRow[]>>;
+    counts: Partial<Record<StateField, StateCount>>;
+    next: number | null;
+    partial: boolean;
+    scanned: number;
+  } {
     const where = scopeWhere(scope, filters);
     // Looking rows up by key narrows like any filter: the scope still applies, and counts follow it.
     if (keys?.length) {
@@ -130,14 +139,27 @@ export class Projections {
       where.params.push(...keys);
     }
     const range = seqPageSql(page);
-    const terms = [where.sql, ...range.where].join(' AND ');
-    // Each kind reads at most `limit` rows along its (kind, seq) index; merging those is cheaper than
-    // one `kind IN (...)` query that SQLite would have to sort whole.
-    const merged = kinds
-      .flatMap((kind) =>
-        (this.db.prepare(`SELECT * FROM projections WHERE kind = ? AND ${terms} ${range.orderBy} LIMIT ?`).all(kind, ...where.params, ...range.params, page.limit) as (Row & { kind: StateKind })[]),
-      )
-      .sort((a, b) => (page.order === 'asc' ? a.seq - b.seq : b.seq - a.seq))
+    const perKind = Number.isFinite(budget) ? Math.max(1, Math.floor(budget / kinds.length)) : budget;
+    const asc = page.order === 'asc';
+    // Each kind reads at most `limit` rows along its (kind, scope key, seq) index; merging those is
+    // cheaper than one `kind IN (...)` query that SQLite would have to sort whole.
+    const perKindRows = kinds.map((kind) => {
+      const r: ScanRange = { table: 'projections', where: ['kind = ?', where.sql, ...range.where].join(' AND '), params: [kind, ...where.params, ...range.params], order: page.order };
+      const win = scanWindow(this.db, r, perKind);
+      const rows = this.db
+        .prepare(`SELECT * FROM projections WHERE ${[r.where, ...win.where].join(' AND ')} ${range.orderBy} LIMIT ?`)
+        .all(...r.params, ...win.params, page.limit) as (Row & { kind: StateKind })[];
+      const cut = rows.length < page.limit ? win.cutAt : undefined;
+      return { r, rows, cut, through: cut ?? (rows.length === page.limit ? rows[rows.length - 1]!.seq : undefined) };
+    });
+    // A kind cut by the budget has unseen rows past its cut, and they sort before any row of another
+    // kind further on: the page stops at the nearest cut, and the next page starts there.
+    let bound: number | undefined;
+    for (const k of perKindRows) if (k.cut !== undefined) bound = bound === undefined ? k.cut : asc ? Math.min(bound, k.cut) : Math.max(bound, k.cut);
+    const merged = perKindRows
+      .flatMap((k) => k.rows)
+      .filter((r) => bound === undefined || (asc ? r.seq <= bound : r.seq >= bound))
+      .sort((a, b) => (asc ? a.seq - b.seq : b.seq - a.seq))
       .slice(0, page.limit);
     const rows: Partial<Record<StateField, ProjectionRow[]>> = {};
     const counts: Partial<Record<StateField, StateCount>> = {};
@@ -149,7 +171,11 @@ export class Projections {
       const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM projections WHERE kind = ? AND ${where.sql}`).get(kind, ...where.params) as { n: number };
       counts[stateFields[kind]] = { total: n, returned: rows[stateFields[kind]]!.length };
     }
-    return { rows, counts, scanned: merged };
+    const full = merged.length === page.limit;
+    let scanned = 0;
+    // Charged for per request; a snapshot (no budget) is bounded by its caps and not charged by rows.
+    if (Number.isFinite(perKind)) for (const k of perKindRows) scanned += countScanned(this.db, k.r, k.through, perKind);
+    return { rows, counts, next: full ? merged[merged.length - 1]!.seq : (bound ?? null), partial: !full && bound !== undefined, scanned };
   }
 
   /** The current state, newest rows first, each kind cut at its cap and saying so in `counts`. */

@@ -52,29 +52,57 @@ export function requireRole(p: Principal, roles: TokenRole[], action: string): v
     throw new HubError(403, 'forbidden', `a ${p.role} token cannot ${action} (needs ${roles.join(' or ')})`, [{ path: 'token', reason: `role ${p.role} not allowed` }]);
 }
 
+/** What a read costs beyond its request: one unit per 100 rows examined and per 16 KB sent. */
+export const ROWS_PER_UNIT = 100;
+export const BYTES_PER_UNIT = 16 * 1024;
+export function readCost(rows: number, bytes: number): number {
+  return rows / ROWS_PER_UNIT + bytes / BYTES_PER_UNIT;
+}
+
 /**
  * Per-token token bucket. Small enough to own: it keys on the authenticated token (not the IP,
  * which is 127.0.0.1 for every local backend) and each token may carry its own rate.
+ *
+ * A request takes one unit when it arrives; a read is charged its cost (readCost) once it is known,
+ * so a client issuing expensive reads runs out of units sooner than one issuing cheap ones, and waits
+ * instead of starving the publishers that share the event loop with it.
  */
 export class RateLimiter {
   private buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(private readonly defaultPerSecond: number) {}
 
-  take(p: Principal): void {
-    const rate = p.rateLimit ?? this.defaultPerSecond;
-    if (rate <= 0) return;
+  private bucket(p: Principal, rate: number) {
     const burst = rate * 2;
     const now = Date.now();
     const b = this.buckets.get(p.tokenId) ?? { tokens: burst, at: now };
     b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
     b.at = now;
+    this.buckets.set(p.tokenId, b);
+    return b;
+  }
+
+  take(p: Principal): void {
+    const rate = p.rateLimit ?? this.defaultPerSecond;
+    if (rate <= 0) return;
+    const b = this.bucket(p, rate);
     if (b.tokens < 1) {
-      this.buckets.set(p.tokenId, b);
       const wait = Math.ceil((1 - b.tokens) / rate);
-      throw new HubError(429, 'rate_limited', `token ${p.tokenId} exceeded ${rate} requests/s; retry in ${wait} s`, undefined, { 'retry-after': String(Math.max(1, wait)) });
+      throw new HubError(429, 'rate_limited', `token ${p.tokenId} exceeded ${rate} requests/s (a read costs 1 more per ${ROWS_PER_UNIT} rows examined and per ${BYTES_PER_UNIT / 1024} KB sent); retry in ${wait} s`, undefined, {
+        'retry-after': String(Math.max(1, wait)),
+      });
     }
     b.tokens -= 1;
-    this.buckets.set(p.tokenId, b);
+  }
+
+  /**
+   * Charge work already done. The balance may go negative (the work is done, the next requests wait
+   * for it), but by no more than one burst, so a single huge read costs at most a few seconds' wait.
+   */
+  charge(p: Principal, units: number): void {
+    const rate = p.rateLimit ?? this.defaultPerSecond;
+    if (rate <= 0 || !(units > 0)) return;
+    const b = this.bucket(p, rate);
+    b.tokens = Math.max(-rate * 2, b.tokens - units);
   }
 }

@@ -44,12 +44,6 @@ export function seqPage(q: { cursor?: number; limit?: number; order?: 'asc' | 'd
   return { limit, order, ...(q.cursor !== undefined ? (order === 'asc' ? { after: q.cursor } : { before: q.cursor }) : {}) };
 }
 
-/** A full page may have more after it; a short one is the last. */
-export function nextCursor(page: readonly { seq: number }[], limit: number): string | null {
-  const last = page[page.length - 1];
-  return page.length === limit && last ? String(last.seq) : null;
-}
-
 export const boolParam = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
 /** Parse a query (or params/body) with a strict schema; unknown keys and bad values name the field. */

@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Principal } from '../../tokens.ts';
 import { z } from 'zod';
 import { STATE_KEY_MAX, STATE_KEYS_PER_REQUEST, STATE_PAGE_DEFAULT, STATE_PAGE_MAX, stateViews, type StateView } from '../../../../shared/state.ts';
-import { authenticate, requireRole } from '../auth.ts';
-import { parseWith, repeated, scopeList, typeList, pagingParams, seqPage, nextCursor } from '../query.ts';
+import { authenticate, requireRole, readCost } from '../auth.ts';
+import { parseWith, repeated, scopeList, typeList, pagingParams, seqPage } from '../query.ts';
 import { checkFilters } from './stream.ts';
 import type { RouteContext } from '../app.ts';
 
@@ -37,24 +38,29 @@ const stateQuery = z
 
 /** History, current state and identity: read-only, always within the caller's scope. */
 export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
-  app.get('/v1/events', async (req) => {
+  /**
+   * Replies are serialised here rather than by Fastify so their size is known: a read is charged
+   * for the rows it examined and the bytes it sent (RateLimiter.charge).
+   */
+  const sendCharged = (reply: FastifyReply, p: Principal, scanned: number, body: unknown) => {
+    const json = JSON.stringify(body);
+    limiter.charge(p, readCost(scanned, Buffer.byteLength(json)));
+    return reply.header('content-type', 'application/json; charset=utf-8').send(json);
+  };
+
+  app.get('/v1/events', async (req, reply) => {
     const p = authenticate(req, hub.tokens, false);
     requireRole(p, ['subscriber', 'admin'], 'read history');
     limiter.take(p);
     const q = parseWith(historyQuery, req.query, 'query');
     checkFilters(p.scope, q);
     const page = seqPage(q, 100);
-    const events = hub.log.history(p.scope, {
-      store_id: q.store_id,
-      user_id: q.user_id,
-      strategy_id: q.strategy_id,
-      types: q.type,
-      since: q.since,
-      until: q.until,
-      text: q.q,
-      ...page,
-    });
-    return { events, next_cursor: nextCursor(events, page.limit) };
+    const r = hub.log.historyPage(
+      p.scope,
+      { store_id: q.store_id, user_id: q.user_id, strategy_id: q.strategy_id, types: q.type, since: q.since, until: q.until, text: q.q, ...page },
+      hub.opts.scanBudgetRows,
+    );
+    return sendCharged(reply, p, r.scanned, { events: r.rows, next_cursor: r.next === null ? null : String(r.next), ...(r.partial ? { partial: true } : {}) });
   });
 
   app.get<{ Params: { view: string } }>('/v1/state/:view', async (req, reply) => {
@@ -69,8 +75,8 @@ export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
     const page = seqPage(q, STATE_PAGE_DEFAULT);
     // Head, rows and counts are read in one synchronous step: no commit can land between them.
     const seq = hub.log.head;
-    const r = hub.projections.read(kinds, p.scope, q, page, q.key);
-    return { seq, counts: r.counts, ...r.rows, next_cursor: nextCursor(r.scanned, page.limit) };
+    const r = hub.projections.read(kinds, p.scope, q, page, q.key, hub.opts.scanBudgetRows);
+    return sendCharged(reply, p, r.scanned, { seq, counts: r.counts, ...r.rows, next_cursor: r.next === null ? null : String(r.next), ...(r.partial ? { partial: true } : {}) });
   });
 
   app.get('/v1/whoami', async (req) => {

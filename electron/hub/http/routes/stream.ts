@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { TokenScope } from '../../../../shared/scope.ts';
 import { sseFrame, CONTROL, type ConnectionEvent, type ResetEvent } from '../../../../shared/wire.ts';
 import { HubError, forbidden } from '../../errors.ts';
-import { authenticate, requireRole } from '../auth.ts';
+import { authenticate, requireRole, readCost } from '../auth.ts';
 import { parseWith, scopeList, typeList, seqParam, boolParam } from '../query.ts';
 import { Subscriber, visibleTo, type StreamSpec } from '../../broker.ts';
 import type { KeyFilters } from '../../scope-sql.ts';
@@ -86,14 +86,16 @@ export function streamRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
     hub.broker.register(sub);
     hub.metrics.connections.set(hub.broker.size);
     res.on('close', () => hub.metrics.connections.set(hub.broker.size));
-    void runStream(hub, sub, q.snapshot ?? false, resumeFrom).catch((err) => {
+    // Replay and snapshot work is charged to the token as it is done, like a history read's.
+    const charge = (rows: number, bytes: number) => limiter.charge(p, readCost(rows, bytes));
+    void runStream(hub, sub, q.snapshot ?? false, resumeFrom, charge).catch((err) => {
       req.log.warn({ err, connection: sub.id }, 'stream failed');
       res.destroy();
     });
   });
 }
 
-async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFrom: number | undefined): Promise<void> {
+async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFrom: number | undefined, charge: (rows: number, bytes: number) => void): Promise<void> {
   const { spec } = sub;
   if (resumeFrom !== undefined && resumeFrom > hub.log.head && hub.engine.whenApplied) await hub.engine.whenApplied(resumeFrom, 2000);
   if (sub.closed) return;
@@ -112,12 +114,23 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFro
   sub.sink.write(`retry: ${hub.opts.retryMs}\n\n` + sseFrame(CONTROL.connection, JSON.stringify(connection)));
 
   let cursor: number;
-  const sendSnapshot = () => {
-    // Read and stamp in one synchronous step so the snapshot is exactly the state at `head`.
-    const at = hub.log.head;
-    const snap = hub.projections.snapshot(at, spec.scope, spec.filters, hub.opts.snapshotCaps);
-    sub.sink.write(sseFrame(CONTROL.initial, JSON.stringify(snap), at));
-    return at;
+  /** The snapshot's seq, or null when the client went away before it was built. */
+  const sendSnapshot = async (): Promise<number | null> => {
+    const built = await hub.snapshots.request(
+      // A snapshot depends on the scope and the key filters only (type filters apply to events).
+      JSON.stringify([spec.scope, spec.filters]),
+      () => {
+        // Read and stamp in one synchronous step so the snapshot is exactly the state at `head`.
+        const at = hub.log.head;
+        const snap = hub.projections.snapshot(at, spec.scope, spec.filters, hub.opts.snapshotCaps);
+        return { at, frame: Buffer.from(sseFrame(CONTROL.initial, JSON.stringify(snap), at)) };
+      },
+      () => !sub.closed && !sub.sink.destroyed,
+    );
+    if (!built || sub.closed) return null;
+    sub.sink.write(built.frame);
+    charge(0, built.frame.length);
+    return built.at;
   };
 
   const gone = resumeFrom !== undefined && resumeFrom < hub.log.prunedThrough;
@@ -133,17 +146,23 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFro
         : `Last-Event-ID ${resumeFrom} is ahead of this hub's log (head ${head}); reload from the snapshot that follows`,
     };
     sub.sink.write(sseFrame(CONTROL.reset, JSON.stringify(reset)));
-    cursor = sendSnapshot();
+    const at = await sendSnapshot();
+    if (at === null) return;
+    cursor = at;
+  } else if (snapshot) {
+    const at = await sendSnapshot();
+    if (at === null) return;
+    cursor = resumeFrom ?? at;
   } else {
-    const snapAt = snapshot ? sendSnapshot() : undefined;
-    cursor = resumeFrom ?? snapAt ?? head;
+    cursor = resumeFrom ?? head;
   }
 
   // Replay from the log in pages until caught up, then go live in the same turn as the last read.
   const visible = (e: Parameters<typeof visibleTo>[1]) => visibleTo(spec, e);
   for (;;) {
     if (sub.closed) return;
-    const page = hub.log.readAfter(cursor, REPLAY_PAGE, visible);
+    const page = hub.log.readAfter(cursor, REPLAY_PAGE, visible, { scope: spec.scope, filters: spec.filters });
+    charge(page.scanned, 0);
     if (page.scannedTo === cursor) {
       hub.broker.goLive(sub, cursor);
       return;
@@ -154,6 +173,7 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFro
     for (let i = 0, j = 0; i < page.events.length; i = j) {
       for (let bytes = 0; j < page.events.length && (j === i || bytes < hub.opts.queue.maxBytes / 4); j++) bytes += page.events[j]!.json.length;
       const slice = page.events.slice(i, j);
+      charge(0, bytes(slice));
       if (!hub.broker.write(sub, hub.broker.framesFor(sub, slice), slice.length, j === page.events.length ? cursor : slice[slice.length - 1]!.event.seq)) return;
       if (j < page.events.length && sub.sink.writableNeedDrain) await waitDrain(sub, hub.opts.queue.stallTimeoutMs);
       if (sub.closed) return;
@@ -162,6 +182,12 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFro
     if (sub.sink.writableNeedDrain) await waitDrain(sub, hub.opts.queue.stallTimeoutMs);
     else await new Promise((r) => setImmediate(r));
   }
+}
+
+function bytes(events: readonly { json: string }[]): number {
+  let n = 0;
+  for (const e of events) n += e.json.length;
+  return n;
 }
 
 function waitDrain(sub: Subscriber, timeoutMs: number): Promise<void> {
