@@ -71,7 +71,9 @@ const MIGRATIONS: string[] = [
    CREATE INDEX events_strategy_seq ON events(strategy_id, seq);
    CREATE INDEX projections_store_seq ON projections(kind, store_id, seq);
    CREATE INDEX projections_user_seq ON projections(kind, user_id, seq);
-   CREATE INDEX projections_strategy_seq ON projections(kind, strategy_id, seq);`,
+   CREATE INDEX projections_strategy_seq ON projections(kind, strategy_id, seq);
+   -- A trader's totals (user and strategies): without it SQLite counts through every row of the kind.
+   CREATE INDEX projections_user_strategy ON projections(kind, user_id, strategy_id);`,
 ];
 
 /**

@@ -34,17 +34,22 @@ export interface ScanWindow {
 }
 
 /**
- * The first `budget` rows of a range, as a seq bound. Found on the index alone (the seq of the
- * budget-th row), so it costs a walk of at most `budget` index entries, never a read of their data.
+ * The first `budget` rows of a range, as a seq bound. Found on the index alone (the seq of the row
+ * just past the budget), so it costs a walk of at most `budget` index entries, never a read of their
+ * data; a range of exactly `budget` rows or fewer is not cut.
  */
 export function scanWindow(db: DB, range: ScanRange, budget: number): ScanWindow {
   if (!Number.isFinite(budget)) return { where: [], params: [] };
-  const cut = db
-    .prepare(`SELECT seq FROM ${range.table} WHERE ${range.where} ORDER BY seq ${range.order === 'asc' ? 'ASC' : 'DESC'} LIMIT 1 OFFSET ?`)
+  const asc = range.order === 'asc';
+  const past = db
+    .prepare(`SELECT seq FROM ${range.table} WHERE ${range.where} ORDER BY seq ${asc ? 'ASC' : 'DESC'} LIMIT 1 OFFSET ?`)
     .pluck()
-    .get(...range.params, Math.max(0, budget - 1)) as number | undefined;
-  if (cut === undefined) return { where: [], params: [] };
-  return { where: [range.order === 'asc' ? 'seq <= ?' : 'seq >= ?'], params: [cut], cutAt: cut };
+    .get(...range.params, Math.max(1, budget)) as number | undefined;
+  if (past === undefined) return { where: [], params: [] };
+  // Cursors are exclusive and seqs are integers: stopping just short of `past` makes it the first
+  // row of the next page, whether or not any row holds the seq in between.
+  const cutAt = asc ? past - 1 : past + 1;
+  return { where: [asc ? 'seq <= ?' : 'seq >= ?'], params: [cutAt], cutAt };
 }
 
 /**
