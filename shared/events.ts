@@ -103,7 +103,8 @@ function zodIssues(err: z.ZodError, prefix: string): FieldError[] {
   return err.issues.flatMap((i) =>
     // An unknown key is reported on the key itself, not on its parent object ("" for the envelope).
     (i.code === 'unrecognized_keys' ? i.keys.map((k) => [...i.path.map(String), k]) : [i.path.map(String)]).map((path) => ({
-      path: [prefix, ...path].filter(Boolean).join('.'),
+      // A body that is not an object at all (`42`, `"str"`) has no field to name but itself.
+      path: [prefix, ...path].filter(Boolean).join('.') || 'body',
       reason: i.message,
     })),
   );
@@ -116,11 +117,11 @@ export function validateEvent(input: unknown, prefix = ''): { ok: true; event: V
   const e = env.data;
   const at = (f: string) => (prefix ? `${prefix}.${f}` : f);
   const domain = e.type.split('.')[0]!;
-  let data: Record<string, unknown> = e.data;
   if (e.type in knownTypes) {
+    // Checked, not rewritten: the event keeps the data as sent (fields the schema does not name,
+    // numeric ids, omitted defaults); normalizeData gives readers the schema's view of it.
     const parsed = knownTypes[e.type as KnownType].safeParse(e.data);
     if (!parsed.success) return { ok: false, errors: zodIssues(parsed.error, at('data')) };
-    data = parsed.data as Record<string, unknown>;
   } else if (!e.type.startsWith(CUSTOM_PREFIX)) {
     const reason = domain in REQUIRED_KEYS
       ? `unknown ${domain} event type; known: ${KNOWN_TYPES.filter((t) => t.startsWith(domain + '.')).join(', ')}`
@@ -135,7 +136,7 @@ export function validateEvent(input: unknown, prefix = ''): { ok: true; event: V
     event: {
       id: e.id,
       type: e.type,
-      data,
+      data: e.data,
       store_id: e.store_id ?? null,
       user_id: e.user_id ?? null,
       strategy_id: e.strategy_id ?? null,
@@ -146,11 +147,35 @@ export function validateEvent(input: unknown, prefix = ''): { ok: true; event: V
 }
 
 /**
+ * A known type's data as its schema reads it: ids as strings, defaults filled in, and every field
+ * the schema does not name kept as it is. The stored event is not touched (a new object is built),
+ * so projections and consoles see normalized values while the log keeps what was sent. Data of
+ * other types is returned as it is; null when known-type data does not match its schema.
+ */
+export function normalizeData(type: string, data: Record<string, unknown>): Record<string, unknown> | null {
+  if (!Object.hasOwn(knownTypes, type)) return data;
+  const r = knownTypes[type as KnownType].safeParse(data);
+  return r.success ? (r.data as Record<string, unknown>) : null;
+}
+
+/** JSON with object keys sorted at every level: equal for values that differ only in key order. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const k of Object.keys(obj).sort()) if (obj[k] !== undefined) parts.push(`${JSON.stringify(k)}:${canonicalJson(obj[k])}`);
+  return `{${parts.join(',')}}`;
+}
+
+/**
  * What "the same event" means for an idempotency key: type, data, scope keys and priority. A retry
  * must match all of them; the same id with any of them different is a conflict, not a duplicate.
+ * Key order is not content (JSON objects are unordered), every field is, including ones the type's
+ * schema does not name.
  */
 export function eventContentKey(ev: Pick<ValidEvent, 'type' | 'data' | 'store_id' | 'user_id' | 'strategy_id' | 'priority'>): string {
-  return JSON.stringify([ev.type, ev.data, ev.store_id ?? null, ev.user_id ?? null, ev.strategy_id ?? null, ev.priority]);
+  return canonicalJson([ev.type, ev.data, ev.store_id ?? null, ev.user_id ?? null, ev.strategy_id ?? null, ev.priority]);
 }
 
 /** An event as the hub stores and delivers it. `seq` is the global order and the SSE id. */

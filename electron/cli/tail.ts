@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { EventSource } from 'eventsource';
-import type { HubEvent } from '../../shared/events.ts';
+import { normalizeData, type HubEvent } from '../../shared/events.ts';
 import { formatMoney } from '../../shared/money.ts';
 import { tableLabel } from '../../shared/table-label.ts';
 import { CONTROL, type ConnectionEvent, type ResetEvent, type ForceDisconnect } from '../../shared/wire.ts';
@@ -28,7 +28,8 @@ const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
 
 /** A one-line human summary of an event's data, for the known domains; compact JSON otherwise. */
 export function summarize(e: Pick<HubEvent, 'type' | 'data'>): string {
-  const d = e.data as Record<string, unknown>;
+  // Events arrive as published (a batch summary may leave its counts to their defaults).
+  const d = normalizeData(e.type, e.data) ?? e.data;
   const acct = d.account as { exchange?: string } | undefined;
   switch (e.type) {
     case 'store.order.created': {

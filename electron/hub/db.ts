@@ -74,6 +74,11 @@ const MIGRATIONS: string[] = [
    CREATE INDEX projections_strategy_seq ON projections(kind, strategy_id, seq);
    -- A trader's totals (user and strategies): without it SQLite counts through every row of the kind.
    CREATE INDEX projections_user_strategy ON projections(kind, user_id, strategy_id);`,
+  // History's since/until compare instants: `time` keeps the publisher's offset, so as text
+  // 01:30+09:00 sorts after 16:45Z. time_ms is the same instant in ms since the epoch.
+  `ALTER TABLE events ADD COLUMN time_ms INTEGER;
+   UPDATE events SET time_ms = COALESCE(CAST(ROUND((julianday(time) - 2440587.5) * 86400000.0) AS INTEGER),
+                                        CAST(ROUND((julianday(received_at) - 2440587.5) * 86400000.0) AS INTEGER));`,
 ];
 
 /**

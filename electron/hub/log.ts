@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { inScope, type TokenScope } from '../../shared/scope.ts';
 import { typeMatches, generatedEventId, eventContentKey, type HubEvent, type ValidEvent } from '../../shared/events.ts';
+import { rfc3339Ms } from '../../shared/time.ts';
 import { getMeta, setMeta, type DB } from './db.ts';
 import { scopeWhere, matchesFilters, type KeyFilters } from './scope-sql.ts';
 import { scanWindow, countScanned, REPLAY_STEP_ROWS, SCAN_BUDGET_ROWS, type ScanRange } from './scan-window.ts';
@@ -17,6 +18,9 @@ interface EventRow {
   received_at: string;
   data: string;
 }
+
+/** The instant of `time`, for range queries (the publisher's offset stays in `time`, as sent). */
+const instantOf = (time: string, receivedAt: string): number => rfc3339Ms(time) ?? rfc3339Ms(receivedAt) ?? Date.now();
 
 /** An event with its JSON body kept: frames and replies reuse it instead of serialising again. */
 export interface LoggedEvent {
@@ -90,8 +94,9 @@ export function seqPageSql(p: SeqPage): { where: string[]; params: number[]; ord
 
 export interface HistoryQuery extends KeyFilters, SeqPage {
   types?: string[];
-  since?: string;
-  until?: string;
+  /** Instants in ms since the epoch: since inclusive, until exclusive. */
+  since?: number;
+  until?: number;
   text?: string;
 }
 
@@ -118,8 +123,8 @@ export class EventLog {
 
   constructor(private readonly db: DB) {
     this.insert = db.prepare(
-      `INSERT INTO events (seq, id, type, store_id, user_id, strategy_id, priority, time, received_at, data)
-       VALUES (@seq, @id, @type, @store_id, @user_id, @strategy_id, @priority, @time, @received_at, @data)`,
+      `INSERT INTO events (seq, id, type, store_id, user_id, strategy_id, priority, time, time_ms, received_at, data)
+       VALUES (@seq, @id, @type, @store_id, @user_id, @strategy_id, @priority, @time, @time_ms, @received_at, @data)`,
     );
     this.byId = db.prepare('SELECT seq, type, data, store_id, user_id, strategy_id, priority FROM events WHERE id = ?');
     this.afterStmt = db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
@@ -167,7 +172,7 @@ export class EventLog {
       received_at: receivedAt,
       data,
     };
-    this.insert.run(row);
+    this.insert.run({ ...row, time_ms: instantOf(row.time, receivedAt) });
     if (seq > this.head) this.head = seq;
     return { seq, id: row.id, duplicate: false, logged: toLogged(row, ev.data) };
   }
@@ -222,8 +227,8 @@ export class EventLog {
       clauses.push(sql);
       params.push(value);
     };
-    if (q.since) and('time >= ?', q.since);
-    if (q.until) and('time < ?', q.until);
+    if (q.since !== undefined) and('time_ms >= ?', q.since);
+    if (q.until !== undefined) and('time_ms < ?', q.until);
     if (q.text) {
       clauses.push("instr(lower(data), lower(?)) > 0");
       params.push(q.text);

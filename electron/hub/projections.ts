@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { inScope, type TokenScope } from '../../shared/scope.ts';
-import type { HubEvent } from '../../shared/events.ts';
+import { normalizeData, type HubEvent } from '../../shared/events.ts';
 import { stateFields, stateKinds, type ProjectionRow, type Snapshot, type StateCount, type StateField, type StateKind } from '../../shared/state.ts';
 import type { DB } from './db.ts';
 import { seqPageSql, type SeqPage } from './log.ts';
@@ -65,7 +65,9 @@ export class Projections {
   }
 
   apply(e: HubEvent): void {
-    const d = e.data as Data;
+    // The log keeps data as sent; state holds the schema's reading of it (string ids, defaults), so
+    // keys and merges do not depend on how a publisher spelled an id. Validated at publish, so never null.
+    const d = normalizeData(e.type, e.data) ?? e.data;
     const scoped = (...parts: unknown[]) => parts.map((p) => String(p ?? '')).join('/');
     switch (e.type) {
       case 'store.order.created':

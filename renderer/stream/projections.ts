@@ -1,4 +1,4 @@
-import { knownTypes, type HubEvent, type KnownType } from '../../shared/events.ts';
+import { normalizeData, type HubEvent } from '../../shared/events.ts';
 import type { ProjectionRow, Snapshot, StateKind } from '../../shared/state.ts';
 
 /**
@@ -36,11 +36,12 @@ export type Change =
   | { kind: StateKind; op: 'upsert'; key: string; row: ProjectionRow; prev: ProjectionRow | undefined; ev: HubEvent }
   | { kind: StateKind; op: 'delete'; key: string; prev: ProjectionRow | undefined; ev: HubEvent };
 
-/** Validate a known type's data with its shared schema; null when it does not match. */
+/**
+ * A known type's data as the hub's projections read it (shared normalizeData: ids as strings,
+ * defaults, unnamed fields kept); null when it does not match. The event itself stays as sent.
+ */
 export function parseData(ev: HubEvent): Data | null {
-  if (!(ev.type in knownTypes)) return ev.data;
-  const r = knownTypes[ev.type as KnownType].safeParse(ev.data);
-  return r.success ? (r.data as Data) : null;
+  return normalizeData(ev.type, ev.data);
 }
 
 /**

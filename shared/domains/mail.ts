@@ -1,10 +1,13 @@
 import { z } from 'zod';
 
+// Loose at every level: these schemas check the fields they name and keep every other one, because
+// an event is stored and delivered as its publisher sent it (shared/events.ts#normalizeData).
+
 const emailId = z.union([z.string().min(1).max(128), z.number().int()]).transform(String);
 
 export const mailPriority = z.enum(['low', 'normal', 'high', 'urgent']);
 
-export const mailEmailNew = z.object({
+export const mailEmailNew = z.looseObject({
   email_id: emailId,
   from: z.string().min(1).max(320),
   subject: z.string().max(998),
@@ -14,14 +17,14 @@ export const mailEmailNew = z.object({
   received_at: z.iso.datetime({ offset: true }).optional(),
 });
 
-export const mailEmailClassified = z.object({
+export const mailEmailClassified = z.looseObject({
   email_id: emailId,
   category: z.string().min(1).max(64),
   priority: mailPriority,
   summary: z.string().max(4000).optional(),
 });
 
-export const mailEmailUpdated = z.object({
+export const mailEmailUpdated = z.looseObject({
   email_id: emailId,
   read: z.boolean().optional(),
   starred: z.boolean().optional(),
@@ -29,7 +32,7 @@ export const mailEmailUpdated = z.object({
   deleted: z.boolean().optional(),
 });
 
-export const mailSyncStarted = z.object({
+export const mailSyncStarted = z.looseObject({
   account: z.string().max(320).optional(),
   connection_id: z.union([z.string().max(128), z.number().int()]).transform(String).optional(),
 });

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+// Loose at every level: these schemas check the fields they name and keep every other one, because
+// an event is stored and delivered as its publisher sent it (shared/events.ts#normalizeData).
+
 const money = z.number().finite().nonnegative();
 const orderId = z.union([z.string().min(1).max(128), z.number().int()]).transform(String);
 const tableId = z.union([z.string().min(1).max(64), z.number().int()]).transform(String);
@@ -7,14 +10,14 @@ const tableId = z.union([z.string().min(1).max(64), z.number().int()]).transform
 export const storeOrderStatus = z.enum(['pending', 'accepted', 'preparing', 'ready', 'served', 'completed', 'cancelled']);
 export type StoreOrderStatus = z.infer<typeof storeOrderStatus>;
 
-export const storeOrderItem = z.object({
+export const storeOrderItem = z.looseObject({
   name: z.string().min(1).max(200),
   quantity: z.number().int().positive().max(10_000),
   price: money.optional(),
   options: z.array(z.string().max(200)).max(50).optional(),
 });
 
-export const storeOrderCreated = z.object({
+export const storeOrderCreated = z.looseObject({
   order_id: orderId,
   table_id: tableId.optional(),
   table_label: z.string().max(64).optional(),
@@ -27,20 +30,20 @@ export const storeOrderCreated = z.object({
   note: z.string().max(1000).optional(),
 });
 
-export const storeOrderUpdated = z.object({
+export const storeOrderUpdated = z.looseObject({
   order_id: orderId,
   status: storeOrderStatus,
   table_id: tableId.optional(),
   note: z.string().max(1000).optional(),
 });
 
-export const storeOrderDeleted = z.object({
+export const storeOrderDeleted = z.looseObject({
   order_id: orderId,
   table_id: tableId.optional(),
   reason: z.string().max(500).optional(),
 });
 
-export const storeSessionEnded = z.object({
+export const storeSessionEnded = z.looseObject({
   table_id: tableId,
   session_id: z.string().max(128).optional(),
 });

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+// Loose at every level: these schemas check the fields they name and keep every other one, because
+// an event is stored and delivered as its publisher sent it (shared/events.ts#normalizeData).
+
 const id = z.union([z.string().min(1).max(128), z.number().int()]).transform(String);
 const qty = z.number().finite().nonnegative();
 const price = z.number().finite().nonnegative();
@@ -9,7 +12,7 @@ export const tradingOrderType = z.enum(['MARKET', 'LIMIT', 'STOP_LIMIT', 'STOP_M
 export const tradingOrderStatus = z.enum(['NEW', 'OPEN', 'PARTIALLY_FILLED', 'FILLED', 'CANCELLED', 'EXPIRED', 'REJECTED']);
 
 /** Seed 001 unified every trading event on `account.account_id` (2025-10-12); we keep that shape. */
-export const tradingAccount = z.object({
+export const tradingAccount = z.looseObject({
   account_id: id,
   name: z.string().max(200),
   exchange: z.string().max(64),
@@ -31,9 +34,9 @@ const orderCore = {
   suppress_toast: z.boolean().optional(),
 };
 
-export const tradingOrderEvent = z.object(orderCore);
+export const tradingOrderEvent = z.looseObject(orderCore);
 
-export const tradingPositionEvent = z.object({
+export const tradingPositionEvent = z.looseObject({
   position_id: id,
   symbol: z.string().min(1).max(64),
   quantity: z.number().finite(),
@@ -43,7 +46,7 @@ export const tradingPositionEvent = z.object({
   account: tradingAccount,
 });
 
-export const tradingBatchSummary = z.object({
+export const tradingBatchSummary = z.looseObject({
   order_type: tradingOrderType,
   created: z.number().int().nonnegative().default(0),
   cancelled: z.number().int().nonnegative().default(0),
@@ -51,7 +54,7 @@ export const tradingBatchSummary = z.object({
   failed: z.number().int().nonnegative().default(0),
 });
 
-export const tradingOrderBatch = z.object({
+export const tradingOrderBatch = z.looseObject({
   summaries: z.array(tradingBatchSummary).min(1).max(50),
   /** When true, consoles show only the batch toast, not one per order (seed 001's suppress_toast). */
   suppress_toasts: z.boolean().default(true),

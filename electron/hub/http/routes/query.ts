@@ -2,12 +2,22 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Principal } from '../../tokens.ts';
 import { z } from 'zod';
 import { STATE_KEY_MAX, STATE_KEYS_PER_REQUEST, STATE_PAGE_DEFAULT, STATE_PAGE_MAX, stateViews, type StateView } from '../../../../shared/state.ts';
+import { rfc3339Ms } from '../../../../shared/time.ts';
 import { authenticate, requireRole, readCost } from '../auth.ts';
 import { parseWith, repeated, scopeList, typeList, pagingParams, seqPage } from '../query.ts';
 import { checkFilters } from './stream.ts';
 import type { RouteContext } from '../app.ts';
 
-const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
+/** An RFC 3339 date-time with any offset, as the instant it names (ms since the epoch). */
+const instant = z
+  .string()
+  .max(64, 'must be at most 64 characters')
+  .transform((v, ctx) => {
+    // An unencoded `+09:00` arrives as ` 09:00` (a query string's + is a space); the sign is meant.
+    const ms = rfc3339Ms(v.replace(/ (\d{2}:\d{2})$/, '+$1'));
+    if (ms === null) ctx.addIssue({ code: 'custom', message: 'must be an RFC 3339 date-time with an offset, like 2026-11-23T01:30:00+09:00 or 2026-11-22T16:30:00Z' });
+    return ms ?? 0;
+  });
 
 const historyQuery = z
   .object({
@@ -15,8 +25,8 @@ const historyQuery = z
     user_id: scopeList.optional(),
     strategy_id: scopeList.optional(),
     type: typeList.optional(),
-    since: isoTime.optional(),
-    until: isoTime.optional(),
+    since: instant.optional(),
+    until: instant.optional(),
     q: z.string().min(1).max(200).optional(),
     ...pagingParams(1000),
   })
