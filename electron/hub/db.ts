@@ -5,7 +5,7 @@ import { HubError } from './errors.ts';
 
 export type DB = Database.Database;
 
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: string[] = [
   `CREATE TABLE events (
      seq INTEGER PRIMARY KEY,
      id TEXT NOT NULL,

@@ -40,8 +40,10 @@ describe('Publisher client', () => {
     expect(s.requests).toBe(3); // 100 + 100 + 52 (the rest waited out the linger)
     const stored = await allEvents(t.url);
     expect(stored).toHaveLength(252);
-    expect(stored[0]).toMatchObject({ type: 'store.order.created', store_id: '12', data: { order_id: '0', table_id: '3', status: 'pending' } });
-    expect(stored[250]).toMatchObject({ type: 'trading.order.batch', priority: 'high', data: { suppress_toasts: true } });
+    // Data is stored as the client sent it (numeric ids, no defaults added); scope keys are normalized.
+    expect(stored[0]).toMatchObject({ type: 'store.order.created', store_id: '12', data: { order_id: 0, table_id: 3, items: [{ name: 'Bibimbap', quantity: 1, price: 12000 }], total: 12000 } });
+    expect(stored[0]!.data).not.toHaveProperty('status');
+    expect(stored[250]).toMatchObject({ type: 'trading.order.batch', priority: 'high', data: { summaries: [{ order_type: 'LIMIT', created: 100 }] } });
   });
 
   it('never duplicates across a hub restart mid-stream: every id stored exactly once, in order', async () => {
@@ -106,7 +108,7 @@ describe('Publisher client', () => {
     const res = await Promise.all(acks);
     expect(res.map((a) => a.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
     const stored = await allEvents(t.url);
-    expect(stored.map((e) => e.data.email_id)).toEqual(Array.from({ length: 25 }, (_, i) => String(i)));
+    expect(stored.map((e) => e.data.email_id)).toEqual(Array.from({ length: 25 }, (_, i) => i));
   });
 
   it('throws BufferFullError when the local buffer is full (events or bytes), without dropping what it holds', async () => {

@@ -1,5 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { validateEvent, typeMatches, jsonDepth, KNOWN_TYPES } from '../../shared/events.ts';
+import { validateEvent, typeMatches, jsonDepth, normalizeData, eventContentKey, KNOWN_TYPES } from '../../shared/events.ts';
+import { rfc3339Ms } from '../../shared/time.ts';
+import { parseData } from '../../renderer/stream/projections.ts';
 import { inScope, scopeViolation } from '../../shared/scope.ts';
 import { sseFrame } from '../../shared/wire.ts';
 import { sample } from '../helpers/events.ts';
@@ -41,6 +43,38 @@ describe('event validation', () => {
     const root = deep;
     for (let i = 0; i < 40; i++) deep = (deep.a = {}) as Record<string, unknown>;
     expect(validateEvent({ type: 'x.deep', data: root }).ok).toBe(false);
+  });
+
+  it('keeps data as sent; normalizeData gives the schema\'s reading with unnamed fields kept', () => {
+    const data = { order_id: 7, items: [{ name: 'Tea', quantity: 1, spice: 'mild' }], total: 3, client_tag: 'pos-2' };
+    const r = validateEvent({ type: 'store.order.created', store_id: 1, data });
+    expect(r.ok && r.event.data).toEqual(data);
+    const n = normalizeData('store.order.created', data);
+    expect(n).toEqual({ order_id: '7', items: [{ name: 'Tea', quantity: 1, spice: 'mild' }], total: 3, status: 'pending', client_tag: 'pos-2' });
+    expect(data.order_id).toBe(7);
+    expect(normalizeData('x.any', data)).toBe(data);
+    expect(normalizeData('store.order.created', { order_id: 1 })).toBeNull();
+    // The console applies the same reading to its tables; the event it keeps (and its inspector
+    // shows) is untouched, unknown fields included.
+    const ev = { seq: 1, id: 'a', type: 'store.order.created', data, store_id: '1', user_id: null, strategy_id: null, priority: 'normal' as const, time: '', received_at: '' };
+    expect(parseData(ev)).toEqual(n);
+    expect(ev.data).toEqual({ order_id: 7, items: [{ name: 'Tea', quantity: 1, spice: 'mild' }], total: 3, client_tag: 'pos-2' });
+  });
+
+  it('compares event content regardless of key order, not regardless of fields', () => {
+    const ev = (data: Record<string, unknown>) => ({ type: 'x.a', data, store_id: null, user_id: null, strategy_id: null, priority: 'normal' as const });
+    expect(eventContentKey(ev({ a: 1, b: { c: 2, d: [1, { f: 1, e: 2 }] } }))).toBe(eventContentKey(ev({ b: { d: [1, { e: 2, f: 1 }], c: 2 }, a: 1 })));
+    expect(eventContentKey(ev({ a: 1 }))).not.toBe(eventContentKey(ev({ a: 1, extra: null })));
+    expect(eventContentKey(ev({ a: [1, 2] }))).not.toBe(eventContentKey(ev({ a: [2, 1] })));
+  });
+
+  it('reads RFC 3339 times with any offset as instants', () => {
+    const z = Date.parse('2026-11-22T16:30:00Z');
+    for (const s of ['2026-11-23T01:30:00+09:00', '2026-11-22t16:30:00z', '2026-11-22 16:30:00Z', '2026-11-22T16:30:00-00:00', '2026-11-22T11:00:00-05:30'])
+      expect(rfc3339Ms(s), s).toBe(z);
+    expect(rfc3339Ms('2024-02-29T00:00:00.123456Z')).toBe(Date.parse('2024-02-29T00:00:00.123Z'));
+    for (const s of ['2025-02-29T00:00:00Z', '2026-11-22T16:30:00', '2026-11-22T24:00:00Z', '2026-11-22T16:30:00+09', '2026-11-22'])
+      expect(rfc3339Ms(s), s).toBeNull();
   });
 
   it('measures depth iteratively even for hostile nesting', () => {
