@@ -17,6 +17,7 @@ import { histogramQuantile } from './lib/prom.ts';
 import { openDatabase } from '../electron/hub/db.ts';
 import { EventLog } from '../electron/hub/log.ts';
 import { validateEvent } from '../shared/events.ts';
+import { heavyReaders as heavyReadersBench } from './heavy-readers.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const results: { name: string; value: number; unit: string; baseline?: number; baselineName?: string; target?: string }[] = [];
@@ -251,7 +252,8 @@ async function idleMemory() {
   record({ name: 'RSS after they all disconnect, above baseline', value: rss2 - rss0, unit: 'MB' });
 }
 
-const scenarios: Record<string, () => Promise<void>> = { publishSingle, publishBatched, fanOut, latency, replay, idleMemory };
+const heavyReaders = () => heavyReadersBench({ quick: QUICK, record });
+const scenarios: Record<string, () => Promise<void>> = { publishSingle, publishBatched, fanOut, latency, replay, idleMemory, heavyReaders };
 const only = process.argv.slice(2);
 console.log(`RelayDesk hub bench — ${new Date().toISOString()} — ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}${QUICK ? ' (quick)' : ''}`);
 for (const [name, fn] of Object.entries(scenarios)) if (!only.length || only.includes(name)) await fn();

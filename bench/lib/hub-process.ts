@@ -51,10 +51,13 @@ export async function spawnBareServer(args: string[] = []): Promise<ServerProces
   };
 }
 
-/** The real CLI hub in its own process, so its CPU and memory are measured apart from the load generator. */
-export async function spawnHub(args: string[] = []): Promise<HubProcess> {
+/**
+ * The real CLI hub in its own process, so its CPU and memory are measured apart from the load
+ * generator. `root` runs another checkout's hub (a before/after comparison in one run).
+ */
+export async function spawnHub(args: string[] = [], root = ROOT): Promise<HubProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'relaydesk-bench-'));
-  const child = spawn(process.execPath, [join(ROOT, 'bin/relaydesk.js'), 'serve', '--port', '0', '--db', join(dir, 'bench.db'), '--log-level', 'warn', '--rate-limit', '0', '--heartbeat-ms', '60000', ...args], {
+  const child = spawn(process.execPath, [join(root, 'bin/relaydesk.js'), 'serve', '--port', '0', '--db', join(dir, 'bench.db'), '--log-level', 'warn', '--rate-limit', '0', '--heartbeat-ms', '60000', ...args], {
     env: { ...process.env, RELAYDESK_ADMIN_TOKEN: BENCH_ADMIN },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
