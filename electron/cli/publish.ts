@@ -6,6 +6,7 @@ import { priority as prioritySchema, MAX_BATCH, type PublishEnvelope } from '../
 import type { PublishResult } from '../../shared/api.ts';
 import { postEvents, newEventId, backoffDelay, isRetryable, HubHttpError } from '../client/index.ts';
 import { context, describeError, usage, out, err, positiveInt, EXIT_CODES_HELP, CliError, EXIT, type Ctx } from './common.ts';
+import { fidelityProblems } from '../hub/http/json-fidelity.ts';
 
 interface PublishFlags {
   type?: string;
@@ -31,11 +32,16 @@ interface Line {
 }
 
 function parseJson(text: string, where: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
     throw usage(`${where} is not valid JSON: ${(e as Error).message}`);
   }
+  // JSON.parse would quietly turn 9007199254740993 into …992 before the hub ever saw it.
+  const bad = fidelityProblems(text);
+  if (bad.length) throw usage(`${where}: ${bad.map((p) => `${p.path} ${p.reason}`).join('; ')}`);
+  return value;
 }
 
 function fromFlags(f: PublishFlags): PublishEnvelope {

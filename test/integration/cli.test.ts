@@ -84,6 +84,10 @@ describe('relaydesk CLI: help and usage', () => {
     const badJson = await run(['publish', '--type', 'x.demo.thing', '--data', '{nope'], { env });
     expect(badJson.code).toBe(1);
     expect(badJson.stderr).toContain('--data is not valid JSON');
+    // A number JSON.parse would change is refused before sending, naming it, not sent altered.
+    const inexact = await run(['publish', '--type', 'x.demo.thing', '--data', '{"n":{"big":9007199254740993}}'], { env });
+    expect(inexact.code).toBe(1);
+    expect(inexact.stderr).toMatch(/--data: n\.big number 9007199254740993 cannot be stored exactly/);
     const noToken = await run(['stats'], { env: { RELAYDESK_URL: t.url } });
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toContain('no token');
