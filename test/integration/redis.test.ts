@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startHub, type Hub } from '../../electron/hub/hub.ts';
 import { redisEngineFactory, redisTarget, type RedisEngine } from '../../electron/hub/bus/redis.ts';
-import { ADMIN, api, createToken, publish, sleep, startTestHub, until, type TestHub } from '../helpers/hub.ts';
+import { ADMIN, allEvents, api, createToken, publish, sleep, startTestHub, until, type TestHub } from '../helpers/hub.ts';
 import { Subscriber } from '../helpers/sse.ts';
 import { sample } from '../helpers/events.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -214,6 +214,16 @@ describe('Redis engine details', () => {
     expect(seqs[1]).toBe(seqs[0] + 1);
     await until(() => B.hub.log.head === A.hub.log.head, 'B applied');
     expect(B.hub.log.count()).toBe(3);
+
+    // Through Redis too: fields no schema names arrive on the other hub as sent, a retry with the
+    // keys in another order is the same event, and one with other extra fields is not.
+    const extra = { id: 'mail-x', type: 'mail.email.new', user_id: 'u1', data: { email_id: 9, from: 'a@b.c', subject: 's', client_tag: { k: [1, 'x'] } } };
+    expect((await publish(A.url, extra)).status).toBe(201);
+    const reordered = await publish(B.url, { ...extra, data: { client_tag: { k: [1, 'x'] }, subject: 's', from: 'a@b.c', email_id: 9 } });
+    expect(reordered.body.results?.[0]?.duplicate).toBe(true);
+    expect((await publish(B.url, { ...extra, data: { ...extra.data, client_tag: { k: [2] } } })).status).toBe(409);
+    await until(() => B.hub.log.head === A.hub.log.head, 'B applied the extra-field event');
+    expect(JSON.stringify((await allEvents(B.url)).find((e) => e.id === 'mail-x')!.data)).toBe(JSON.stringify(extra.data));
   });
 
   it('after the Redis id TTL, every hub still deduplicates against its own log the same way', async () => {
