@@ -55,25 +55,32 @@ export const historyPageSchema = z.object({
   partial: z.literal(true).optional(),
 });
 
+/**
+ * Hub stats. A scoped admin gets its scope's view: `scope` is its scope, `head_seq` its scope's
+ * head and `connections` the streams within its scope; the hub-wide fields (log, rates, bus, uptime,
+ * slow-consumer count) are left out, since they describe every scope. An unscoped admin gets all,
+ * with `scope: {}`.
+ */
 export const statsSchema = z.object({
   hub_id: z.string(),
-  uptime_s: z.number(),
+  scope: tokenScopeSchema.default({}),
+  uptime_s: z.number().optional(),
   head_seq: z.number().int(),
-  oldest_seq: z.number().int(),
-  log: z.object({ events: z.number().int(), bytes: z.number().int(), pruned_through: z.number().int() }),
+  oldest_seq: z.number().int().optional(),
+  log: z.object({ events: z.number().int(), bytes: z.number().int(), pruned_through: z.number().int() }).optional(),
   rates: z.object({
     publish_per_s: z.number(),
     delivery_per_s: z.number(),
     publish_total: z.number().int(),
     delivery_total: z.number().int(),
-  }),
+  }).optional(),
   connections: z.object({
     total: z.number().int(),
     by_scope: z.record(z.string(), z.number().int()),
     queue_depth_max: z.number().int(),
     queue_bytes_total: z.number().int(),
-    slow_consumer_disconnects: z.number().int(),
+    slow_consumer_disconnects: z.number().int().optional(),
   }),
-  bus: z.object({ engine: z.enum(['local', 'redis']), lag_ms: z.number().nullable(), connected: z.boolean() }),
+  bus: z.object({ engine: z.enum(['local', 'redis']), lag_ms: z.number().nullable(), connected: z.boolean() }).optional(),
 });
 export type Stats = z.infer<typeof statsSchema>;

@@ -32,6 +32,7 @@ export interface ServeFlags {
   demo: boolean;
   logLevel: HubOptions['logLevel'];
   rateLimit: number;
+  maxConnections?: number;
   demoRate: number;
   demoSeed?: number;
 }
@@ -49,6 +50,11 @@ export function serveCommand(onDemo?: (url: string, adminToken: string, flags: S
     .addOption(new Option('--cors-origin <origin>', 'extra browser origin allowed to call the API (repeatable)').default([]).argParser(collect))
     .addOption(new Option('--redis <url>', 'fan out through Redis Streams (several hubs, one system)').env('RELAYDESK_REDIS_URL'))
     .addOption(new Option('--rate-limit <n>', 'default requests per second per token').env('RELAYDESK_RATE_LIMIT').default(1000).argParser(int('--rate-limit')))
+    .addOption(
+      new Option('--max-connections <n>', 'open connections at most; idle ones are closed to let new ones in (default: open-file limit minus 64)')
+        .env('RELAYDESK_MAX_CONNECTIONS')
+        .argParser(int('--max-connections')),
+    )
     .addOption(new Option('--log-level <level>', 'structured log level (stderr)').env('RELAYDESK_LOG_LEVEL').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .option('--demo', 'run the demo publishers (a store, two trading strategies, a mailbox) through the HTTP API', false)
     .addOption(new Option('--demo-rate <x>', 'demo speed multiplier (1 = a few events per second)').env('RELAYDESK_DEMO_RATE').default(1).argParser((v: string) => {
@@ -71,6 +77,7 @@ export function serveCommand(onDemo?: (url: string, adminToken: string, flags: S
         redisUrl: flags.redis,
         logLevel: flags.logLevel,
         rateLimitPerSecond: flags.rateLimit,
+        ...(flags.maxConnections ? { maxConnections: flags.maxConnections } : {}),
       };
       let engineFactory: EngineFactory | undefined;
       if (flags.redis) {

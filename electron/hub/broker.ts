@@ -44,6 +44,12 @@ export class Subscriber {
   readonly id = `c_${randomBytes(6).toString('hex')}`;
   readonly connectedAt = Date.now();
   lastSeq = 0;
+  /**
+   * The newest seq this connection may be told about: its scope's head when it connected, then the
+   * last event it was sent. Heartbeats carry it; `lastSeq` can be a global position (how far replay
+   * scanned), which would tell a scoped client how busy the other scopes are.
+   */
+  headSeq = 0;
   live = false;
   closed = false;
   /** Events handed to Node while the socket was backed up; reset when it drains. */
@@ -113,10 +119,7 @@ export class Broker {
   onFlushed?: (flushMs: number, lagMs: number) => void;
   private pendingSince = 0;
 
-  constructor(
-    readonly limits: BrokerLimits,
-    private readonly headSeq: () => number,
-  ) {
+  constructor(readonly limits: BrokerLimits) {
     this.heartbeat = setInterval(() => this.beat(), limits.heartbeatMs);
     this.heartbeat.unref();
   }
@@ -194,6 +197,7 @@ export class Broker {
           this.write(sub, chunk, matching.length, lastSeq);
           delivered += matching.length;
         }
+        if (lastSeq > sub.headSeq) sub.headSeq = lastSeq;
       }
     }
     this.onDelivered?.(delivered);
@@ -258,26 +262,34 @@ export class Broker {
 
   private beat(): void {
     const now = Date.now();
-    const frame = Buffer.from(`: heartbeat\n` + sseFrame(CONTROL.heartbeat, JSON.stringify({ time: new Date(now).toISOString(), head_seq: this.headSeq() })));
+    const time = new Date(now).toISOString();
+    // Each connection hears its own head; connections at the same head share one encoded frame.
+    const frames = new Map<number, Buffer>();
     for (const sub of [...this.all]) {
       if (sub.stalledSince !== null && now - sub.stalledSince > this.limits.stallTimeoutMs) {
         this.slow(sub, `no progress for ${Math.round((now - sub.stalledSince) / 1000)} s`);
         continue;
       }
+      let frame = frames.get(sub.headSeq);
+      if (!frame) frames.set(sub.headSeq, (frame = Buffer.from(`: heartbeat\n` + sseFrame(CONTROL.heartbeat, JSON.stringify({ time, head_seq: sub.headSeq })))));
       this.write(sub, frame, 0);
     }
   }
 
-  stats() {
+  /** Connection figures, of every connection or of those `which` selects (a scoped admin's). */
+  stats(which?: (s: Subscriber) => boolean) {
     const byScope: Record<string, number> = {};
     let maxDepth = 0;
     let bytes = 0;
+    let total = 0;
     for (const s of this.all) {
+      if (which && !which(s)) continue;
+      total++;
       byScope[s.scopeLabel] = (byScope[s.scopeLabel] ?? 0) + 1;
       if (s.backlog > maxDepth) maxDepth = s.backlog;
       bytes += s.sink.writableLength;
     }
-    return { total: this.all.size, by_scope: byScope, queue_depth_max: maxDepth, queue_bytes_total: bytes };
+    return { total, by_scope: byScope, queue_depth_max: maxDepth, queue_bytes_total: bytes };
   }
 
   close(payload: ForceDisconnect): void {

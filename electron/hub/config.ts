@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SNAPSHOT_CAPS, type StateKind } from '../../shared/state.ts';
 import { SCAN_BUDGET_ROWS } from './scan-window.ts';
+import { defaultMaxConnections } from './http/connections.ts';
 
 export interface HubOptions {
   host: string;
@@ -27,6 +28,11 @@ export interface HubOptions {
    * short, marked `partial`, with a cursor to continue from (see scan-window.ts).
    */
   scanBudgetRows: number;
+  /**
+   * Open TCP connections at most (SSE streams included). At the cap, the connections idle the
+   * longest are closed to let a new one in. Default: the open-file soft limit minus 64, else 4096.
+   */
+  maxConnections: number;
   allowedHosts: string[];
   corsOrigins: string[];
   /** The built console (vite output); served at `/` when present. */
@@ -61,6 +67,7 @@ export function hubDefaults(overrides: Partial<HubOptions> = {}): HubOptions {
     bodyLimitBytes: 1024 * 1024,
     rateLimitPerSecond: 1_000,
     scanBudgetRows: SCAN_BUDGET_ROWS,
+    maxConnections: overrides.maxConnections ?? defaultMaxConnections(),
     allowedHosts: [],
     corsOrigins: [],
     logLevel: 'info',

@@ -91,7 +91,6 @@ export class Hub {
         stallTimeoutMs: this.opts.queue.stallTimeoutMs,
         heartbeatMs: this.opts.heartbeatMs,
       },
-      () => this.log.head,
     );
     this.broker.onDelivered = (n) => {
       this.metrics.delivered.inc(n);

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import { inScope, type TokenScope } from '../../shared/scope.ts';
+import { inScope, isUnscoped, type TokenScope } from '../../shared/scope.ts';
 import { typeMatches, generatedEventId, eventContentKey, type HubEvent, type ValidEvent } from '../../shared/events.ts';
 import { rfc3339Ms } from '../../shared/time.ts';
 import { getMeta, setMeta, type DB } from './db.ts';
@@ -141,6 +141,28 @@ export class EventLog {
   get oldest(): number {
     const row = this.db.prepare('SELECT MIN(seq) AS s FROM events').get() as { s: number | null };
     return row.s ?? this.head + 1;
+  }
+
+  private headInStmts = new Map<string, Statement>();
+
+  /**
+   * The head as a scope sees it: the newest seq visible to `scope`, never below the pruned-through
+   * point (a client resuming from it must not be sent a retention `reset` just because its own
+   * events aged out). A scoped token never learns the global head, which tells how busy the other
+   * scopes are. Newest-first with LIMIT 1 stops at the first match: on the seq primary key when no
+   * index covers the scope keys, on an index of (key, seq) when there is one.
+   */
+  headIn(scope: TokenScope): number {
+    if (isUnscoped(scope)) return this.head;
+    const where = scopeWhere(scope);
+    const sql = `SELECT seq FROM events WHERE ${where.sql} ORDER BY seq DESC LIMIT 1`;
+    let stmt = this.headInStmts.get(sql);
+    if (!stmt) {
+      if (this.headInStmts.size >= 64) this.headInStmts.clear();
+      this.headInStmts.set(sql, (stmt = this.db.prepare(sql)));
+    }
+    const row = stmt.get(...where.params) as { seq: number } | undefined;
+    return Math.max(row?.seq ?? 0, this.prunedThrough);
   }
 
   count(): number {

@@ -14,6 +14,8 @@
 export interface SnapshotBuild {
   /** The log head the snapshot is exact at; the stream replays from here. */
   at: number;
+  /** The seq the frame is stamped with when not `at`: the scope's head, so the global head stays private. */
+  stamp?: number;
   /** The framed `initial` event, encoded once for every connection it is written to. */
   frame: Buffer;
 }

@@ -1,5 +1,6 @@
 import { useSyncExternalStore } from 'react';
 import { useConsole } from '../app/context.ts';
+import { describeScope, isUnscoped } from '../../shared/scope.ts';
 import { Sparkline } from './Sparkline.tsx';
 import type { Sample } from './sampler.ts';
 
@@ -11,11 +12,18 @@ export function StatsView() {
   const isAdmin = me.role === 'admin';
   const last = samples[samples.length - 1];
   const series = (k: keyof Sample) => samples.map((s) => s[k]);
+  // A scoped admin's stats cover its own scope only; the hub-wide figures are not sent to it.
+  const scoped = stats !== null && !isUnscoped(stats.scope);
   return (
     <section className="stats" data-testid="stats">
       {!isAdmin && (
         <div className="banner info" data-testid="stats-admin-only">
           Hub-wide stats need an admin token; this window is signed in as a {me.role}. Below is what this window receives.
+        </div>
+      )}
+      {scoped && (
+        <div className="banner info" data-testid="stats-scoped">
+          Scoped to {describeScope(stats.scope)}: connections and head are this scope&apos;s; hub-wide rates and log size need an unscoped admin token.
         </div>
       )}
       {error && (
@@ -28,9 +36,13 @@ export function StatsView() {
         {isAdmin && (
           <>
             <StatCard label="Connections" value={String(stats?.connections.total ?? '-')} values={series('connections')} />
-            <StatCard label="Publish/s" value={fmt(stats?.rates.publish_per_s)} values={series('publish')} />
-            <StatCard label="Delivery/s" value={fmt(stats?.rates.delivery_per_s)} values={series('delivery')} />
-            <StatCard label="Slow-consumer drops" value={String(stats?.connections.slow_consumer_disconnects ?? '-')} values={series('drops')} />
+            {!scoped && (
+              <>
+                <StatCard label="Publish/s" value={fmt(stats?.rates?.publish_per_s)} values={series('publish')} />
+                <StatCard label="Delivery/s" value={fmt(stats?.rates?.delivery_per_s)} values={series('delivery')} />
+                <StatCard label="Slow-consumer drops" value={String(stats?.connections.slow_consumer_disconnects ?? '-')} values={series('drops')} />
+              </>
+            )}
           </>
         )}
       </div>
@@ -51,12 +63,15 @@ export function StatsView() {
           <>
             <dt>Hub</dt>
             <dd>
-              {stats.hub_id} · up {Math.round(stats.uptime_s / 60)} min · bus {stats.bus.engine}
-              {stats.bus.connected ? '' : ' (disconnected)'}
+              {stats.hub_id}
+              {stats.uptime_s !== undefined && ` · up ${Math.round(stats.uptime_s / 60)} min`}
+              {stats.bus && ` · bus ${stats.bus.engine}${stats.bus.connected ? '' : ' (disconnected)'}`}
             </dd>
             <dt>Log</dt>
             <dd>
-              {stats.log.events.toLocaleString()} events · seq {stats.oldest_seq}–{stats.head_seq} · {(stats.log.bytes / 1e6).toFixed(1)} MB
+              {stats.log
+                ? `${stats.log.events.toLocaleString()} events · seq ${stats.oldest_seq ?? stats.log.pruned_through + 1}–${stats.head_seq} · ${(stats.log.bytes / 1e6).toFixed(1)} MB`
+                : `head seq ${stats.head_seq} in this scope`}
             </dd>
             <dt>Queues</dt>
             <dd>

@@ -66,7 +66,7 @@ export class StatsSampler {
     if (s) this.stats = s;
     this.samples = [
       ...this.samples,
-      { at: now, connections: s?.connections.total ?? 0, publish: s?.rates.publish_per_s ?? 0, delivery: s?.rates.delivery_per_s ?? 0, drops: s?.connections.slow_consumer_disconnects ?? 0, window },
+      { at: now, connections: s?.connections.total ?? 0, publish: s?.rates?.publish_per_s ?? 0, delivery: s?.rates?.delivery_per_s ?? 0, drops: s?.connections.slow_consumer_disconnects ?? 0, window },
     ].slice(-SAMPLES);
     this.version++;
     for (const l of this.listeners) l();

@@ -4,6 +4,7 @@ import type { Hub } from '../hub.ts';
 import { HubError, isStorageError, storageUnavailable } from '../errors.ts';
 import { registerBodyParsers } from './body.ts';
 import { registerSecurity } from './security.ts';
+import { guardConnections } from './connections.ts';
 import { RateLimiter } from './auth.ts';
 import { publishRoutes } from './routes/publish.ts';
 import { streamRoutes } from './routes/stream.ts';
@@ -29,14 +30,20 @@ export async function buildApp(hub: Hub): Promise<FastifyInstance> {
     // Per-request lines would dominate at thousands of publishes per second; errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: hub.opts.bodyLimitBytes,
-    // SSE connections live for hours; only the request head has a deadline.
-    requestTimeout: 0,
+    // A client that opens a socket and sends nothing, or sends slowly, must not hold it: the request
+    // head must arrive within 10 s and the whole request (body included) within 30 s, and a kept-alive
+    // socket is closed after 5 s without a request. An SSE stream is unaffected: its request is
+    // complete once its head is in, and it is never idle between requests. Node checks these every
+    // connectionsCheckingInterval; the default 30 s would let a deadline overrun by that much.
+    http: { headersTimeout: 10_000, connectionsCheckingInterval: 1_000 },
+    requestTimeout: 30_000,
     connectionTimeout: 0,
-    keepAliveTimeout: 65_000,
+    keepAliveTimeout: 5_000,
     return503OnClosing: true,
     forceCloseConnections: true,
   });
   app.server.maxHeadersCount = 100;
+  guardConnections(app.server, hub.opts.maxConnections, hub.logger);
   registerBodyParsers(app);
   registerSecurity(app, { allowedHosts: hub.opts.allowedHosts, corsOrigins: hub.opts.corsOrigins });
 

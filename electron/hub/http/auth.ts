@@ -1,7 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import type { TokenRole } from '../../../shared/api.ts';
+import { isUnscoped, describeScope } from '../../../shared/scope.ts';
 import type { Principal, TokenStore } from '../tokens.ts';
 import { HubError } from '../errors.ts';
+import { isWildcardCrossOrigin } from './security.ts';
 
 export const SESSION_COOKIE = 'rd_session';
 
@@ -39,6 +41,10 @@ export function authenticate(req: FastifyRequest, tokens: TokenStore, allowQuery
     return p;
   }
   const session = readCookie(req, SESSION_COOKIE);
+  if (session && isWildcardCrossOrigin(req))
+    throw new HubError(401, 'unauthorized', 'the console session cookie is not accepted from another origin; send "Authorization: Bearer <token>"', [
+      { path: 'cookie', reason: 'not accepted cross-origin' },
+    ]);
   if (session) {
     const p = tokens.authenticateSession(session);
     if (!p) throw new HubError(401, 'unauthorized', 'console session expired or revoked; open a new login link (relaydesk login-url)', [{ path: 'cookie', reason: 'invalid session' }]);
@@ -57,6 +63,18 @@ export const ROWS_PER_UNIT = 100;
 export const BYTES_PER_UNIT = 16 * 1024;
 export function readCost(rows: number, bytes: number): number {
   return rows / ROWS_PER_UNIT + bytes / BYTES_PER_UNIT;
+}
+
+/**
+ * Hub-wide operations (metrics, settings) reach every scope, so a scoped admin, which is an admin of
+ * its scope only, may not use them.
+ */
+export function requireUnscoped(p: Principal, action: string): void {
+  requireRole(p, ['admin'], action);
+  if (!isUnscoped(p.scope))
+    throw new HubError(403, 'forbidden', `a scoped admin (${describeScope(p.scope)}) cannot ${action}: it affects every scope (needs an unscoped admin token)`, [
+      { path: 'token', reason: 'scoped admin' },
+    ]);
 }
 
 /**

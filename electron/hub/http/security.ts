@@ -22,10 +22,18 @@ const CONSOLE_CSP = [
   "form-action 'self'",
 ].join('; ');
 
-function hostnameOf(host: string): string {
-  if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
-  const i = host.lastIndexOf(':');
-  return (i > 0 ? host.slice(0, i) : host).toLowerCase();
+/**
+ * The name in a Host header, or null when the header is not exactly `name[:port]` or `[v6][:port]`
+ * (RFC 9110 host = uri-host [ ":" port ]). Anything else (userinfo as in `localhost:1@evil`, text
+ * after the bracket as in `[::1]evil.com`, a port that is not a number) is refused, never trimmed:
+ * a proxy or library reading the same header another way must not see a different host than we did.
+ */
+export function hostnameOf(host: string): string | null {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+))(?::(\d{1,5}))?$/.exec(host);
+  if (!m) return null;
+  if (m[3] !== undefined && Number(m[3]) > 65535) return null;
+  if (m[1] !== undefined) return isIP(m[1]) === 6 ? m[1].toLowerCase() : null;
+  return m[2]!.toLowerCase();
 }
 
 /**
@@ -35,16 +43,30 @@ function hostnameOf(host: string): string {
 export function hostAllowed(host: string | undefined, allowed: string[]): boolean {
   if (!host) return false;
   const name = hostnameOf(host);
+  if (name === null) return false;
   return name === 'localhost' || isIP(name) !== 0 || allowed.includes(name);
 }
 
-export function originAllowed(origin: string, req: FastifyRequest, corsOrigins: string[]): boolean {
-  if (corsOrigins.includes(origin) || corsOrigins.includes('*')) return true;
+/**
+ * Requests from a foreign origin let in only by `--cors-origin '*'`. Such a page may use the API
+ * with a token it holds, but never with the console's session cookie: '*' admits any site, and a
+ * cookie would let any site act as the signed-in console.
+ */
+const wildcardCrossOrigin = new WeakSet<FastifyRequest>();
+export function isWildcardCrossOrigin(req: FastifyRequest): boolean {
+  return wildcardCrossOrigin.has(req);
+}
+
+function sameOrigin(origin: string, req: FastifyRequest): boolean {
   try {
     return new URL(origin).host === req.headers.host;
   } catch {
     return false;
   }
+}
+
+export function originAllowed(origin: string, req: FastifyRequest, corsOrigins: string[]): boolean {
+  return corsOrigins.includes(origin) || corsOrigins.includes('*') || sameOrigin(origin, req);
 }
 
 /**
@@ -65,9 +87,12 @@ export function registerSecurity(app: FastifyInstance, opts: SecurityOptions): v
       ]);
     if (origin === 'null') throw new HubError(403, 'origin_not_allowed', 'opaque origins are not allowed', [{ path: 'headers.origin', reason: 'null origin' }]);
     if (origin !== undefined) {
-      reply.header('access-control-allow-origin', origin);
+      const wildcard = !opts.corsOrigins.includes(origin) && !sameOrigin(origin, req);
+      if (wildcard) wildcardCrossOrigin.add(req);
+      // '*' without credentials: browsers then send no cookies and expose no credentialed reply.
+      reply.header('access-control-allow-origin', wildcard ? '*' : origin);
       reply.header('vary', 'Origin');
-      reply.header('access-control-allow-credentials', 'true');
+      if (!wildcard) reply.header('access-control-allow-credentials', 'true');
       reply.header('access-control-expose-headers', 'Retry-After, Last-Event-ID');
       if (req.method === 'OPTIONS') {
         reply.header('access-control-allow-methods', 'GET, POST, PUT, DELETE');

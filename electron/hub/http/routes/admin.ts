@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { scopeKey } from '../../../../shared/scope.ts';
+import { scopeKey, scopeExcess, scopeWithin, isUnscoped, describeScope, type TokenScope } from '../../../../shared/scope.ts';
 import { createTokenRequest } from '../../../../shared/api.ts';
 import { settingsSchema } from '../../../../shared/settings.ts';
-import { HubError, badRequest } from '../../errors.ts';
-import { authenticate, requireRole } from '../auth.ts';
+import { HubError, badRequest, forbidden } from '../../errors.ts';
+import { authenticate, requireRole, requireUnscoped } from '../auth.ts';
 import { parseWith } from '../query.ts';
 import type { Principal } from '../../tokens.ts';
 import type { RouteContext } from '../app.ts';
@@ -37,7 +37,19 @@ function describe(s: Subscriber) {
   };
 }
 
-/** Tokens, strategies, connections and settings: admin only. */
+/**
+ * A token outside the caller's scope is answered as if it did not exist: a scoped admin must not
+ * learn which tokens other scopes have.
+ */
+function noToken(id: string, what = 'token'): HubError {
+  return new HubError(404, 'not_found', `no ${what} ${id}`, [{ path: 'id', reason: `unknown ${what}` }]);
+}
+
+/**
+ * Tokens, strategies, connections and settings: admin only. A scoped admin is an admin of its scope:
+ * every token it creates, lists, revokes or logs in as, every strategy it switches and every
+ * connection it sees or closes lies within its own scope; hub-wide settings need an unscoped admin.
+ */
 export function adminRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
   const admin = (req: Parameters<typeof authenticate>[0]): Principal => {
     const p = authenticate(req, hub.tokens, false);
@@ -46,44 +58,60 @@ export function adminRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
     return p;
   };
 
+  const managed = (p: Principal, scope: TokenScope) => scopeWithin(scope, p.scope);
+
   app.post('/v1/tokens', async (req, reply) => {
-    admin(req);
+    const p = admin(req);
     const body = parseWith(createTokenRequest, req.body, 'body');
+    const excess = scopeExcess(body.scope, p.scope);
+    if (excess.length)
+      throw forbidden(
+        `a token created by this admin must stay within its scope (${describeScope(p.scope)}); ${excess.map((k) => `scope.${k}`).join(', ')} would widen it`,
+        excess.map((k) => ({ path: `scope.${k}`, reason: `wider than the creating token's scope (${describeScope(p.scope)})` })),
+      );
     const created = await hub.control.createToken(body.role, body.scope, body.label, body.rate_limit);
     req.log.info({ token_id: created.id, role: created.role }, 'token created');
     return reply.code(201).send(created);
   });
 
   app.get('/v1/tokens', async (req) => {
-    admin(req);
-    return { tokens: hub.tokens.list() };
+    const p = admin(req);
+    return { tokens: hub.tokens.list().filter((t) => managed(p, t.scope)) };
   });
 
   app.delete<{ Params: { id: string } }>('/v1/tokens/:id', async (req) => {
     const p = admin(req);
     if (req.params.id === p.tokenId) throw new HubError(409, 'conflict', 'a token cannot revoke itself', [{ path: 'id', reason: 'is the calling token' }]);
-    if (!hub.tokens.get(req.params.id)) throw new HubError(404, 'not_found', `no token ${req.params.id}`, [{ path: 'id', reason: 'unknown token' }]);
+    const t = hub.tokens.get(req.params.id);
+    if (!t || !managed(p, t.scope)) throw noToken(req.params.id);
     const { revoked, disconnected } = await hub.control.revokeToken(req.params.id);
     req.log.info({ token_id: req.params.id, disconnected }, 'token revoked');
     return { revoked, disconnected };
   });
 
   app.post<{ Params: { id: string } }>('/v1/tokens/:id/login-url', async (req, reply) => {
-    admin(req);
+    const p = admin(req);
     const t = hub.tokens.get(req.params.id);
-    if (!t || t.revoked_at) throw new HubError(404, 'not_found', `no active token ${req.params.id}`, [{ path: 'id', reason: 'unknown or revoked token' }]);
+    if (!t || t.revoked_at || !managed(p, t.scope)) throw noToken(req.params.id, 'active token');
     return reply.code(201).send({ url: hub.loginUrl(t.id), expires_in_s: 24 * 3600 });
   });
 
   app.get('/v1/strategies', async (req) => {
-    admin(req);
-    return { strategies: hub.strategies.list() };
+    const p = admin(req);
+    // A scope that names its strategies sees only those; strategies are not tied to users or stores.
+    const mine = p.scope.strategy_ids;
+    return { strategies: hub.strategies.list().filter((s) => !mine || mine.includes(s.strategy_id)) };
   });
 
   for (const action of ['deactivate', 'activate'] as const) {
     app.post<{ Params: { id: string } }>(`/v1/strategies/:id/${action}`, async (req) => {
-      admin(req);
+      const p = admin(req);
       const id = parseWith(scopeKey, req.params.id, 'strategy id');
+      // A strategy runs for every user and store: only an admin whose scope names it may switch it.
+      if (!isUnscoped(p.scope) && !p.scope.strategy_ids?.includes(id))
+        throw forbidden(`strategy ${id} is outside this token's scope (${describeScope(p.scope)}); a scoped admin may ${action} only the strategies its scope names`, [
+          { path: 'id', reason: `strategy not in scope.strategy_ids` },
+        ]);
       const { reason } = parseWith(reasonBody, req.body ?? {}, 'body');
       const state = await hub.control.setStrategy(id, action === 'activate', reason ?? null);
       req.log.info({ strategy_id: id, action, disconnected: state.disconnected }, `strategy ${action}d`);
@@ -92,12 +120,12 @@ export function adminRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
   }
 
   app.get('/v1/connections', async (req) => {
-    admin(req);
-    return { connections: [...hub.broker.subscribers()].map(describe) };
+    const p = admin(req);
+    return { connections: [...hub.broker.subscribers()].filter((s) => managed(p, s.spec.scope)).map(describe) };
   });
 
   app.delete('/v1/connections', async (req) => {
-    admin(req);
+    const p = admin(req);
     const q = parseWith(connectionsQuery, req.query, 'query');
     const { all, ...by } = q;
     if (!all && !Object.values(by).some((v) => v !== undefined))
@@ -106,6 +134,7 @@ export function adminRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
       ]);
     const disconnected = hub.broker.disconnectWhere(
       (s) =>
+        managed(p, s.spec.scope) &&
         (by.strategy_id === undefined || (s.strategies?.includes(by.strategy_id) ?? false)) &&
         (by.user_id === undefined || (s.users?.includes(by.user_id) ?? false)) &&
         (by.store_id === undefined || (s.stores?.includes(by.store_id) ?? false)) &&
@@ -123,7 +152,8 @@ export function adminRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
   });
 
   app.put('/v1/settings', async (req) => {
-    admin(req);
+    const p = admin(req);
+    requireUnscoped(p, 'change hub settings');
     const next = parseWith(settingsSchema, req.body, 'body');
     hub.settings.put(next);
     hub.opts.retention.maxAgeMs = next.retention_days * 24 * 3600_000;

@@ -1,20 +1,33 @@
 import type { FastifyInstance } from 'fastify';
 import type { Stats } from '../../../../shared/api.ts';
-import { authenticate, requireRole } from '../auth.ts';
+import { authenticate, requireRole, requireUnscoped } from '../auth.ts';
+import { isUnscoped, scopeWithin, type TokenScope } from '../../../../shared/scope.ts';
 import type { RouteContext } from '../app.ts';
 
 /** Health, stats and Prometheus metrics. */
 export function opsRoutes(app: FastifyInstance, { hub }: RouteContext): void {
+  // Unauthenticated, so no head: the global head tells anyone how busy every scope is (an admin
+  // reads it from /v1/stats, a scoped token its own from /v1/whoami).
   app.get('/healthz', async (_req, reply) => {
     const ready = !hub.draining;
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'draining', hub_id: hub.hubId, head_seq: hub.log.head, engine: hub.engine.status() });
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'draining', hub_id: hub.hubId, engine: hub.engine.status() });
   });
+
+  /**
+   * A scoped admin is an admin of its scope: it sees its scope's head and the streams within its
+   * scope, and none of the hub-wide figures (log size, rates, bus) that describe other scopes.
+   */
+  const collectScoped = (scope: TokenScope): Stats => {
+    const conn = hub.broker.stats((s) => scopeWithin(s.spec.scope, scope));
+    return { hub_id: hub.hubId, scope, head_seq: hub.log.headIn(scope), connections: conn };
+  };
 
   const collect = (): Stats => {
     const conn = hub.broker.stats();
     const bus = hub.engine.status();
     return {
       hub_id: hub.hubId,
+      scope: {},
       uptime_s: Math.round((Date.now() - hub.startedAt) / 1000),
       head_seq: hub.log.head,
       oldest_seq: hub.log.prunedThrough + 1,
@@ -33,18 +46,17 @@ export function opsRoutes(app: FastifyInstance, { hub }: RouteContext): void {
   app.get('/v1/stats', async (req) => {
     const p = authenticate(req, hub.tokens, false);
     requireRole(p, ['admin'], 'read hub stats');
-    return collect();
+    return isUnscoped(p.scope) ? collect() : collectScoped(p.scope);
   });
 
   app.get('/metrics', async (req, reply) => {
     const p = authenticate(req, hub.tokens, false);
-    requireRole(p, ['admin'], 'read metrics');
-    const s = collect();
-    hub.metrics.connections.set(s.connections.total);
-    hub.metrics.headSeq.set(s.head_seq);
-    hub.metrics.oldestSeq.set(s.oldest_seq);
-    hub.metrics.logEvents.set(s.log.events);
-    hub.metrics.logBytes.set(s.log.bytes);
+    requireUnscoped(p, 'read metrics');
+    hub.metrics.connections.set(hub.broker.size);
+    hub.metrics.headSeq.set(hub.log.head);
+    hub.metrics.oldestSeq.set(hub.log.prunedThrough + 1);
+    hub.metrics.logEvents.set(hub.log.count());
+    hub.metrics.logBytes.set(hub.logBytes());
     return reply.header('content-type', hub.metrics.registry.contentType).send(await hub.metrics.registry.metrics());
   });
 }

@@ -83,14 +83,15 @@ export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
     const q = parseWith(stateQuery, req.query, 'query');
     checkFilters(p.scope, q);
     const page = seqPage(q, STATE_PAGE_DEFAULT);
-    // Head, rows and counts are read in one synchronous step: no commit can land between them.
-    const seq = hub.log.head;
+    // Head, rows and counts are read in one synchronous step: no commit can land between them. The
+    // head is the scope's own (every row here is at or below it), never the global one.
+    const seq = hub.log.headIn(p.scope);
     const r = hub.projections.read(kinds, p.scope, q, page, q.key, hub.opts.scanBudgetRows);
     return sendCharged(reply, p, r.scanned, { seq, counts: r.counts, ...r.rows, next_cursor: r.next === null ? null : String(r.next), ...(r.partial ? { partial: true } : {}) });
   });
 
   app.get('/v1/whoami', async (req) => {
     const p = authenticate(req, hub.tokens, false);
-    return { token_id: p.tokenId, role: p.role, scope: p.scope, via: p.via, hub_id: hub.hubId, head_seq: hub.log.head };
+    return { token_id: p.tokenId, role: p.role, scope: p.scope, via: p.via, hub_id: hub.hubId, head_seq: hub.log.headIn(p.scope) };
   });
 }

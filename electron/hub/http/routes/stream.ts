@@ -69,6 +69,15 @@ export function streamRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
     const resumeFrom = lastEventIdFrom(req, q.lastEventId);
     const spec: StreamSpec = { tokenId: p.tokenId, scope: p.scope, filters, types: q.type, mode: q.events ?? 'named' };
 
+    // HEAD (Fastify answers it with this handler): the same checks and headers, but no body and no
+    // subscriber, so a probe costs nothing and holds nothing open.
+    if (req.method === 'HEAD') {
+      return reply
+        .code(200)
+        .headers({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' })
+        .send();
+    }
+
     reply.hijack();
     const res = reply.raw;
     // No chunked framing: the event stream is delimited by the connection (see Subscriber.sink).
@@ -100,10 +109,13 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFro
   if (resumeFrom !== undefined && resumeFrom > hub.log.head && hub.engine.whenApplied) await hub.engine.whenApplied(resumeFrom, 2000);
   if (sub.closed) return;
   const head = hub.log.head;
+  // What the client is told is the head of its own scope; `head` (global) only positions the cursor.
+  const scopeHead = hub.log.headIn(spec.scope);
+  sub.headSeq = scopeHead;
   const connection: ConnectionEvent = {
     connection_id: sub.id,
     hub_id: hub.hubId,
-    head_seq: head,
+    head_seq: scopeHead,
     oldest_seq: hub.log.prunedThrough + 1,
     resume_from: resumeFrom ?? null,
     scope: spec.scope,
@@ -120,30 +132,36 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFro
       // A snapshot depends on the scope and the key filters only (type filters apply to events).
       JSON.stringify([spec.scope, spec.filters]),
       () => {
-        // Read and stamp in one synchronous step so the snapshot is exactly the state at `head`.
+        // Read and stamp in one synchronous step so the snapshot is exactly the state at `head`. It is
+        // stamped with the scope's head: every event of the scope up to `at` is at or below it, so a
+        // resume from it misses nothing, and the global head stays private.
         const at = hub.log.head;
-        const snap = hub.projections.snapshot(at, spec.scope, spec.filters, hub.opts.snapshotCaps);
-        return { at, frame: Buffer.from(sseFrame(CONTROL.initial, JSON.stringify(snap), at)) };
+        const stamp = hub.log.headIn(spec.scope);
+        const snap = hub.projections.snapshot(stamp, spec.scope, spec.filters, hub.opts.snapshotCaps);
+        return { at, stamp, frame: Buffer.from(sseFrame(CONTROL.initial, JSON.stringify(snap), stamp)) };
       },
       () => !sub.closed && !sub.sink.destroyed,
     );
     if (!built || sub.closed) return null;
     sub.sink.write(built.frame);
+    sub.headSeq = Math.max(sub.headSeq, built.stamp ?? 0);
     charge(0, built.frame.length);
     return built.at;
   };
 
   const gone = resumeFrom !== undefined && resumeFrom < hub.log.prunedThrough;
-  const ahead = resumeFrom !== undefined && resumeFrom > head;
+  // Compared with the scope's head, not the global one: otherwise a scoped client could find the
+  // global head by trying ids until a reset came back. An id past its scope's head was never sent.
+  const ahead = resumeFrom !== undefined && resumeFrom > scopeHead;
   if (gone || ahead) {
     const reset: ResetEvent = {
       reason: gone ? 'retention' : 'ahead_of_log',
       requested: resumeFrom!,
       oldest_seq: hub.log.prunedThrough + 1,
-      head_seq: head,
+      head_seq: scopeHead,
       message: gone
         ? `events after ${resumeFrom} are no longer retained (oldest is ${hub.log.prunedThrough + 1}); reload from the snapshot that follows`
-        : `Last-Event-ID ${resumeFrom} is ahead of this hub's log (head ${head}); reload from the snapshot that follows`,
+        : `Last-Event-ID ${resumeFrom} is ahead of this hub's log (head ${scopeHead}); reload from the snapshot that follows`,
     };
     sub.sink.write(sseFrame(CONTROL.reset, JSON.stringify(reset)));
     const at = await sendSnapshot();
@@ -175,6 +193,7 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFro
       const slice = page.events.slice(i, j);
       charge(0, bytes(slice));
       if (!hub.broker.write(sub, hub.broker.framesFor(sub, slice), slice.length, j === page.events.length ? cursor : slice[slice.length - 1]!.event.seq)) return;
+      sub.headSeq = Math.max(sub.headSeq, slice[slice.length - 1]!.event.seq);
       if (j < page.events.length && sub.sink.writableNeedDrain) await waitDrain(sub, hub.opts.queue.stallTimeoutMs);
       if (sub.closed) return;
     }
