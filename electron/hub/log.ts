@@ -149,20 +149,21 @@ export class EventLog {
    * The head as a scope sees it: the newest seq visible to `scope`, never below the pruned-through
    * point (a client resuming from it must not be sent a retention `reset` just because its own
    * events aged out). A scoped token never learns the global head, which tells how busy the other
-   * scopes are. Newest-first with LIMIT 1 stops at the first match: on the seq primary key when no
-   * index covers the scope keys, on an index of (key, seq) when there is one.
+   * scopes are. MAX(seq) under the (key, seq) scope indexes is a seek per listed value (SQLite's
+   * min/max optimisation), not a scan of the scope's rows; ORDER BY seq DESC LIMIT 1 would sort
+   * every row of a multi-value IN list.
    */
   headIn(scope: TokenScope): number {
     if (isUnscoped(scope)) return this.head;
     const where = scopeWhere(scope);
-    const sql = `SELECT seq FROM events WHERE ${where.sql} ORDER BY seq DESC LIMIT 1`;
+    const sql = `SELECT MAX(seq) AS seq FROM events WHERE ${where.sql}`;
     let stmt = this.headInStmts.get(sql);
     if (!stmt) {
       if (this.headInStmts.size >= 64) this.headInStmts.clear();
       this.headInStmts.set(sql, (stmt = this.db.prepare(sql)));
     }
-    const row = stmt.get(...where.params) as { seq: number } | undefined;
-    return Math.max(row?.seq ?? 0, this.prunedThrough);
+    const row = stmt.get(...where.params) as { seq: number | null };
+    return Math.max(row.seq ?? 0, this.prunedThrough);
   }
 
   count(): number {
