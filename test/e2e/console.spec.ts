@@ -232,7 +232,7 @@ test('live view: pause keeps buffering with a counter, resume catches up; export
   await expect(table.locator(ROWS).first()).toContainText('during pause 3');
 
   // Filter by text and type, then export exactly the filtered rows.
-  await pub(sample.storeOrder(5, { data: { order_id: 'X1', items: [{ name: 'Soup, "hot"', quantity: 1 }], total: 5 } }));
+  await pub(sample.storeOrder(5, { data: { order_id: 'X1', items: [{ name: 'Soup, "hot"', quantity: 1, spice: 'mild' }], total: 5, client_tag: 'pos-7' } }));
   await live.getByTestId('live-type').selectOption('mail.*');
   await live.getByTestId('live-text').fill('during pause');
   await expect(table.locator(ROWS)).toHaveCount(3);
@@ -256,6 +256,9 @@ test('live view: pause keeps buffering with a counter, resume catches up; export
   // Inspector shows the raw JSON.
   await table.locator(ROWS).first().click();
   await expect(live.getByTestId('inspector')).toContainText('"order_id": "X1"');
+  // Fields no schema names are part of the event, and shown with it.
+  await expect(live.getByTestId('inspector')).toContainText('"client_tag": "pos-7"');
+  await expect(live.getByTestId('inspector')).toContainText('"spice": "mild"');
 });
 
 test('reconnect after the hub restarts shows every event published meanwhile exactly once', async ({ page }) => {
