@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { SNAPSHOT_CAPS, type StateKind } from '../../shared/state.ts';
 import { SCAN_BUDGET_ROWS } from './scan-window.ts';
 import { defaultMaxConnections } from './http/connections.ts';
+import { WEBHOOK_DEFAULTS, type WebhookOptions } from './webhooks/dispatcher.ts';
 
 export interface HubOptions {
   host: string;
@@ -42,6 +43,8 @@ export interface HubOptions {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Where structured logs go; stderr by default so stdout stays for people. */
   logDestination?: NodeJS.WritableStream;
+  /** Webhook delivery: attempt timeout and the retry schedule before an event is dead-lettered. */
+  webhooks: WebhookOptions;
 }
 
 /** Same folder Electron's app.getPath('userData') uses, so desktop and headless share one log. */
@@ -71,6 +74,7 @@ export function hubDefaults(overrides: Partial<HubOptions> = {}): HubOptions {
     allowedHosts: [],
     corsOrigins: [],
     logLevel: 'info',
+    webhooks: { ...WEBHOOK_DEFAULTS },
   };
   return {
     ...base,
@@ -78,5 +82,6 @@ export function hubDefaults(overrides: Partial<HubOptions> = {}): HubOptions {
     retention: { ...base.retention, ...overrides.retention },
     queue: { ...base.queue, ...overrides.queue },
     snapshotCaps: { ...base.snapshotCaps, ...overrides.snapshotCaps },
+    webhooks: { ...base.webhooks, ...overrides.webhooks },
   };
 }

@@ -79,6 +79,38 @@ export const MIGRATIONS: string[] = [
   `ALTER TABLE events ADD COLUMN time_ms INTEGER;
    UPDATE events SET time_ms = COALESCE(CAST(ROUND((julianday(time) - 2440587.5) * 86400000.0) AS INTEGER),
                                         CAST(ROUND((julianday(received_at) - 2440587.5) * 86400000.0) AS INTEGER));`,
+  // Webhook endpoints follow the log with a cursor each: the log is the outbox, so an event the hub
+  // acknowledged is delivered after any restart without a second write on the publish path.
+  `CREATE TABLE webhook_endpoints (
+     id TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     secret TEXT NOT NULL,
+     types TEXT NOT NULL,
+     scope TEXT NOT NULL,
+     description TEXT,
+     created_by TEXT,
+     created_at TEXT NOT NULL,
+     removed_at TEXT,
+     cursor INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_at INTEGER NOT NULL DEFAULT 0,
+     delivered INTEGER NOT NULL DEFAULT 0,
+     failed_attempts INTEGER NOT NULL DEFAULT 0,
+     last_success_at TEXT,
+     last_error TEXT,
+     last_status INTEGER
+   );
+   CREATE TABLE webhook_dead (
+     endpoint_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     webhook_id TEXT NOT NULL,
+     type TEXT NOT NULL,
+     attempts INTEGER NOT NULL,
+     last_error TEXT,
+     last_status INTEGER,
+     dead_at TEXT NOT NULL,
+     PRIMARY KEY (endpoint_id, seq)
+   ) WITHOUT ROWID;`,
 ];
 
 /**

@@ -17,6 +17,8 @@ import { hubDefaults, type HubOptions } from './config.ts';
 import { buildApp } from './http/app.ts';
 import { SettingsStore } from './settings.ts';
 import { SnapshotQueue } from './snapshot-queue.ts';
+import { WebhookEndpoints } from './webhooks/endpoints.ts';
+import { WebhookDispatcher } from './webhooks/dispatcher.ts';
 import type { FastifyInstance } from 'fastify';
 
 export type EngineFactory = (ctx: CommitContext, hub: Hub) => BusEngine;
@@ -33,6 +35,8 @@ export class Hub {
   readonly tokens: TokenStore;
   readonly strategies: Strategies;
   readonly settings: SettingsStore;
+  readonly webhooks: WebhookEndpoints;
+  readonly dispatcher: WebhookDispatcher;
   readonly broker: Broker;
   /** Token and strategy changes: the admin routes make them here, so every hub on the bus gets them. */
   readonly control: ControlPlane;
@@ -82,6 +86,14 @@ export class Hub {
     this.tokens = new TokenStore(this.db);
     this.strategies = new Strategies(this.db);
     this.settings = new SettingsStore(this.db);
+    this.webhooks = new WebhookEndpoints(this.db);
+    this.dispatcher = new WebhookDispatcher({
+      endpoints: this.webhooks,
+      log: this.log,
+      hubId: this.hubId,
+      opts: this.opts.webhooks,
+      warn: (obj, msg) => this.logger.warn(obj, msg),
+    });
     this.metrics = createMetrics();
     this.snapshots = new SnapshotQueue((outcome, n) => this.metrics.snapshots.inc({ outcome }, n));
     this.broker = new Broker(
@@ -137,6 +149,7 @@ export class Hub {
     for (const e of events) this.metrics.published.inc({ domain: e.event.type.split('.')[0] });
     this.publishRate.add(events.length);
     this.broker.publish(events);
+    this.dispatcher.notify();
   }
 
   async publish(events: ValidEvent[]): Promise<AppendResult[]> {
@@ -158,6 +171,8 @@ export class Hub {
     this.url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
     this.pruneTimer = setInterval(() => void this.prune(), this.opts.retention.intervalMs);
     this.pruneTimer.unref();
+    // Endpoints pick up where their cursors stopped: events acknowledged before a crash go out now.
+    this.dispatcher.notify();
     try {
       this.recordHolder();
     } catch (err) {
@@ -228,6 +243,7 @@ export class Hub {
     try {
       await this.engine?.close();
       this.snapshots.close();
+      await this.dispatcher.close();
       this.broker.close({ reason: 'shutdown', message: 'the hub is shutting down; reconnect with Last-Event-ID', retry_ms: this.opts.retryMs });
       await this.app?.close();
       this.tokens.flushLastUsed();

@@ -11,6 +11,7 @@ import { streamRoutes } from './routes/stream.ts';
 import { queryRoutes } from './routes/query.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { opsRoutes } from './routes/ops.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { consoleRoutes } from './routes/console.ts';
 import type { ErrorBody } from '../../../shared/api.ts';
 
@@ -85,6 +86,7 @@ export async function buildApp(hub: Hub): Promise<FastifyInstance> {
     queryRoutes(api, ctx);
     adminRoutes(api, ctx);
     opsRoutes(api, ctx);
+    webhookRoutes(api, ctx);
   });
   await consoleRoutes(app, ctx, hub.opts.rendererDir && existsSync(hub.opts.rendererDir) ? hub.opts.rendererDir : undefined);
   return app;

@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import type { TokenScope } from '../../../shared/scope.ts';
+import type { DeadLetter, WebhookEndpoint } from '../../../shared/webhooks.ts';
+import type { DB } from '../db.ts';
+
+interface EndpointRow {
+  id: string;
+  url: string;
+  secret: string;
+  types: string;
+  scope: string;
+  description: string | null;
+  created_by: string | null;
+  created_at: string;
+  removed_at: string | null;
+  cursor: number;
+  attempts: number;
+  next_at: number;
+  delivered: number;
+  failed_attempts: number;
+  last_success_at: string | null;
+  last_error: string | null;
+  last_status: number | null;
+}
+
+/** What the dispatcher needs of an endpoint: where, how to sign, what to send, and where it is. */
+export interface Endpoint {
+  id: string;
+  url: string;
+  secret: string;
+  types: string[];
+  scope: TokenScope;
+  cursor: number;
+  attempts: number;
+  nextAt: number;
+}
+
+const toEndpoint = (r: EndpointRow): Endpoint => ({
+  id: r.id,
+  url: r.url,
+  secret: r.secret,
+  types: JSON.parse(r.types) as string[],
+  scope: JSON.parse(r.scope) as TokenScope,
+  cursor: r.cursor,
+  attempts: r.attempts,
+  nextAt: r.next_at,
+});
+
+/** A whsec_ secret of 32 random bytes, the form Standard Webhooks libraries take. */
+export function generateSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
+}
+
+/**
+ * Webhook endpoints and their delivery state, in the hub's database. The secret is stored as is:
+ * the hub signs with it, so it cannot keep only a hash as it does for tokens.
+ */
+export class WebhookEndpoints {
+  constructor(private readonly db: DB) {}
+
+  create(input: { url: string; types: string[]; scope: TokenScope; description?: string; secret?: string; createdBy: string; cursor: number }): { endpoint: WebhookEndpoint; secret: string } {
+    const id = `wh_${randomBytes(6).toString('hex')}`;
+    const secret = input.secret ?? generateSecret();
+    this.db
+      .prepare(
+        `INSERT INTO webhook_endpoints (id, url, secret, types, scope, description, created_by, created_at, cursor)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(id, input.url, secret, JSON.stringify(input.types), JSON.stringify(input.scope), input.description ?? null, input.createdBy, new Date().toISOString(), input.cursor);
+    return { endpoint: this.info(id, input.cursor)!, secret };
+  }
+
+  /** Active endpoints for the dispatcher. */
+  active(): Endpoint[] {
+    return (this.db.prepare('SELECT * FROM webhook_endpoints WHERE removed_at IS NULL ORDER BY created_at').all() as EndpointRow[]).map(toEndpoint);
+  }
+
+  get(id: string): Endpoint | undefined {
+    const r = this.db.prepare('SELECT * FROM webhook_endpoints WHERE id = ? AND removed_at IS NULL').get(id) as EndpointRow | undefined;
+    return r && toEndpoint(r);
+  }
+
+  info(id: string, head: number): WebhookEndpoint | undefined {
+    const r = this.db.prepare('SELECT * FROM webhook_endpoints WHERE id = ? AND removed_at IS NULL').get(id) as EndpointRow | undefined;
+    return r && this.describe(r, head);
+  }
+
+  list(head: number): WebhookEndpoint[] {
+    return (this.db.prepare('SELECT * FROM webhook_endpoints WHERE removed_at IS NULL ORDER BY created_at').all() as EndpointRow[]).map((r) => this.describe(r, head));
+  }
+
+  remove(id: string): boolean {
+    return this.db.prepare('UPDATE webhook_endpoints SET removed_at = ? WHERE id = ? AND removed_at IS NULL').run(new Date().toISOString(), id).changes > 0;
+  }
+
+  /** Delivered (2xx): the cursor moves past the event and the retry state clears, in one write. */
+  delivered(id: string, seq: number, now: number): void {
+    this.db
+      .prepare('UPDATE webhook_endpoints SET cursor = MAX(cursor, ?), attempts = 0, next_at = 0, delivered = delivered + 1, last_success_at = ?, last_error = NULL, last_status = NULL WHERE id = ?')
+      .run(seq, new Date(now).toISOString(), id);
+  }
+
+  /** Nothing to send up to `seq` (out of scope or filtered out): move the cursor without a delivery. */
+  skip(id: string, seq: number): void {
+    this.db.prepare('UPDATE webhook_endpoints SET cursor = MAX(cursor, ?) WHERE id = ?').run(seq, id);
+  }
+
+  failed(id: string, attempts: number, nextAt: number, error: string, status: number | null): void {
+    this.db
+      .prepare('UPDATE webhook_endpoints SET attempts = ?, next_at = ?, failed_attempts = failed_attempts + 1, last_error = ?, last_status = ? WHERE id = ?')
+      .run(attempts, nextAt, error.slice(0, 500), status, id);
+  }
+
+  /** Out of attempts: the event goes to the dead-letter list and the endpoint moves on, in one transaction. */
+  dead(id: string, letter: Omit<DeadLetter, 'endpoint_id' | 'dead_at'>, now: number): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT OR REPLACE INTO webhook_dead (endpoint_id, seq, webhook_id, type, attempts, last_error, last_status, dead_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(id, letter.seq, letter.webhook_id, letter.type, letter.attempts, letter.last_error?.slice(0, 500) ?? null, letter.last_status, new Date(now).toISOString());
+      this.db
+        .prepare('UPDATE webhook_endpoints SET cursor = MAX(cursor, ?), attempts = 0, next_at = 0, failed_attempts = failed_attempts + 1, last_error = ?, last_status = ? WHERE id = ?')
+        .run(letter.seq, letter.last_error?.slice(0, 500) ?? null, letter.last_status, id);
+    })();
+  }
+
+  deadLetters(endpointId?: string, limit = 500): DeadLetter[] {
+    const rows = endpointId
+      ? this.db.prepare('SELECT * FROM webhook_dead WHERE endpoint_id = ? ORDER BY dead_at DESC, seq DESC LIMIT ?').all(endpointId, limit)
+      : this.db.prepare('SELECT * FROM webhook_dead ORDER BY dead_at DESC, seq DESC LIMIT ?').all(limit);
+    return rows as DeadLetter[];
+  }
+
+  deadLetter(endpointId: string, seq: number): DeadLetter | undefined {
+    return this.db.prepare('SELECT * FROM webhook_dead WHERE endpoint_id = ? AND seq = ?').get(endpointId, seq) as DeadLetter | undefined;
+  }
+
+  forgetDeadLetter(endpointId: string, seq: number): void {
+    this.db.prepare('DELETE FROM webhook_dead WHERE endpoint_id = ? AND seq = ?').run(endpointId, seq);
+  }
+
+  private describe(r: EndpointRow, head: number): WebhookEndpoint {
+    const dead = (this.db.prepare('SELECT COUNT(*) AS n FROM webhook_dead WHERE endpoint_id = ?').get(r.id) as { n: number }).n;
+    return {
+      id: r.id,
+      url: r.url,
+      types: JSON.parse(r.types) as string[],
+      scope: JSON.parse(r.scope) as TokenScope,
+      description: r.description,
+      created_at: r.created_at,
+      cursor: r.cursor,
+      delivered: r.delivered,
+      failed_attempts: r.failed_attempts,
+      dead,
+      backlog: Math.max(0, head - r.cursor),
+      retrying: r.attempts,
+      next_attempt_at: r.attempts > 0 && r.next_at > 0 ? new Date(r.next_at).toISOString() : null,
+      last_success_at: r.last_success_at,
+      last_error: r.last_error,
+      last_status: r.last_status,
+    };
+  }
+}
