@@ -3,6 +3,7 @@ import { serveCommand, type ServeFlags } from './serve.ts';
 import { publishCommand } from './publish.ts';
 import { tailCommand } from './tail.ts';
 import { tokensCommand, loginUrlCommand } from './tokens.ts';
+import { webhooksCommand } from './webhooks.ts';
 import { statsCommand } from './stats.ts';
 import { addGlobalOptions, CliError, EXIT, EXIT_CODES_HELP } from './common.ts';
 
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(publishCommand());
   program.addCommand(tailCommand());
   program.addCommand(tokensCommand());
+  program.addCommand(webhooksCommand());
   program.addCommand(statsCommand());
   program.addCommand(loginUrlCommand());
   configure(program);

@@ -461,3 +461,45 @@ describe('relaydesk serve on a database another hub holds', () => {
     expect((await api(t.url, '/v1/events', { body: sample.storeOrder(12) })).status).toBe(201);
   });
 });
+
+describe('relaydesk webhooks', () => {
+  it('add, list, test, dead, remove: a backend gets signed events and the CLI shows how it goes', async () => {
+    const { WebhookReceiver } = await import('../helpers/webhook-receiver.ts');
+    const rx = new WebhookReceiver('whsec_' + Buffer.alloc(32, 7).toString('base64'));
+    await rx.listen();
+    try {
+      const added = await run(['webhooks', 'add', rx.url, '--type', 'store.*', '--store', '12', '--description', 'kitchen'], { env });
+      expect(added.code, added.stderr).toBe(0);
+      const id = /added webhook (wh_\w+)/.exec(added.stdout)![1]!;
+      rx.setSecret(/secret: (whsec_\S+)/.exec(added.stdout)![1]!);
+      expect(added.stdout).toContain('types: store.*; scope: stores=12');
+
+      const test = await run(['webhooks', 'test', id], { env });
+      expect(test.code, test.stderr).toBe(0);
+      expect(test.stdout).toMatch(/^ok: HTTP 200/);
+      expect(rx.applied[0]).toMatchObject({ type: 'webhook.test' });
+
+      await api(t.url, '/v1/events', { body: sample.storeOrder(12, { id: 'cli-wh-1' }) });
+      await until(() => rx.applied.some((a) => (a.data as { id?: string }).id === 'cli-wh-1'), 'the event delivered');
+      const listed = await run(['webhooks', 'list'], { env });
+      expect(listed.stdout).toMatch(new RegExp(`${id}\\s+${rx.url.replace(/[/.]/g, '\\$&')}\\s+store\\.\\*\\s+stores=12\\s+1\\s+0\\s+0\\s+ok`));
+
+      rx.status = 503;
+      const failing = await run(['webhooks', 'test', id], { env });
+      expect(failing.code).toBe(2);
+      expect(failing.stdout).toContain('failed: HTTP 503');
+      expect((await run(['webhooks', 'dead'], { env })).stdout).toContain('no dead letters');
+
+      expect((await run(['webhooks', 'remove', id], { env })).code).toBe(0);
+      const gone = await run(['webhooks', 'test', id], { env });
+      expect(gone.code).toBe(2);
+      expect(gone.stderr).toMatch(/no webhook endpoint/);
+      const bad = await run(['webhooks', 'add', 'ftp://x'], { env });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/url/);
+    } finally {
+      await rx.close();
+    }
+    // Nine CLI processes, each a cold Node start: slow on a loaded 2-core machine, not stuck.
+  }, 180_000);
+});

@@ -1,0 +1,123 @@
+import { Command, Option } from 'commander';
+import { describeScope, type TokenScope } from '../../shared/scope.ts';
+import type { CreatedWebhook, DeadLetter, WebhookEndpoint, WebhookTestResult } from '../../shared/webhooks.ts';
+import { context, call, out, list, table, usage, EXIT_CODES_HELP, CliError, EXIT } from './common.ts';
+
+interface AddFlags {
+  type: string[];
+  store: string[];
+  user?: string;
+  strategy: string[];
+  description?: string;
+  secret?: string;
+  json?: boolean;
+}
+
+const health = (w: WebhookEndpoint) =>
+  w.retrying ? `retrying (${w.retrying} failed; next ${w.next_attempt_at?.slice(11, 19) ?? '?'}): ${w.last_error ?? ''}` : w.last_error ? `ok (last error: ${w.last_error})` : 'ok';
+
+/** `relaydesk webhooks add|list|remove|test|dead|retry`: webhook endpoints (admin token required). */
+export function webhooksCommand(): Command {
+  const cmd = new Command('webhooks').description('send events to backends as signed webhooks (Standard Webhooks); admin token required').addHelpText('after', EXIT_CODES_HELP);
+
+  cmd
+    .command('add')
+    .description('add an endpoint; it receives events published from now on; its signing secret is printed once')
+    .argument('<url>', 'http(s) URL the hub POSTs to')
+    .addOption(new Option('--type <patterns>', 'only these types (store.*, trading.order.cancelled; repeatable, comma-separated)').default([]).argParser(list))
+    .addOption(new Option('--store <ids>', 'only events of these store_ids').default([]).argParser(list))
+    .option('--user <id>', 'only events of this user_id')
+    .addOption(new Option('--strategy <ids>', 'only events of these strategy_ids').default([]).argParser(list))
+    .option('--description <text>', 'what this endpoint is')
+    .option('--secret <whsec>', 'use this whsec_ secret instead of a generated one')
+    .option('--json', "print the hub's JSON answer")
+    .addHelpText(
+      'after',
+      `
+Examples:
+  relaydesk webhooks add https://kitchen.example/hooks --type 'store.*' --store 12
+  relaydesk webhooks add http://127.0.0.1:9000/relaydesk --type trading.order.cancelled --user 7
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (url: string, f: AddFlags, c: Command) => {
+      const scope: TokenScope = {};
+      if (f.user !== undefined) scope.user_id = f.user;
+      if (f.strategy.length) scope.strategy_ids = f.strategy;
+      if (f.store.length) scope.store_ids = f.store;
+      const body = { url, types: f.type, scope, ...(f.description ? { description: f.description } : {}), ...(f.secret ? { secret: f.secret } : {}) };
+      const w = await call<CreatedWebhook>(context(c), 'POST', '/v1/webhooks', body);
+      if (f.json) return out(JSON.stringify(w));
+      out(`added webhook ${w.id} → ${w.url} (types: ${w.types.join(',') || 'all'}; scope: ${describeScope(w.scope)})`);
+      out(`secret: ${w.secret}`);
+      out('(shown once: give it to the backend, which verifies webhook-signature with it)');
+    });
+
+  cmd
+    .command('list')
+    .description('list endpoints with their delivery state')
+    .option('--json', 'print JSON')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (f: { json?: boolean }, c: Command) => {
+      const { webhooks } = await call<{ webhooks: WebhookEndpoint[] }>(context(c), 'GET', '/v1/webhooks');
+      if (f.json) return out(JSON.stringify(webhooks));
+      if (!webhooks.length) return out('no webhook endpoints');
+      out(
+        table([
+          ['ID', 'URL', 'TYPES', 'SCOPE', 'DELIVERED', 'BACKLOG', 'DEAD', 'STATE'],
+          ...webhooks.map((w) => [w.id, w.url, w.types.join(',') || 'all', describeScope(w.scope), String(w.delivered), String(w.backlog), String(w.dead), health(w)]),
+        ]),
+      );
+    });
+
+  cmd
+    .command('remove')
+    .description('remove an endpoint; nothing more is sent to it')
+    .argument('<id>', 'endpoint id (from webhooks list)')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (id: string, _f: unknown, c: Command) => {
+      if (!id.trim()) throw usage('endpoint id is required');
+      await call(context(c), 'DELETE', `/v1/webhooks/${encodeURIComponent(id)}`);
+      out(`removed ${id}`);
+    });
+
+  cmd
+    .command('test')
+    .description('send a signed webhook.test message now and show the answer (exit 2 when it is not a 2xx)')
+    .argument('<id>', 'endpoint id')
+    .option('--json', 'print JSON')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (id: string, f: { json?: boolean }, c: Command) => {
+      const r = await call<WebhookTestResult>(context(c), 'POST', `/v1/webhooks/${encodeURIComponent(id)}/test`);
+      if (f.json) out(JSON.stringify(r));
+      else out(r.ok ? `ok: HTTP ${r.status} in ${r.duration_ms} ms (${r.webhook_id})` : `failed: ${r.error ?? `HTTP ${r.status}`} (${r.webhook_id})`);
+      if (!r.ok) throw new CliError('', EXIT.refused);
+    });
+
+  cmd
+    .command('dead')
+    .description('list events an endpoint gave up on (the dead-letter list)')
+    .argument('[id]', 'only this endpoint')
+    .option('--json', 'print JSON')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (id: string | undefined, f: { json?: boolean }, c: Command) => {
+      const q = id ? `?endpoint_id=${encodeURIComponent(id)}` : '';
+      const { dead } = await call<{ dead: DeadLetter[] }>(context(c), 'GET', `/v1/webhooks/dead${q}`);
+      if (f.json) return out(JSON.stringify(dead));
+      if (!dead.length) return out('no dead letters');
+      out(table([['ENDPOINT', 'SEQ', 'TYPE', 'ATTEMPTS', 'LAST ERROR', 'AT'], ...dead.map((d) => [d.endpoint_id, String(d.seq), d.type, String(d.attempts), d.last_error ?? '', d.dead_at.slice(0, 19)])]));
+    });
+
+  cmd
+    .command('retry')
+    .description('deliver a dead letter again now; on success it leaves the list')
+    .argument('<id>', 'endpoint id')
+    .argument('<seq>', 'event seq (from webhooks dead)')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (id: string, seq: string, _f: unknown, c: Command) => {
+      const r = await call<WebhookTestResult>(context(c), 'POST', `/v1/webhooks/${encodeURIComponent(id)}/dead/${encodeURIComponent(seq)}/retry`);
+      out(r.ok ? `delivered ${seq}: HTTP ${r.status}` : `failed: ${r.error ?? `HTTP ${r.status}`}`);
+      if (!r.ok) throw new CliError('', EXIT.refused);
+    });
+
+  return cmd;
+}
