@@ -1,5 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import { inScope } from '../../../shared/scope.ts';
+import { inScope, type TokenScope } from '../../../shared/scope.ts';
 import { typeMatches, type HubEvent } from '../../../shared/events.ts';
 import type { WebhookTestResult } from '../../../shared/webhooks.ts';
 import type { LoggedEvent } from '../log.ts';
@@ -18,7 +18,7 @@ export const WEBHOOK_DEFAULTS: WebhookOptions = { timeoutMs: 10_000, maxAttempts
 
 /** What the dispatcher reads of the log: narrow, so it is testable on a bare EventLog. */
 export interface WebhookLog {
-  readAfter(seq: number, limit: number, visible: (e: HubEvent) => boolean): { events: LoggedEvent[]; scannedTo: number };
+  readAfter(seq: number, limit: number, visible: (e: HubEvent) => boolean, scoped?: { scope: TokenScope; filters: object }): { events: LoggedEvent[]; scannedTo: number };
   readonly head: number;
   readonly prunedThrough: number;
 }
@@ -189,7 +189,8 @@ export class WebhookDispatcher {
         );
         continue;
       }
-      const page = log.readAfter(ep.cursor, 100, (e) => inScope(ep.scope, e) && typeMatches(ep.types, e.type));
+      // Read along the scope's index, in bounded steps: a sparse endpoint costs no full-log scan.
+      const page = log.readAfter(ep.cursor, 100, (e) => inScope(ep.scope, e) && typeMatches(ep.types, e.type), { scope: ep.scope, filters: {} });
       if (!page.events.length) {
         if (page.scannedTo > ep.cursor) {
           endpoints.skip(id, page.scannedTo);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { TokenScope } from '../../../../shared/scope.ts';
+import { scopeExcess, scopeWithin } from '../../../../shared/scope.ts';
 import { createWebhookRequest, type CreatedWebhook } from '../../../../shared/webhooks.ts';
 import { HubError } from '../../errors.ts';
 import { authenticate, requireRole } from '../auth.ts';
@@ -10,19 +10,6 @@ import type { RouteContext } from '../app.ts';
 
 const deadQuery = z.object({ endpoint_id: z.string().max(64).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }).strict();
 const seqParam = z.coerce.number().int().positive();
-
-/**
- * Whether everything `inner` lets through, `outer` lets through too: a scoped admin may only make
- * endpoints that see less than (or as much as) it does itself.
- */
-function narrower(inner: TokenScope, outer: TokenScope): { ok: true } | { ok: false; key: keyof TokenScope } {
-  if (outer.user_id !== undefined && inner.user_id !== outer.user_id) return { ok: false, key: 'user_id' };
-  for (const key of ['store_ids', 'strategy_ids'] as const) {
-    const o = outer[key];
-    if (o && !(inner[key] && inner[key].every((v) => o.includes(v)))) return { ok: false, key };
-  }
-  return { ok: true };
-}
 
 /** Webhook endpoints and their dead-letter lists: admin only, and a scoped admin sees only its scope's. */
 export function webhookRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
@@ -35,16 +22,21 @@ export function webhookRoutes(app: FastifyInstance, { hub, limiter }: RouteConte
   // An endpoint outside the caller's scope does not exist for it: 404, as for an unknown id.
   const endpointFor = (p: Principal, id: string) => {
     const ep = hub.webhooks.get(id);
-    if (!ep || !narrower(ep.scope, p.scope).ok) throw new HubError(404, 'not_found', `no webhook endpoint ${id}`, [{ path: 'id', reason: 'unknown endpoint' }]);
+    if (!ep || !scopeWithin(ep.scope, p.scope)) throw new HubError(404, 'not_found', `no webhook endpoint ${id}`, [{ path: 'id', reason: 'unknown endpoint' }]);
     return ep;
   };
 
   app.post('/v1/webhooks', async (req, reply) => {
     const p = admin(req);
     const body = parseWith(createWebhookRequest, req.body, 'body');
-    const fit = narrower(body.scope, p.scope);
-    if (!fit.ok)
-      throw new HubError(403, 'forbidden', 'a webhook may only see what its creator sees', [{ path: `scope.${fit.key}`, reason: `must lie within your own scope's ${fit.key}` }]);
+    const excess = scopeExcess(body.scope, p.scope);
+    if (excess.length)
+      throw new HubError(
+        403,
+        'forbidden',
+        'a webhook may only see what its creator sees',
+        excess.map((k) => ({ path: `scope.${k}`, reason: `must lie within your own scope's ${k}` })),
+      );
     // New endpoints start at the head: they get what is published from now on, not the whole history.
     const { endpoint, secret } = hub.webhooks.create({ ...body, createdBy: p.tokenId, cursor: hub.log.head });
     hub.dispatcher.reload();
@@ -55,14 +47,14 @@ export function webhookRoutes(app: FastifyInstance, { hub, limiter }: RouteConte
 
   app.get('/v1/webhooks', async (req) => {
     const p = admin(req);
-    return { webhooks: hub.webhooks.list(hub.log.head).filter((w) => narrower(w.scope, p.scope).ok) };
+    return { webhooks: hub.webhooks.list(hub.log.head).filter((w) => scopeWithin(w.scope, p.scope)) };
   });
 
   app.get('/v1/webhooks/dead', async (req) => {
     const p = admin(req);
     const q = parseWith(deadQuery, req.query, 'query');
     if (q.endpoint_id) endpointFor(p, q.endpoint_id);
-    const visible = new Set(hub.webhooks.list(hub.log.head).filter((w) => narrower(w.scope, p.scope).ok).map((w) => w.id));
+    const visible = new Set(hub.webhooks.list(hub.log.head).filter((w) => scopeWithin(w.scope, p.scope)).map((w) => w.id));
     return { dead: hub.webhooks.deadLetters(q.endpoint_id, q.limit).filter((d) => visible.has(d.endpoint_id)) };
   });
 
