@@ -4,6 +4,9 @@
  * in the same run. Results print as a Markdown table and go to bench/out/hub.json.
  *
  *   BENCH_QUICK=1 npm run bench    shorter runs, for a smoke check
+ *   npm run bench -- subscribers50k   one scenario (any names from `scenarios` below)
+ *   BENCH_SUBSCRIBERS=2000 BENCH_HEARTBEAT_MS=5000 npm run bench -- subscribers50k
+ *                                  the mass-connection scenario at another size / heartbeat interval
  */
 import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -13,6 +16,8 @@ import { spawnHub, spawnBareServer, BENCH_ADMIN, type ServerProcess } from './li
 import { openClients, percentile, waitUntil, RawSse } from './lib/sse-clients.ts';
 import { post, tick } from './lib/publisher.ts';
 import { workerClients } from './lib/worker-clients.ts';
+import { massSubscribers, fileLimitsOf } from './lib/mass-subscribers.ts';
+import { sseFrame } from '../shared/wire.ts';
 import { histogramQuantile } from './lib/prom.ts';
 import { openDatabase } from '../electron/hub/db.ts';
 import { EventLog } from '../electron/hub/log.ts';
@@ -253,7 +258,127 @@ async function idleMemory() {
 }
 
 const heavyReaders = () => heavyReadersBench({ quick: QUICK, record });
-const scenarios: Record<string, () => Promise<void>> = { publishSingle, publishBatched, fanOut, latency, replay, idleMemory, heavyReaders };
+
+/**
+ * Extra `relaydesk serve` flags for the mass-connection scenario: whatever the hub needs to accept
+ * every subscriber the file limit allows (a connection cap above its default, for one).
+ */
+const MASS_HUB_ARGS: string[] = [];
+
+async function subscribers50k() {
+  const requested = Number(process.env.BENCH_SUBSCRIBERS ?? 50_000);
+  const heartbeatMs = Number(process.env.BENCH_HEARTBEAT_MS ?? 5_000);
+  // One process holds one file per connection. The soft limit can be raised to the hard one and no
+  // further without CAP_SYS_RESOURCE; the hub keeps some files of its own (SQLite, listener, stdio,
+  // epoll, the publisher's connection), hence the reserve.
+  const hard = fileLimitsOf(process.pid).hard;
+  const reserve = 200;
+  const n = Math.min(requested, hard - reserve);
+  // Each reader process is under the same limit; each source address has its own ephemeral ports
+  // (about 28,000 here), kept well under that.
+  const procs = Number(process.env.BENCH_MASS_WORKERS ?? Math.max(2, Math.ceil(n / 10_000), Math.ceil(n / (hard - 100))));
+  const addresses = Array.from({ length: Math.max(2, Math.ceil(n / 10_000)) }, (_, i) => `127.0.0.${i + 2}`);
+  console.log(`subscribers50k: ${n.toLocaleString()} SSE subscribers on one hub, heartbeat every ${heartbeatMs} ms, ${procs} reader processes, sources ${addresses.join(', ')}`);
+  if (n < requested)
+    console.log(
+      `  ${requested.toLocaleString()} asked, ${n.toLocaleString()} measured: a process may hold at most ${hard.toLocaleString()} open files here (hard limit; raising it needs CAP_SYS_RESOURCE). Figures for ${requested.toLocaleString()} below are projections, labelled as such.`,
+    );
+
+  type Run = { connected: number; failed: number; connectMs: number; rss0: number; rss: number; perConnKB: number; cpuCores: number; heartbeatsMin: number; p50: number; p99: number; max: number; delivered: number; missing: number };
+  // `warm` opens the publisher's keep-alive connection with a request no subscriber receives, so the
+  // broadcast's figures do not include a TCP handshake or cold code.
+  const run = async (label: string, server: ServerProcess & { pid: number }, path: string, warm: () => Promise<void>, publish: (marker: string) => Promise<void>): Promise<Run> => {
+    const lim = fileLimitsOf(server.pid);
+    await sleep(500);
+    const rss0 = server.rssMB();
+    const subs = await massSubscribers(server.url, path, n, { procs, addresses, fileLimit: 'max' });
+    try {
+      const opened = await subs.open(900_000, (c, f) => console.log(`    ${label}: ${c.toLocaleString()} connected, ${f} failed`));
+      console.log(`    ${label}: ${opened.connected.toLocaleString()} connected in ${(opened.ms / 1000).toFixed(1)} s, ${opened.failed} failed (server file limit ${lim.soft}/${lim.hard}, readers ${subs.fileLimits().map((l) => l.soft).join('/')})`);
+      // Hold long enough for every connection to get at least two heartbeats, then weigh the server.
+      const f0 = await subs.frames();
+      const cpu0 = server.cpuSeconds();
+      const h0 = performance.now();
+      await sleep(2 * heartbeatMs + 1000);
+      const cpuCores = (server.cpuSeconds() - cpu0) / ((performance.now() - h0) / 1000);
+      const f1 = await subs.frames();
+      const rss = server.rssMB();
+      const heartbeatsMin = f1.min - 2;
+      console.log(`    ${label}: held ${((performance.now() - h0) / 1000).toFixed(1)} s; frames per socket ${f0.min}–${f0.max} → ${f1.min}–${f1.max}, ${f1.closed} closed; server CPU ${(cpuCores * 100).toFixed(1)}% of a core; RSS ${rss0.toFixed(0)} → ${rss.toFixed(0)} MB`);
+      if (f1.closed) console.log(`    ${label}: WARNING ${f1.closed} connections closed while idle`);
+      if (heartbeatsMin < 1) console.log(`    ${label}: WARNING a connection got no heartbeat in ${2 * heartbeatMs + 1000} ms`);
+      await warm();
+      const b = await subs.broadcast(publish, 60_000);
+      const r = {
+        connected: opened.connected,
+        failed: opened.failed,
+        connectMs: opened.ms,
+        rss0,
+        rss,
+        perConnKB: ((rss - rss0) * 1024) / opened.connected,
+        cpuCores,
+        heartbeatsMin,
+        p50: percentile(b.ms, 50),
+        p99: percentile(b.ms, 99),
+        max: b.ms[b.ms.length - 1] ?? NaN,
+        delivered: b.ms.length,
+        missing: b.missing,
+      };
+      console.log(`    ${label}: one event to ${r.delivered.toLocaleString()} (${r.missing} missed; publish answered in ${b.ackMs.toFixed(0)} ms): min ${b.ms[0]?.toFixed(0)} ms, p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms, max ${r.max.toFixed(0)} ms`);
+      return r;
+    } finally {
+      await subs.close();
+    }
+  };
+
+  const event = (marker: string) => ({ type: 'x.bench.broadcast', store_id: 's1', data: { marker } });
+  const hub = await spawnHub(MASS_HUB_ARGS, undefined, { fileLimit: 'max', heartbeatMs });
+  let h: Run;
+  try {
+    const warm = async () => {
+      if ((await post(hub.url, '/v1/events', JSON.stringify({ ...event('warm-up'), store_id: 's2' }))) !== 201) throw new Error('warm-up publish failed');
+    };
+    h = await run('hub', hub, `/v1/stream?access_token=${BENCH_ADMIN}&store_id=s1`, warm, async (marker) => {
+      const status = await post(hub.url, '/v1/events', JSON.stringify(event(marker)));
+      if (status !== 201) throw new Error(`broadcast publish answered ${status}`);
+    });
+  } finally {
+    await hub.stop();
+  }
+  // Baseline: a bare Node SSE server (no auth, scope, log or fsync) with the same heartbeats, readers
+  // and event frame.
+  const bare = await spawnBareServer(['--heartbeat-ms', String(heartbeatMs)], { fileLimit: 'max' });
+  let b: Run;
+  try {
+    const warm = async () => void (await post(bare.url, '/pub', ''));
+    b = await run('bare Node SSE server', bare, '/stream', warm, async (marker) => {
+      await post(bare.url, '/pub', sseFrame('x.bench.broadcast', JSON.stringify({ seq: 1, ...event(marker) }), 1));
+    });
+  } finally {
+    await bare.stop();
+  }
+
+  const base = { baselineName: 'bare Node SSE server' };
+  const count = `${n.toLocaleString()} subscribers`;
+  record({ name: `subscribers connected and held (of ${requested.toLocaleString()} asked; file limit ${hard.toLocaleString()})`, value: h.connected, unit: 'connections', baseline: b.connected, ...base, target: '50,000' });
+  record({ name: `time to connect ${count}`, value: h.connectMs / 1000, unit: 's', baseline: b.connectMs / 1000, ...base });
+  record({ name: `server RSS with ${count}, heartbeats every ${heartbeatMs} ms`, value: h.rss, unit: 'MB', baseline: b.rss, ...base, target: '< 700 (50,000)' });
+  record({ name: `memory per connection, ${count}`, value: h.perConnKB, unit: 'KB', baseline: b.perConnKB, ...base });
+  record({ name: `server CPU holding ${count} (heartbeats every ${heartbeatMs} ms)`, value: h.cpuCores * 100, unit: '% of a core', baseline: b.cpuCores * 100, ...base });
+  record({ name: `one event to ${count}: delivered`, value: h.delivered, unit: 'subscribers', baseline: b.delivered, ...base });
+  record({ name: `one event to ${count}: p50`, value: h.p50, unit: 'ms', baseline: b.p50, ...base });
+  record({ name: `one event to ${count}: p99`, value: h.p99, unit: 'ms', baseline: b.p99, ...base, target: '< 2,000 (50,000)' });
+  record({ name: `one event to ${count}: max`, value: h.max, unit: 'ms', baseline: b.max, ...base });
+  if (n < requested) {
+    // Connection memory and a broadcast's write loop are both linear in the connection count.
+    const scale = requested / n;
+    const proj = `PROJECTION to ${requested.toLocaleString()} (not measured; linear from ${count})`;
+    record({ name: `${proj}: server RSS`, value: h.rss0 + (h.rss - h.rss0) * scale, unit: 'MB', baseline: b.rss0 + (b.rss - b.rss0) * scale, ...base, target: '< 700' });
+    record({ name: `${proj}: one event, p99`, value: h.p99 * scale, unit: 'ms', baseline: b.p99 * scale, ...base, target: '< 2,000' });
+  }
+}
+
+const scenarios: Record<string, () => Promise<void>> = { publishSingle, publishBatched, fanOut, latency, replay, idleMemory, heavyReaders, subscribers50k };
 const only = process.argv.slice(2);
 console.log(`RelayDesk hub bench — ${new Date().toISOString()} — ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}${QUICK ? ' (quick)' : ''}`);
 for (const [name, fn] of Object.entries(scenarios)) if (!only.length || only.includes(name)) await fn();

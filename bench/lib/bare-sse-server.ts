@@ -4,6 +4,8 @@
 //                sseFrame and a sequence number, and batches like the hub's broker: everything that
 //                arrived in a turn goes out as one socket write per stream, and after a flush that took
 //                d ms the next waits at least F × d. This is the latency floor the hub is compared with.
+//   --heartbeat-ms N   every N ms, writes a heartbeat frame shaped like the hub's to every stream
+//                (the idle cost of many connections, compared with the hub's).
 // Prints its URL on stdout.
 import { createServer, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -11,6 +13,8 @@ import { sseFrame } from '../../shared/wire.ts';
 
 const pauseArg = process.argv.indexOf('--pause');
 const pause = pauseArg > 0 ? Number(process.argv[pauseArg + 1]) : null;
+const heartbeatArg = process.argv.indexOf('--heartbeat-ms');
+const heartbeatMs = heartbeatArg > 0 ? Number(process.argv[heartbeatArg + 1]) : 0;
 
 const streams = new Set<Socket>();
 let seq = 0;
@@ -40,6 +44,12 @@ function publish(body: Buffer): void {
   if (wait > 0.5) setTimeout(flush, wait);
   else setImmediate(flush);
 }
+
+if (heartbeatMs > 0)
+  setInterval(() => {
+    const frame = Buffer.from(`: heartbeat\n` + sseFrame('heartbeat', JSON.stringify({ time: new Date().toISOString(), head_seq: seq })));
+    for (const s of streams) s.write(frame);
+  }, heartbeatMs);
 
 const server = createServer((req, res: ServerResponse) => {
   if (req.method === 'GET') {

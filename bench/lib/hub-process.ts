@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { withFileLimit } from './mass-subscribers.ts';
 
 export const BENCH_ADMIN = 'bench-admin-token';
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -31,9 +32,24 @@ function procStats(pid: number) {
   };
 }
 
+export interface SpawnOptions {
+  /**
+   * Open-file limit for the server process: `max` raises the soft limit to the hard one (the most an
+   * unprivileged process may hold), a number sets it. Unset: the inherited limit.
+   */
+  fileLimit?: number | 'max';
+}
+
+/** argv for `program args…`, run under a raised file limit when asked. */
+function command(opts: SpawnOptions, argv: string[]): [string, string[]] {
+  if (opts.fileLimit === undefined) return [argv[0]!, argv.slice(1)];
+  const [sh, ...pre] = withFileLimit(opts.fileLimit);
+  return [sh!, [...pre, ...argv]];
+}
+
 /** The bare Node SSE server of bench/lib/bare-sse-server.ts (a baseline), with its flags. */
-export async function spawnBareServer(args: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/run-ts.js'), join(ROOT, 'bench/lib/bare-sse-server.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function spawnBareServer(args: string[] = [], opts: SpawnOptions = {}): Promise<ServerProcess & { pid: number }> {
+  const child = spawn(...command(opts, [process.execPath, join(ROOT, 'bin/run-ts.js'), join(ROOT, 'bench/lib/bare-sse-server.ts'), ...args]), { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((res, rej) => {
     child.stdout!.on('data', (c: Buffer) => {
       const m = /listening on (\S+)/.exec(c.toString());
@@ -43,6 +59,7 @@ export async function spawnBareServer(args: string[] = []): Promise<ServerProces
   });
   return {
     url,
+    pid: child.pid!,
     ...procStats(child.pid!),
     async stop() {
       child.kill('SIGTERM');
@@ -55,9 +72,10 @@ export async function spawnBareServer(args: string[] = []): Promise<ServerProces
  * The real CLI hub in its own process, so its CPU and memory are measured apart from the load
  * generator. `root` runs another checkout's hub (a before/after comparison in one run).
  */
-export async function spawnHub(args: string[] = [], root = ROOT): Promise<HubProcess> {
+export async function spawnHub(args: string[] = [], root = ROOT, opts: SpawnOptions & { heartbeatMs?: number } = {}): Promise<HubProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'relaydesk-bench-'));
-  const child = spawn(process.execPath, [join(root, 'bin/relaydesk.js'), 'serve', '--port', '0', '--db', join(dir, 'bench.db'), '--log-level', 'warn', '--rate-limit', '0', '--heartbeat-ms', '60000', ...args], {
+  const argv = [process.execPath, join(root, 'bin/relaydesk.js'), 'serve', '--port', '0', '--db', join(dir, 'bench.db'), '--log-level', 'warn', '--rate-limit', '0', '--heartbeat-ms', String(opts.heartbeatMs ?? 60_000), ...args];
+  const child = spawn(...command(opts, argv), {
     env: { ...process.env, RELAYDESK_ADMIN_TOKEN: BENCH_ADMIN },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
