@@ -2,6 +2,8 @@ export * from './scope.ts';
 export * from './events.ts';
 export * from './wire.ts';
 export * from './state.ts';
+export * from './state-keys.ts';
+export * from './state-changes.ts';
 export * from './api.ts';
 export * from './domains/store.ts';
 export * from './domains/trading.ts';

@@ -56,9 +56,13 @@ export const SNAPSHOT_CAPS: Readonly<Record<StateKind, number>> = {
 /** The largest `limit` GET /v1/state accepts: one page can be as large as a snapshot's biggest list. */
 export const STATE_PAGE_MAX = 5_000;
 export const STATE_PAGE_DEFAULT = 1_000;
-/** GET /v1/state?key=…: at most this many keys per request, each at most STATE_KEY_MAX characters. */
+/**
+ * GET /v1/state?key=…: at most this many keys per request, each at most STATE_KEY_MAX characters.
+ * The longest row key (shared/state-keys.ts) is 515 characters: three 64-character scope keys, four
+ * separators and a 320-character mail account.
+ */
 export const STATE_KEYS_PER_REQUEST = 100;
-export const STATE_KEY_MAX = 512;
+export const STATE_KEY_MAX = 1024;
 
 /**
  * How many rows of a kind exist in the caller's scope (and filters), and how many this response

@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import { inScope, isUnscoped, type TokenScope } from '../../shared/scope.ts';
 import { typeMatches, generatedEventId, eventContentKey, type HubEvent, type ValidEvent } from '../../shared/events.ts';
 import { rfc3339Ms } from '../../shared/time.ts';
+import { scopeNamespace } from '../../shared/state-keys.ts';
 import { getMeta, setMeta, type DB } from './db.ts';
 import { scopeWhere, matchesFilters, type KeyFilters } from './scope-sql.ts';
 import { scanWindow, countScanned, REPLAY_STEP_ROWS, SCAN_BUDGET_ROWS, type ScanRange } from './scan-window.ts';
@@ -126,7 +127,7 @@ export class EventLog {
       `INSERT INTO events (seq, id, type, store_id, user_id, strategy_id, priority, time, time_ms, received_at, data)
        VALUES (@seq, @id, @type, @store_id, @user_id, @strategy_id, @priority, @time, @time_ms, @received_at, @data)`,
     );
-    this.byId = db.prepare('SELECT seq, type, data, store_id, user_id, strategy_id, priority FROM events WHERE id = ?');
+    this.byId = db.prepare('SELECT seq, type, data, store_id, user_id, strategy_id, priority FROM events WHERE namespace = ? AND id = ?');
     this.afterStmt = db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
     this.countStmt = db.prepare('SELECT COUNT(*) AS n FROM events');
     this.head = this.readHead();
@@ -173,11 +174,13 @@ export class EventLog {
   /**
    * Append one event with the given sequence number (the local engine passes head+1, the Redis
    * engine the global number). A repeated id with identical content is a duplicate, not an error.
+   * Ids are unique within the event's scope namespace: the same id under other scope keys is
+   * another event, so a conflict only ever names an event the caller may write (and see).
    */
   append(ev: ValidEvent, seq: number, receivedAt: string): AppendResult {
     const data = JSON.stringify(ev.data);
     if (ev.id !== undefined) {
-      const prior = this.byId.get(ev.id) as (Omit<EventRow, 'data'> & { data: string }) | undefined;
+      const prior = this.byId.get(scopeNamespace(ev), ev.id) as (Omit<EventRow, 'data'> & { data: string }) | undefined;
       if (prior) {
         if (eventContentKey({ ...prior, data: JSON.parse(prior.data) }) !== eventContentKey(ev)) throw new IdConflictError(ev.id, prior.seq);
         return { seq: prior.seq, id: ev.id, duplicate: true };

@@ -1,6 +1,8 @@
 import type { Statement } from 'better-sqlite3';
 import { inScope, type TokenScope } from '../../shared/scope.ts';
 import { normalizeData, type HubEvent } from '../../shared/events.ts';
+import { stateChangeOf } from '../../shared/state-changes.ts';
+import { SCOPE_KEY_NAMES } from '../../shared/state-keys.ts';
 import { stateFields, stateKinds, type ProjectionRow, type Snapshot, type StateCount, type StateField, type StateKind } from '../../shared/state.ts';
 import type { DB } from './db.ts';
 import { seqPageSql, type SeqPage } from './log.ts';
@@ -30,87 +32,57 @@ export class Projections {
   private readonly get: Statement;
   private readonly upsert: Statement;
   private readonly remove: Statement;
-  private readonly endSession: Statement;
+  /** Session-end deletes, one per combination of carried keys. */
+  private readonly endSession = new Map<string, Statement>();
 
   constructor(private readonly db: DB) {
     this.get = db.prepare('SELECT * FROM projections WHERE kind = ? AND key = ?');
     this.upsert = db.prepare(
       `INSERT INTO projections (kind, key, store_id, user_id, strategy_id, seq, created_at, updated_at, data)
        VALUES (@kind, @key, @store_id, @user_id, @strategy_id, @seq, @at, @at, @data)
-       ON CONFLICT(kind, key) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, data = excluded.data,
-         store_id = excluded.store_id, user_id = excluded.user_id, strategy_id = excluded.strategy_id`,
+       ON CONFLICT(kind, key) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, data = excluded.data`,
     );
     this.remove = db.prepare('DELETE FROM projections WHERE kind = ? AND key = ?');
-    this.endSession = db.prepare(
-      `DELETE FROM projections WHERE kind = 'store_order' AND store_id = ? AND json_extract(data, '$.table_id') = ?`,
-    );
   }
 
-  private merge(kind: StateKind, key: string, e: HubEvent, patch: Data, replace = false): void {
-    const prior = this.get.get(kind, key) as Row | undefined;
-    // A row carries the scope keys of the event that last wrote it. Data written under other keys is
-    // never merged in: a token scoped to the old keys would otherwise see the new event's data.
-    const sameKeys = prior && prior.store_id === e.store_id && prior.user_id === e.user_id && prior.strategy_id === e.strategy_id;
-    const base: Data = prior && sameKeys && !replace ? JSON.parse(prior.data) : {};
-    this.upsert.run({
-      kind,
-      key,
-      store_id: e.store_id,
-      user_id: e.user_id,
-      strategy_id: e.strategy_id,
-      seq: e.seq,
-      at: e.time,
-      data: JSON.stringify({ ...base, ...patch, last_type: e.type }),
-    });
-  }
-
+  /**
+   * Apply what the event does to the state (shared/state-changes.ts, the console applies the same).
+   * A row's key includes the scope keys of the events that write it, so a row only ever holds data
+   * written under its own keys, and a writer reaches no row outside them.
+   */
   apply(e: HubEvent): void {
     // The log keeps data as sent; state holds the schema's reading of it (string ids, defaults), so
     // keys and merges do not depend on how a publisher spelled an id. Validated at publish, so never null.
-    const d = normalizeData(e.type, e.data) ?? e.data;
-    const scoped = (...parts: unknown[]) => parts.map((p) => String(p ?? '')).join('/');
-    switch (e.type) {
-      case 'store.order.created':
-        return this.merge('store_order', scoped(e.store_id, d.order_id), e, d, true);
-      case 'store.order.updated':
-        return this.merge('store_order', scoped(e.store_id, d.order_id), e, d);
-      case 'store.order.deleted':
-        this.remove.run('store_order', scoped(e.store_id, d.order_id));
-        return;
-      case 'store.session.ended':
-        this.endSession.run(e.store_id, String(d.table_id));
-        return;
-      case 'trading.order.created':
-      case 'trading.order.updated':
-      case 'trading.order.filled':
-      case 'trading.order.cancelled':
-        return this.merge('trading_order', scoped(e.user_id, e.strategy_id, d.order_id), e, d);
-      case 'trading.position.created':
-      case 'trading.position.updated':
-        return this.merge('position', scoped(e.user_id, e.strategy_id, d.position_id), e, d);
-      case 'trading.position.closed':
-        this.remove.run('position', scoped(e.user_id, e.strategy_id, d.position_id));
-        return;
-      case 'mail.email.new':
-        return this.merge('mail', scoped(e.user_id, d.email_id), e, d, true);
-      case 'mail.email.classified': {
-        const { email_id, ...classification } = d;
-        return this.merge('mail', scoped(e.user_id, email_id), e, { email_id, classification });
-      }
-      case 'mail.email.updated':
-        if (d.deleted) {
-          this.remove.run('mail', scoped(e.user_id, d.email_id));
-          return;
-        }
-        return this.merge('mail', scoped(e.user_id, d.email_id), e, d);
-      case 'mail.sync.started':
-      case 'mail.sync.completed':
-      case 'mail.sync.error':
-        return this.merge('mail_sync', scoped(e.user_id, d.account ?? d.connection_id ?? 'default'), e, {
-          ...d,
-          state: e.type.slice('mail.sync.'.length),
+    const c = stateChangeOf(e, normalizeData(e.type, e.data) ?? e.data);
+    if (!c) return;
+    switch (c.op) {
+      case 'create':
+      case 'patch': {
+        const prior = c.op === 'patch' ? (this.get.get(c.kind, c.key) as Row | undefined) : undefined;
+        const base: Data = prior ? JSON.parse(prior.data) : {};
+        this.upsert.run({
+          kind: c.kind,
+          key: c.key,
+          store_id: e.store_id,
+          user_id: e.user_id,
+          strategy_id: e.strategy_id,
+          seq: e.seq,
           at: e.time,
+          data: JSON.stringify({ ...base, ...c.fields }),
         });
+        return;
+      }
+      case 'delete':
+        this.remove.run(c.kind, c.key);
+        return;
+      case 'end_session': {
+        const keys = SCOPE_KEY_NAMES.filter((k) => c.carried[k] !== undefined);
+        const sql = `DELETE FROM projections WHERE kind = 'store_order' AND json_extract(data, '$.table_id') = ?${keys.map((k) => ` AND ${k} = ?`).join('')}`;
+        let stmt = this.endSession.get(sql);
+        if (!stmt) this.endSession.set(sql, (stmt = this.db.prepare(sql)));
+        stmt.run(c.table_id, ...keys.map((k) => c.carried[k]!));
+        return;
+      }
     }
   }
 

@@ -1,10 +1,13 @@
 import { normalizeData, type HubEvent } from '../../shared/events.ts';
 import type { ProjectionRow, Snapshot, StateKind } from '../../shared/state.ts';
+import { stateChangeOf } from '../../shared/state-changes.ts';
+import { underCarriedKeys } from '../../shared/state-keys.ts';
 
 /**
  * The client twin of electron/hub/projections.ts: the snapshot gives us the hub's state at seq N and
- * each later event is applied here with the same keys and merge rules, so a window that has been
- * live for an hour shows exactly what a fresh snapshot would.
+ * each later event is applied here with the same keys and merge rules (both take them from
+ * shared/state-changes.ts), so a window that has been live for an hour shows exactly what a fresh
+ * snapshot would.
  */
 export type Tables = Record<StateKind, Map<string, ProjectionRow>>;
 
@@ -63,71 +66,41 @@ export const startsWholeRow = (type: string): boolean => WHOLE_ROW_TYPES.has(typ
 /** An upsert that patched a row this window did not hold: the row it shows lacks the fields it missed. */
 export const patchedUnknownRow = (c: Change): boolean => c.op === 'upsert' && !c.prev && !startsWholeRow(c.ev.type);
 
-const scoped = (...parts: unknown[]) => parts.map((p) => String(p ?? '')).join('/');
-
 export function applyEvent(t: Tables, ev: HubEvent, d: Data, out: Change[]): void {
+  const c = stateChangeOf(ev, d);
+  if (!c) return;
   // A row fetched whole from the hub (row-filler.ts) can be newer than events still on their way to
   // this window; those must not roll it back. The hub applies events in order and never needs this.
-  const merge = (kind: StateKind, key: string, patch: Data, replace = false) => {
-    const prev = t[kind].get(key);
-    if (prev && prev.seq >= ev.seq) return;
-    const base: Data = prev && !replace ? prev.data : {};
-    const row: ProjectionRow = {
-      key,
-      seq: ev.seq,
-      store_id: ev.store_id,
-      user_id: ev.user_id,
-      strategy_id: ev.strategy_id,
-      created_at: prev?.created_at ?? ev.time,
-      updated_at: ev.time,
-      data: { ...base, ...patch, last_type: ev.type },
-    };
-    t[kind].set(key, row);
-    out.push({ kind, op: 'upsert', key, row, prev, ev });
-  };
   const remove = (kind: StateKind, key: string) => {
     const prev = t[kind].get(key);
     if (!prev || prev.seq > ev.seq) return;
     t[kind].delete(key);
     out.push({ kind, op: 'delete', key, prev, ev });
   };
-  switch (ev.type) {
-    case 'store.order.created':
-      return merge('store_order', scoped(ev.store_id, d.order_id), d, true);
-    case 'store.order.updated':
-      return merge('store_order', scoped(ev.store_id, d.order_id), d);
-    case 'store.order.deleted':
-      return remove('store_order', scoped(ev.store_id, d.order_id));
-    case 'store.session.ended':
-      for (const [key, row] of t.store_order)
-        if (row.store_id === ev.store_id && String(row.data.table_id) === String(d.table_id)) remove('store_order', key);
+  switch (c.op) {
+    case 'create':
+    case 'patch': {
+      const prev = t[c.kind].get(c.key);
+      if (prev && prev.seq >= ev.seq) return;
+      const base: Data = prev && c.op === 'patch' ? prev.data : {};
+      const row: ProjectionRow = {
+        key: c.key,
+        seq: ev.seq,
+        store_id: ev.store_id,
+        user_id: ev.user_id,
+        strategy_id: ev.strategy_id,
+        created_at: prev?.created_at ?? ev.time,
+        updated_at: ev.time,
+        data: { ...base, ...c.fields },
+      };
+      t[c.kind].set(c.key, row);
+      out.push({ kind: c.kind, op: 'upsert', key: c.key, row, prev, ev });
       return;
-    case 'trading.order.created':
-    case 'trading.order.updated':
-    case 'trading.order.filled':
-    case 'trading.order.cancelled':
-      return merge('trading_order', scoped(ev.user_id, ev.strategy_id, d.order_id), d);
-    case 'trading.position.created':
-    case 'trading.position.updated':
-      return merge('position', scoped(ev.user_id, ev.strategy_id, d.position_id), d);
-    case 'trading.position.closed':
-      return remove('position', scoped(ev.user_id, ev.strategy_id, d.position_id));
-    case 'mail.email.new':
-      return merge('mail', scoped(ev.user_id, d.email_id), d, true);
-    case 'mail.email.classified': {
-      const { email_id, ...classification } = d;
-      return merge('mail', scoped(ev.user_id, email_id), { email_id, classification });
     }
-    case 'mail.email.updated':
-      if (d.deleted) return remove('mail', scoped(ev.user_id, d.email_id));
-      return merge('mail', scoped(ev.user_id, d.email_id), d);
-    case 'mail.sync.started':
-    case 'mail.sync.completed':
-    case 'mail.sync.error':
-      return merge('mail_sync', scoped(ev.user_id, d.account ?? d.connection_id ?? 'default'), {
-        ...d,
-        state: ev.type.slice('mail.sync.'.length),
-        at: ev.time,
-      });
+    case 'delete':
+      return remove(c.kind, c.key);
+    case 'end_session':
+      for (const [key, row] of t.store_order) if (underCarriedKeys(c.carried, row) && String(row.data.table_id) === c.table_id) remove('store_order', key);
+      return;
   }
 }

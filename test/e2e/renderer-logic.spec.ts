@@ -72,12 +72,12 @@ test('client projections follow the hub rules: merge, classification, session en
   const out: Change[] = [];
   applyEvent(t, ev(1, 'store.order.created', { order_id: 'A', table_id: '4', items: [], total: 1, status: 'pending' }, { store_id: '1' }), { order_id: 'A', table_id: '4', status: 'pending' }, out);
   applyEvent(t, ev(2, 'store.order.updated', { order_id: 'A', status: 'ready' }, { store_id: '1' }), { order_id: 'A', status: 'ready' }, out);
-  expect(t.store_order.get('1/A')!.data).toMatchObject({ table_id: '4', status: 'ready', last_type: 'store.order.updated' });
+  expect(t.store_order.get('1///A')!.data).toMatchObject({ table_id: '4', status: 'ready', last_type: 'store.order.updated' });
   applyEvent(t, ev(3, 'store.session.ended', { table_id: '4' }, { store_id: '1' }), { table_id: '4' }, out);
   expect(t.store_order.size).toBe(0);
   applyEvent(t, ev(4, 'mail.email.new', {}, { user_id: 'u' }), { email_id: 'm', from: 'a', subject: 's' }, out);
   applyEvent(t, ev(5, 'mail.email.classified', {}, { user_id: 'u' }), { email_id: 'm', category: 'c', priority: 'high' }, out);
-  expect(t.mail.get('u/m')!.data).toMatchObject({ from: 'a', classification: { category: 'c', priority: 'high' } });
+  expect(t.mail.get('/u//m')!.data).toMatchObject({ from: 'a', classification: { category: 'c', priority: 'high' } });
   expect(out.map((c) => c.op)).toEqual(['upsert', 'upsert', 'delete', 'upsert', 'upsert']);
 });
 
@@ -85,11 +85,11 @@ test('a row fetched whole from the hub is not rolled back by older events still 
   const t = emptyTables();
   const out: Change[] = [];
   // The hub's copy at seq 10 (status ready), put in by the row filler.
-  t.store_order.set('1/B', { key: '1/B', seq: 10, store_id: '1', user_id: null, strategy_id: null, created_at: 't0', updated_at: 't10', data: { order_id: 'B', table_id: '7', status: 'ready' } });
+  t.store_order.set('1///B', { key: '1///B', seq: 10, store_id: '1', user_id: null, strategy_id: null, created_at: 't0', updated_at: 't10', data: { order_id: 'B', table_id: '7', status: 'ready' } });
   applyEvent(t, ev(8, 'store.order.updated', {}, { store_id: '1' }), { order_id: 'B', status: 'preparing' }, out);
   applyEvent(t, ev(9, 'store.order.deleted', {}, { store_id: '1' }), { order_id: 'B' }, out);
-  expect(t.store_order.get('1/B')).toMatchObject({ seq: 10, data: { status: 'ready' } });
+  expect(t.store_order.get('1///B')).toMatchObject({ seq: 10, data: { status: 'ready' } });
   expect(out).toEqual([]);
   applyEvent(t, ev(11, 'store.order.updated', {}, { store_id: '1' }), { order_id: 'B', status: 'served' }, out);
-  expect(t.store_order.get('1/B')).toMatchObject({ seq: 11, data: { table_id: '7', status: 'served' } });
+  expect(t.store_order.get('1///B')).toMatchObject({ seq: 11, data: { table_id: '7', status: 'served' } });
 });

@@ -73,13 +73,18 @@ describe('publish and subscribe', () => {
     const other = await publish(t.url, { ...ev, data: { n: 2 } });
     expect(other.status).toBe(409);
     expect(other.body.error.fields[0].path).toBe('id');
-    // Scope keys and priority are part of "the same event" too.
-    expect((await publish(t.url, { ...ev, store_id: 's9' })).status).toBe(409);
+    // Priority is part of "the same event" too.
     expect((await publish(t.url, { ...ev, priority: 'urgent' })).status).toBe(409);
+    // Scope keys are the id's namespace: under other keys the same id is another event
+    // (hub-id-namespace.test.ts), stored once there as well.
+    const elsewhere = await publish(t.url, [{ ...ev, store_id: 's9' }, { ...ev, store_id: 's9' }]);
+    expect(elsewhere.status).toBe(201);
+    expect(elsewhere.body.results.map((x: { seq: number }) => x.seq)).toEqual(Array(2).fill(elsewhere.body.results[0].seq));
+    expect(seqs.has(elsewhere.body.results[0].seq)).toBe(false);
 
     await publish(t.url, { type: 'x.idem.test', data: { marker: true } });
-    await sub.waitForEvents(2);
-    expect(sub.events.filter((e) => e.id === ev.id)).toHaveLength(1);
+    await sub.waitForEvents(3);
+    expect(sub.events.filter((e) => e.id === ev.id).map((e) => e.store_id)).toEqual([null, 's9']);
     sub.close();
   });
 

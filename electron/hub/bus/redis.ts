@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { eventContentKey, generatedEventId, type ValidEvent } from '../../../shared/events.ts';
+import { scopeNamespace } from '../../../shared/state-keys.ts';
 import type { BusEngine, CommitContext } from '../engine.ts';
 import type { EngineFactory, Hub } from '../hub.ts';
 import { IdConflictError, type AppendResult, type LoggedEvent } from '../log.ts';
@@ -11,7 +12,7 @@ import { RedisControl } from './redis-control.ts';
 /**
  * Several hubs, one system: the Redis Streams engine (issue 6, docs/scaling.md).
  *
- * - Publish: one Lua script checks publisher ids (globally, with a TTL), allocates consecutive
+ * - Publish: one Lua script checks publisher ids (per scope namespace, with a TTL), allocates consecutive
  *   global sequence numbers and XADDs one entry per event with the stream id `<seq>-0`. Redis is the
  *   single point of ordering, so there is exactly one order and one sequence for every hub.
  * - Every hub, the publishing one included, tails the stream from its local head (XREAD BLOCK) and
@@ -67,7 +68,7 @@ const DAY = 24 * 3600_000;
 /**
  * KEYS[1] counter, KEYS[2] stream. ARGV[1] n, ARGV[2] id TTL ms, ARGV[3] id key prefix, ARGV[4] the
  * publishing hub's applied seq (a floor: never reuse a seq a hub holds, even if Redis lost data),
- * then per event: publisher id ('' when none), fingerprint of the event's content (shared eventContentKey), payload JSON.
+ * then per event: `<scope namespace>/<publisher id>` ('' when none), fingerprint of the event's content (shared eventContentKey), payload JSON.
  * Returns per event the new seq, or minus the seq of the earlier event with the same id; or
  * {'conflict', index, priorSeq} when an id was used for different content (nothing is written).
  */
@@ -294,7 +295,8 @@ export class RedisEngine implements BusEngine {
     if (refused) throw refused;
     const receivedAt = new Date().toISOString();
     const args: string[] = [String(events.length), String(this.o.idTtlMs), this.keys.idPrefix, String(this.cursor)];
-    for (const ev of events) args.push(ev.id ?? '', fingerprint(ev), JSON.stringify({ ...ev, received_at: receivedAt }));
+    // Ids are unique per scope namespace, as in the log (log.ts#append): the Redis key is `<namespace>/<id>`.
+    for (const ev of events) args.push(ev.id === undefined ? '' : `${scopeNamespace(ev)}/${ev.id}`, fingerprint(ev), JSON.stringify({ ...ev, received_at: receivedAt }));
     let reply: PublishReply;
     try {
       reply = await this.cmd.rdPublish(this.keys.counter, this.keys.stream, ...args);
