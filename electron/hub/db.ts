@@ -5,6 +5,34 @@ import { HubError } from './errors.ts';
 
 export type DB = Database.Database;
 
+/**
+ * Current-state rows are keyed `store/user/strategy/<domain id>` (shared/state-keys.ts#stateRowKey)
+ * so a writer only reaches rows under its own scope keys. Older rows were keyed `store/<id>`
+ * (store orders), `user/strategy/<id>` (trading orders, positions) or `user/<id>` (mail, mail
+ * sync): the domain id is what follows that many separators, and the scope keys are the row's
+ * columns. Keys are rewritten in two passes through a `!` prefix no key starts with (scope keys
+ * cannot hold it), because an old key can equal another row's new one and the key is unique.
+ */
+const REKEY_STATE_ROWS = `
+  UPDATE projections SET key = '!' || coalesce(store_id, '') || '/' || coalesce(user_id, '') || '/' || coalesce(strategy_id, '') || '/' ||
+    CASE WHEN kind IN ('trading_order', 'position')
+      THEN substr(substr(key, instr(key, '/') + 1), instr(substr(key, instr(key, '/') + 1), '/') + 1)
+      ELSE substr(key, instr(key, '/') + 1) END;
+  UPDATE projections SET key = substr(key, 2);`;
+
+/**
+ * Idempotency ids are unique per scope namespace (shared/state-keys.ts#scopeNamespace), not
+ * globally: a publisher can neither probe nor squat an id used under scope keys it cannot write.
+ * The namespace is computed from the event's own scope columns, so it cannot disagree with them,
+ * and as a VIRTUAL column it costs no rewrite of the log, only the index.
+ */
+const NAMESPACED_EVENT_IDS = `
+  ALTER TABLE events ADD COLUMN namespace TEXT NOT NULL
+    GENERATED ALWAYS AS (coalesce(store_id, '') || '/' || coalesce(user_id, '') || '/' || coalesce(strategy_id, '')) VIRTUAL;
+  DROP INDEX events_id;
+  CREATE UNIQUE INDEX events_namespace_id ON events(namespace, id);`;
+
+/** Append only: a landed migration is never edited or renumbered (user_version counts them). */
 export const MIGRATIONS: string[] = [
   `CREATE TABLE events (
      seq INTEGER PRIMARY KEY,
@@ -111,25 +139,8 @@ export const MIGRATIONS: string[] = [
      dead_at TEXT NOT NULL,
      PRIMARY KEY (endpoint_id, seq)
    ) WITHOUT ROWID;`,
-  // Current-state rows are keyed `store/user/strategy/<domain id>` (shared/state-keys.ts#stateRowKey)
-  // so a writer only reaches rows under its own scope keys. Older rows were keyed `store/<id>`
-  // (store orders), `user/strategy/<id>` (trading orders, positions) or `user/<id>` (mail, mail
-  // sync): the domain id is what follows that many separators, and the scope keys are the row's
-  // columns. Keys are rewritten in two passes through a `!` prefix no key starts with (scope keys
-  // cannot hold it), because an old key can equal another row's new one and the key is unique.
-  `UPDATE projections SET key = '!' || coalesce(store_id, '') || '/' || coalesce(user_id, '') || '/' || coalesce(strategy_id, '') || '/' ||
-     CASE WHEN kind IN ('trading_order', 'position')
-       THEN substr(substr(key, instr(key, '/') + 1), instr(substr(key, instr(key, '/') + 1), '/') + 1)
-       ELSE substr(key, instr(key, '/') + 1) END;
-   UPDATE projections SET key = substr(key, 2);`,
-  // Idempotency ids are unique per scope namespace (shared/state-keys.ts#scopeNamespace), not
-  // globally: a publisher can neither probe nor squat an id used under scope keys it cannot write.
-  // The namespace is computed from the event's own scope columns, so it cannot disagree with them,
-  // and as a VIRTUAL column it costs no rewrite of the log, only the index.
-  `ALTER TABLE events ADD COLUMN namespace TEXT NOT NULL
-     GENERATED ALWAYS AS (coalesce(store_id, '') || '/' || coalesce(user_id, '') || '/' || coalesce(strategy_id, '')) VIRTUAL;
-   DROP INDEX events_id;
-   CREATE UNIQUE INDEX events_namespace_id ON events(namespace, id);`,
+  REKEY_STATE_ROWS,
+  NAMESPACED_EVENT_IDS,
 ];
 
 /**
@@ -225,9 +236,13 @@ function processAlive(pid: number): boolean {
   }
 }
 
-function migrate(db: DB): void {
+/** The schema version of logs written before rows and ids were namespaced (for upgrade tests). */
+export const BEFORE_SCOPE_NAMESPACES = MIGRATIONS.indexOf(REKEY_STATE_ROWS);
+
+/** Bring a database up to `upTo` migrations (all of them by default), one transaction each. */
+export function migrate(db: DB, upTo = MIGRATIONS.length): void {
   const version = db.pragma('user_version', { simple: true }) as number;
-  for (let v = version; v < MIGRATIONS.length; v++) {
+  for (let v = version; v < upTo; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${v + 1}`);
