@@ -226,6 +226,34 @@ describe('Redis engine details', () => {
     expect(JSON.stringify((await allEvents(B.url)).find((e) => e.id === 'mail-x')!.data)).toBe(JSON.stringify(extra.data));
   });
 
+  it('keeps publisher ids per scope namespace on every hub: another store can neither squat nor probe an id', async () => {
+    const factory = redisEngineFactory(redis.url, { prefix: '{ns}' });
+    const A = await startTestHub(hubOpts, factory);
+    const B = await startTestHub(hubOpts, factory);
+    hubs.push(A, B);
+    const order = (store: number, order_id: number) => ({ ...sample.storeOrder(store), id: 'pos-7', data: { order_id, items: [{ name: 'Ramen', quantity: 1 }], total: 9 } });
+    // Store 13 takes the id on hub A; store 12's real publish on hub B is a new event all the same.
+    const squat = await publish(A.url, order(13, 666));
+    const real = await publish(B.url, order(12, 7));
+    expect([squat.status, real.status]).toEqual([201, 201]);
+    expect(real.body.results[0]).toMatchObject({ id: 'pos-7', duplicate: false });
+    expect(real.body.results[0].seq).not.toBe(squat.body.results[0].seq);
+    // Retries through the other hub are duplicates of their own namespace's event (Redis keys them apart).
+    expect((await publish(A.url, order(12, 7))).body.results[0]).toEqual({ seq: real.body.results[0].seq, id: 'pos-7', duplicate: true });
+    expect((await publish(B.url, order(13, 666))).body.results[0]).toEqual({ seq: squat.body.results[0].seq, id: 'pos-7', duplicate: true });
+    // A conflict names the caller's own namespace's event only.
+    const conflict = await publish(A.url, order(13, 667));
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.error.message).toContain(`seq ${squat.body.results[0].seq}`);
+    const r = new Redis(redis.url);
+    expect((await r.keys('{ns}:id:*')).sort()).toEqual(['{ns}:id:12///pos-7', '{ns}:id:13///pos-7']);
+    r.disconnect();
+    // Both hubs hold both events, in one order.
+    await until(() => A.hub.log.head === B.hub.log.head && B.hub.log.count() === 2, 'both hubs applied both');
+    const dump = (h: Hub) => h.log.readAfter(0, 100, () => true).events.map((e) => e.json);
+    expect(dump(A.hub)).toEqual(dump(B.hub));
+  });
+
   it('after the Redis id TTL, every hub still deduplicates against its own log the same way', async () => {
     const factory = redisEngineFactory(redis.url, { prefix: '{ttl}', idTtlMs: 50 });
     const A = await startTestHub(hubOpts, factory);
