@@ -70,9 +70,9 @@ describe('data is kept as sent', () => {
 
     // State reads the data through the schema (string id, default status) and keeps the extras.
     const state = await api(t.url, '/v1/state/orders?store_id=12');
-    const row = state.body.store_orders.find((x: { key: string }) => x.key === '12/1001');
+    const row = state.body.store_orders.find((x: { key: string }) => x.key === '12///1001');
     expect(row.data).toMatchObject({ order_id: '1001', status: 'pending', extra_field: { nested: [1, 'two', null] }, items: [{ spice: 'extra hot' }] });
-    const trow = (await api(t.url, '/v1/state/orders?user_id=7')).body.trading_orders.find((x: { key: string }) => x.key === '7/1/T-1');
+    const trow = (await api(t.url, '/v1/state/orders?user_id=7')).body.trading_orders.find((x: { key: string }) => x.key === '/7/1/T-1');
     expect(trow.data).toMatchObject({ client_tag: 'bot-a', account: { client_tag: 'desk-3' } });
   });
 

@@ -59,7 +59,7 @@ describe('idempotency ids are per scope namespace', () => {
     // Both are stored and delivered as sent, each in its own store.
     const reader12 = await createToken(t.url, 'subscriber', { store_ids: ['12'] });
     const mine = (await allEvents(t.url, reader12)).filter((e) => e.id === 'pos-1002');
-    expect(mine.map((e) => [e.seq, e.store_id, e.data.order_id])).toEqual([[real.body.results[0].seq, '12', '1002']]);
+    expect(mine.map((e) => [e.seq, e.store_id, e.data.order_id])).toEqual([[real.body.results[0].seq, '12', 1002]]);
     // And store 12's retry stays a duplicate after a restart (the namespace is on disk, not in memory).
     await t.restart();
     const again = await publish(t.url, order(12, 'pos-1002', 1002), store12);
