@@ -35,7 +35,8 @@ interface OldRow {
   data: string;
 }
 
-const at = '2026-11-20T10:00:00.000Z';
+// Recent, so the hub's retention (7 days by default) keeps every event once it opens the log.
+const at = new Date().toISOString();
 const account = { account_id: 1, name: 'Main', exchange: 'BYBIT' };
 /** Old keys, exactly as the hub wrote them before: store orders `store/id`, trading `user/strategy/id`, mail `user/id`. */
 function oldRows(): OldRow[] {
