@@ -63,7 +63,7 @@ ${EXIT_CODES_HELP}`,
       if (!webhooks.length) return out('no webhook endpoints');
       out(
         table([
-          ['ID', 'URL', 'TYPES', 'SCOPE', 'DELIVERED', 'BACKLOG', 'DEAD', 'STATE'],
+          ['ID', 'URL', 'TYPES', 'SCOPE', 'DELIVERED', 'BEHIND', 'DEAD', 'STATE'],
           ...webhooks.map((w) => [w.id, w.url, w.types.join(',') || 'all', describeScope(w.scope), String(w.delivered), String(w.backlog), String(w.dead), health(w)]),
         ]),
       );

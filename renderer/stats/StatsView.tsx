@@ -3,6 +3,7 @@ import { useConsole } from '../app/context.ts';
 import { describeScope, isUnscoped } from '../../shared/scope.ts';
 import { Sparkline } from './Sparkline.tsx';
 import type { Sample } from './sampler.ts';
+import type { DeadLetter, WebhookEndpoint } from '../../shared/webhooks.ts';
 
 /** Hub stats (admin) plus what this window itself receives (everyone). */
 export function StatsView() {
@@ -80,7 +81,85 @@ export function StatsView() {
           </>
         )}
       </dl>
+      {isAdmin && <Webhooks hooks={sampler.webhooks} dead={sampler.dead} />}
     </section>
+  );
+}
+
+/** Where each webhook endpoint stands, and what it gave up on: a failing backend is seen here first. */
+function Webhooks({ hooks, dead }: { hooks: WebhookEndpoint[]; dead: DeadLetter[] }) {
+  if (!hooks.length) return null;
+  return (
+    <div className="webhooks" data-testid="webhooks">
+      <h3>Webhooks</h3>
+      <table className="plain">
+        <thead>
+          <tr>
+            <th>Endpoint</th>
+            <th>Types · scope</th>
+            <th className="num">Delivered</th>
+            <th className="num" title="Events in the log after this endpoint's cursor, before its type and scope filters: what it still has to look at">Behind</th>
+            <th className="num">Dead</th>
+            <th>State</th>
+          </tr>
+        </thead>
+        <tbody>
+          {hooks.map((w) => (
+            <tr key={w.id} data-testid="webhook-row" className={w.retrying ? 'failing' : ''}>
+              <td title={w.id}>
+                <code>{w.url}</code>
+                {w.description && <span className="muted"> · {w.description}</span>}
+              </td>
+              <td>
+                {w.types.join(', ') || 'all types'} · {describeScope(w.scope)}
+              </td>
+              <td className="num">{w.delivered.toLocaleString()}</td>
+              <td className="num">{w.backlog.toLocaleString()}</td>
+              <td className="num">{w.dead.toLocaleString()}</td>
+              <td>
+                {w.retrying ? (
+                  <span className="warn-text">
+                    retrying: {w.retrying} failed, next at {w.next_attempt_at ? new Date(w.next_attempt_at).toLocaleTimeString() : '?'} · {w.last_error}
+                  </span>
+                ) : (
+                  'ok'
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {dead.length > 0 && (
+        <>
+          <h3>Dead letters</h3>
+          <p className="muted">Events an endpoint gave up on after every retry. Redeliver with `relaydesk webhooks retry &lt;endpoint&gt; &lt;seq&gt;`.</p>
+          <table className="plain" data-testid="dead-letters">
+            <thead>
+              <tr>
+                <th>When</th>
+                <th>Endpoint</th>
+                <th className="num">Seq</th>
+                <th>Type</th>
+                <th className="num">Attempts</th>
+                <th>Last error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {dead.map((d) => (
+                <tr key={`${d.endpoint_id}/${d.seq}`}>
+                  <td>{new Date(d.dead_at).toLocaleTimeString()}</td>
+                  <td>{hooks.find((w) => w.id === d.endpoint_id)?.url ?? d.endpoint_id}</td>
+                  <td className="num">{d.seq}</td>
+                  <td>{d.type}</td>
+                  <td className="num">{d.attempts}</td>
+                  <td>{d.last_error}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </div>
   );
 }
 

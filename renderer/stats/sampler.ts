@@ -1,4 +1,5 @@
 import { statsSchema, type Stats } from '../../shared/api.ts';
+import { deadLetterListSchema, webhookListSchema, type DeadLetter, type WebhookEndpoint } from '../../shared/webhooks.ts';
 import { HttpError, hubGet, type HubConnection } from '../app/connection.ts';
 import type { ConsoleStore } from '../stream/store.ts';
 
@@ -22,6 +23,9 @@ export interface Sample {
 export class StatsSampler {
   samples: Sample[] = [];
   stats: Stats | null = null;
+  /** Webhook endpoints and their latest dead letters (admin): delivery failures show here. */
+  webhooks: WebhookEndpoint[] = [];
+  dead: DeadLetter[] = [];
   error: string | null = null;
   private last: { n: number; at: number };
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -57,7 +61,10 @@ export class StatsSampler {
     let s: Stats | null = null;
     if (this.admin) {
       try {
-        s = statsSchema.parse(await hubGet(this.conn, '/v1/stats'));
+        const [stats, hooks, dead] = await Promise.all([hubGet(this.conn, '/v1/stats'), hubGet(this.conn, '/v1/webhooks'), hubGet(this.conn, '/v1/webhooks/dead?limit=20')]);
+        s = statsSchema.parse(stats);
+        this.webhooks = webhookListSchema.parse(hooks).webhooks;
+        this.dead = deadLetterListSchema.parse(dead).dead;
         this.error = null;
       } catch (err) {
         this.error = err instanceof HttpError ? err.message : 'cannot read stats from the hub';

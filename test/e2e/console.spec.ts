@@ -215,6 +215,37 @@ test('rough edges: table labels, money, toasts beside the work, mail alerts, ord
   expect(failed, 'failed requests or console errors').toEqual([]);
 });
 
+test('stats: webhook endpoints with their delivery state and dead letters', async ({ page }) => {
+  const { WebhookReceiver } = await import('../helpers/webhook-receiver.ts');
+  await hub.restart({ webhooks: { timeoutMs: 2_000, maxAttempts: 2, baseDelayMs: 20, maxDelayMs: 50 } });
+  const rx = new WebhookReceiver('whsec_' + Buffer.alloc(32, 3).toString('base64'));
+  await rx.listen();
+  try {
+    const ep = await api(hub.url, '/v1/webhooks', { body: { url: rx.url, types: ['store.*'], description: 'kitchen backend' } });
+    expect(ep.status).toBe(201);
+    rx.setSecret(ep.body.secret as string);
+    rx.status = 500;
+    const r = await pub(sample.storeOrder(4, { id: 'wh-dead-1' }));
+    await until(async () => (await api(hub.url, '/v1/webhooks/dead')).body.dead.length === 1, 'a dead letter');
+    rx.status = 200;
+    await pub(sample.storeOrder(4, { id: 'wh-ok-1' }));
+    await until(() => rx.applied.length === 1, 'the next event delivered');
+    await login(page, hub, 'admin', {}, 'stats');
+    const hooks = view(page, 'stats').getByTestId('webhooks');
+    const row = hooks.getByTestId('webhook-row');
+    await expect(row).toContainText(rx.url);
+    await expect(row).toContainText('kitchen backend');
+    await expect(row).toContainText('store.* · all');
+    await expect(row.locator('td.num')).toHaveText(['1', '0', '1']);
+    const dead = hooks.getByTestId('dead-letters');
+    await expect(dead).toContainText(String(r.results[0]!.seq));
+    await expect(dead).toContainText('store.order.created');
+    await expect(dead).toContainText('HTTP 500');
+  } finally {
+    await rx.close();
+  }
+});
+
 test('live view: pause keeps buffering with a counter, resume catches up; export NDJSON and CSV', async ({ page }) => {
   await login(page, hub, 'admin', {}, 'live');
   const live = view(page, 'live');

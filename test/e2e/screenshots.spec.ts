@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
-import { publish, type TestHub } from '../helpers/hub.ts';
+import { api, publish, type TestHub } from '../helpers/hub.ts';
 import { login, startConsoleHub } from './fixtures.ts';
 
 /**
@@ -76,6 +76,13 @@ function seed() {
 test('screenshots of every view, light and dark', async ({ page }) => {
   test.setTimeout(120_000);
   await page.setViewportSize({ width: 1440, height: 900 });
+  // Two webhook endpoints for the Stats view: a kitchen backend that answers, one that is down.
+  const { WebhookReceiver } = await import('../helpers/webhook-receiver.ts');
+  const rx = new WebhookReceiver('whsec_' + Buffer.alloc(32, 9).toString('base64'));
+  await rx.listen();
+  const ok = await api(hub.url, '/v1/webhooks', { body: { url: rx.url, types: ['store.*'], scope: { store_ids: ['12'] }, description: 'kitchen display' } });
+  rx.setSecret(ok.body.secret as string);
+  await api(hub.url, '/v1/webhooks', { body: { url: 'http://127.0.0.1:59999/relaydesk', types: ['trading.order.*'], description: 'risk service' } });
   await login(page, hub);
   // Most orders arrive first and lose their NEW highlight; the last one stays fresh, as on a real board.
   const events = seed();
@@ -96,4 +103,5 @@ test('screenshots of every view, light and dark', async ({ page }) => {
       await page.screenshot({ path: `${OUT}${v}-${theme}.png` });
     }
   }
+  await rx.close();
 });
