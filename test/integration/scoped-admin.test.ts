@@ -142,6 +142,21 @@ describe('a scoped admin', () => {
     expect(root.named('force_disconnect')).toHaveLength(0);
   });
 
+  it('is not told the global head through its webhook endpoints', async () => {
+    const global = t.hub.log.head;
+    expect(global).toBeGreaterThan(1);
+    const created = await api(t.url, '/v1/webhooks', { body: { url: 'http://127.0.0.1:9/hook', scope: { user_id: 7, strategy_ids: [1] } }, token: admin7.token });
+    expect(created.status).toBe(201);
+    expect(created.body.cursor).toBe(1); // user 7's head, not the hub's
+    const listed = (await api(t.url, '/v1/webhooks', { token: admin7.token })).body.webhooks;
+    expect(listed.map((w: { cursor: number }) => w.cursor)).toEqual([1]);
+    const one = (await api(t.url, `/v1/webhooks/${created.body.id}`, { token: admin7.token })).body;
+    expect([one.cursor, one.backlog]).toEqual([1, 0]);
+    // The unscoped admin sees the real position.
+    expect((await api(t.url, `/v1/webhooks/${created.body.id}`)).body.cursor).toBe(global);
+    expect((await api(t.url, `/v1/webhooks/${created.body.id}`, { method: 'DELETE', token: admin7.token })).status).toBe(200);
+  });
+
   it('cannot read hub-wide metrics or change hub settings', async () => {
     const metrics = await api(t.url, '/metrics', { token: admin7.token });
     expect(metrics.status).toBe(403);

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { scopeExcess, scopeWithin } from '../../../../shared/scope.ts';
-import { createWebhookRequest, type CreatedWebhook } from '../../../../shared/webhooks.ts';
+import { isUnscoped, scopeExcess, scopeWithin } from '../../../../shared/scope.ts';
+import { createWebhookRequest, type CreatedWebhook, type WebhookEndpoint } from '../../../../shared/webhooks.ts';
 import { HubError } from '../../errors.ts';
 import { authenticate, requireRole } from '../auth.ts';
 import { parseWith } from '../query.ts';
@@ -26,6 +26,11 @@ export function webhookRoutes(app: FastifyInstance, { hub, limiter }: RouteConte
     return ep;
   };
 
+  // An endpoint's cursor moves past other scopes' events too, so it tracks the global head: a scoped
+  // admin is shown positions and backlogs against its own scope's head, never the global one.
+  const headFor = (p: Principal) => (isUnscoped(p.scope) ? hub.log.head : hub.log.headIn(p.scope));
+  const shown = <T extends WebhookEndpoint>(ep: T, head: number): T => ({ ...ep, cursor: Math.min(ep.cursor, head), backlog: Math.max(0, head - ep.cursor) });
+
   app.post('/v1/webhooks', async (req, reply) => {
     const p = admin(req);
     const body = parseWith(createWebhookRequest, req.body, 'body');
@@ -41,13 +46,14 @@ export function webhookRoutes(app: FastifyInstance, { hub, limiter }: RouteConte
     const { endpoint, secret } = hub.webhooks.create({ ...body, createdBy: p.tokenId, cursor: hub.log.head });
     hub.dispatcher.reload();
     req.log.info({ webhook: endpoint.id, url: endpoint.url }, 'webhook endpoint added');
-    const created: CreatedWebhook = { ...endpoint, secret };
+    const created: CreatedWebhook = { ...shown(endpoint, headFor(p)), secret };
     return reply.code(201).send(created);
   });
 
   app.get('/v1/webhooks', async (req) => {
     const p = admin(req);
-    return { webhooks: hub.webhooks.list(hub.log.head).filter((w) => scopeWithin(w.scope, p.scope)) };
+    const head = headFor(p);
+    return { webhooks: hub.webhooks.list(head).filter((w) => scopeWithin(w.scope, p.scope)).map((w) => shown(w, head)) };
   });
 
   app.get('/v1/webhooks/dead', async (req) => {
@@ -61,7 +67,8 @@ export function webhookRoutes(app: FastifyInstance, { hub, limiter }: RouteConte
   app.get<{ Params: { id: string } }>('/v1/webhooks/:id', async (req) => {
     const p = admin(req);
     endpointFor(p, req.params.id);
-    return hub.webhooks.info(req.params.id, hub.log.head);
+    const head = headFor(p);
+    return shown(hub.webhooks.info(req.params.id, head)!, head);
   });
 
   app.delete<{ Params: { id: string } }>('/v1/webhooks/:id', async (req) => {
