@@ -5,7 +5,7 @@ import { rfc3339Ms } from '../../shared/time.ts';
 import { scopeNamespace } from '../../shared/state-keys.ts';
 import { getMeta, setMeta, type DB } from './db.ts';
 import { scopeWhere, matchesFilters, type KeyFilters } from './scope-sql.ts';
-import { scanWindow, countScanned, REPLAY_STEP_ROWS, SCAN_BUDGET_ROWS, type ScanRange } from './scan-window.ts';
+import { scanWindow, countScanned, prepared, REPLAY_STEP_ROWS, SCAN_BUDGET_ROWS, type ScanRange } from './scan-window.ts';
 
 interface EventRow {
   seq: number;
@@ -218,9 +218,7 @@ export class EventLog {
     const step = scoped ? (scoped.step ?? REPLAY_STEP_ROWS) : Infinity;
     const range: ScanRange = { table: 'events', where: `${where.sql} AND seq > ?`, params: [...where.params, seq], order: 'asc' };
     const win = scanWindow(this.db, range, step);
-    const rows = this.db
-      .prepare(`SELECT * FROM events WHERE ${[range.where, ...win.where].join(' AND ')} ORDER BY seq ASC LIMIT ?`)
-      .all(...range.params, ...win.params, limit) as EventRow[];
+    const rows = prepared(this.db, `SELECT * FROM events WHERE ${[range.where, ...win.where].join(' AND ')} ORDER BY seq ASC LIMIT ?`).all(...range.params, ...win.params, limit) as EventRow[];
     const full = rows.length === limit;
     // A window that ran to the end of the range has seen everything up to the head, whatever the
     // last row of this scope was: a sparse scope goes live without reading the rest of the log.

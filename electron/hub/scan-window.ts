@@ -1,4 +1,24 @@
+import type { Statement } from 'better-sqlite3';
 import type { DB } from './db.ts';
+
+const statements = new WeakMap<DB, Map<string, Statement>>();
+
+/**
+ * A prepared statement per SQL text and database, kept: every stream that connects replays through
+ * these reads, and preparing costs more than running them on an empty range (hundreds of µs here,
+ * paid per connection by tens of thousands of subscribers). The texts differ only by scope shape
+ * and list length, so few exist; the cap bounds a client that varies its lists.
+ */
+export function prepared(db: DB, sql: string): Statement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let stmt = cache.get(sql);
+  if (!stmt) {
+    if (cache.size >= 256) cache.clear();
+    cache.set(sql, (stmt = db.prepare(sql)));
+  }
+  return stmt;
+}
 
 /**
  * Reads run on the event loop (better-sqlite3 is synchronous), so every read a client can ask for
@@ -41,8 +61,7 @@ export interface ScanWindow {
 export function scanWindow(db: DB, range: ScanRange, budget: number): ScanWindow {
   if (!Number.isFinite(budget)) return { where: [], params: [] };
   const asc = range.order === 'asc';
-  const past = db
-    .prepare(`SELECT seq FROM ${range.table} WHERE ${range.where} ORDER BY seq ${asc ? 'ASC' : 'DESC'} LIMIT 1 OFFSET ?`)
+  const past = prepared(db, `SELECT seq FROM ${range.table} WHERE ${range.where} ORDER BY seq ${asc ? 'ASC' : 'DESC'} LIMIT 1 OFFSET ?`)
     .pluck()
     .get(...range.params, Math.max(1, budget)) as number | undefined;
   if (past === undefined) return { where: [], params: [] };
@@ -64,5 +83,5 @@ export function countScanned(db: DB, range: ScanRange, through: number | undefin
     params.push(through);
   }
   const limit = Number.isFinite(budget) ? budget : -1;
-  return db.prepare(`SELECT COUNT(*) FROM (SELECT 1 FROM ${range.table} WHERE ${terms.join(' AND ')} LIMIT ?)`).pluck().get(...params, limit) as number;
+  return prepared(db, `SELECT COUNT(*) FROM (SELECT 1 FROM ${range.table} WHERE ${terms.join(' AND ')} LIMIT ?)`).pluck().get(...params, limit) as number;
 }

@@ -36,3 +36,30 @@ describe('heartbeats with many connections', () => {
     await until(() => broker.size === 0, 'every connection gone');
   });
 });
+
+describe('connecting many subscribers', () => {
+  it('prepares no SQL statement per connection once its scope shape has connected before', async () => {
+    const path = '/v1/stream?store_id=s7&type=x.*';
+    const first = rawStream(t.url, path);
+    await first.ready;
+    await until(() => first.text.includes('event: connection'), 'the first connection');
+    const db = t.hub.db;
+    const prepare = db.prepare.bind(db);
+    const prepared: string[] = [];
+    db.prepare = ((sql: string) => (prepared.push(sql), prepare(sql))) as typeof db.prepare;
+    try {
+      const more = Array.from({ length: 10 }, () => rawStream(t.url, path));
+      await Promise.all(more.map((s) => s.ready));
+      await until(() => more.every((s) => s.text.includes('event: connection')), 'ten more connections');
+      await until(() => t.hub.broker.size === 11, 'all eleven registered');
+      // Each used to prepare three (the replay window, the page, the scanned-rows count). The hub's
+      // timers (retention, last-used flush) may prepare their own meanwhile: fewer than one per connection.
+      expect(prepared.length, prepared.join('\n')).toBeLessThan(more.length);
+      for (const s of more) s.destroy();
+    } finally {
+      db.prepare = prepare;
+      first.destroy();
+    }
+    await until(() => t.hub.broker.size === 0, 'every connection gone');
+  });
+});
