@@ -61,6 +61,17 @@ export const historyPageSchema = z.object({
  * slow-consumer count) are left out, since they describe every scope. An unscoped admin gets all,
  * with `scope: {}`.
  */
+/** A Redis-engine hub whose log holds a history the shared stream left (see docs/scaling.md). */
+export const busForkSchema = z.object({
+  epoch: z.string(),
+  head: z.number().int().nonnegative(),
+  redis_epoch: z.string(),
+  redis_base: z.number().int().nonnegative().nullable(),
+  since: z.string(),
+  message: z.string(),
+});
+export type BusFork = z.infer<typeof busForkSchema>;
+
 export const statsSchema = z.object({
   hub_id: z.string(),
   scope: tokenScopeSchema.default({}),
@@ -81,6 +92,14 @@ export const statsSchema = z.object({
     queue_bytes_total: z.number().int(),
     slow_consumer_disconnects: z.number().int().optional(),
   }),
-  bus: z.object({ engine: z.enum(['local', 'redis']), lag_ms: z.number().nullable(), connected: z.boolean() }).optional(),
+  bus: z.object({
+    engine: z.enum(['local', 'redis']),
+    lag_ms: z.number().nullable(),
+    connected: z.boolean(),
+    /** The log's current epoch (event ids are `<seq>@<epoch>`). */
+    epoch: z.string().optional(),
+    /** Set when this hub's log left the shared history (Redis lost data while it was away). */
+    fork: busForkSchema.nullable().optional(),
+  }).optional(),
 });
 export type Stats = z.infer<typeof statsSchema>;

@@ -8,14 +8,41 @@ import { tokenScopeSchema } from './scope.ts';
  */
 const EVENT_NAME = /^[a-z][a-z0-9_]*(\.[a-z0-9_-]+)*$/;
 
-export function sseFrame(event: string | null, data: string, id?: number): string {
+/**
+ * A log's epoch: a random id made with the log (and, on the Redis engine, each time the shared stream
+ * had to start over). A position in a log is a sequence number *and* the epoch it was handed out in,
+ * so a client holding a position from a log that was replaced or forked is told so instead of being
+ * served whatever another history holds at that number.
+ */
+export const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** An SSE event id: `<seq>@<epoch>`, or a plain `<seq>` (clients and hubs from before epochs). */
+export interface EventPosition {
+  seq: number;
+  epoch?: string;
+}
+
+export function formatEventId(seq: number, epoch?: string): string {
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new Error(`invalid SSE id ${seq}`);
+  if (epoch === undefined) return String(seq);
+  if (!EPOCH_PATTERN.test(epoch)) throw new Error(`invalid epoch ${JSON.stringify(epoch)}`);
+  return `${seq}@${epoch}`;
+}
+
+const EVENT_ID = /^(\d{1,15})(?:@([A-Za-z0-9_-]{1,32}))?$/;
+
+/** The position in an SSE id sent by a hub, or null when it is not one. */
+export function parseEventId(raw: string): EventPosition | null {
+  const m = EVENT_ID.exec(raw.trim());
+  if (!m) return null;
+  return m[2] === undefined ? { seq: Number(m[1]) } : { seq: Number(m[1]), epoch: m[2] };
+}
+
+export function sseFrame(event: string | null, data: string, id?: number | EventPosition): string {
   if (event !== null && !EVENT_NAME.test(event)) throw new Error(`invalid SSE event name ${JSON.stringify(event)}`);
   if (/[\r\n]/.test(data)) throw new Error('SSE data must be single-line JSON');
   let out = '';
-  if (id !== undefined) {
-    if (!Number.isSafeInteger(id) || id < 0) throw new Error(`invalid SSE id ${id}`);
-    out += `id: ${id}\n`;
-  }
+  if (id !== undefined) out += `id: ${typeof id === 'number' ? formatEventId(id) : formatEventId(id.seq, id.epoch)}\n`;
   if (event !== null) out += `event: ${event}\n`;
   return out + `data: ${data}\n\n`;
 }
@@ -40,6 +67,8 @@ export const connectionEventSchema = z.object({
   head_seq: z.number().int().nonnegative(),
   oldest_seq: z.number().int().nonnegative(),
   resume_from: z.number().int().nonnegative().nullable(),
+  /** The log's current epoch (absent from hubs before epochs); event ids are `<seq>@<epoch>`. */
+  epoch: z.string().optional(),
   scope: tokenScopeSchema,
   filters: z.object({
     store_id: z.array(z.string()).optional(),
@@ -53,8 +82,17 @@ export const connectionEventSchema = z.object({
 export type ConnectionEvent = z.infer<typeof connectionEventSchema>;
 
 export const resetEventSchema = z.object({
-  reason: z.enum(['retention', 'ahead_of_log']),
+  /**
+   * retention: the events after the position were pruned; ahead_of_log: the position is past the
+   * head; epoch_changed: the position is from another history (a replaced log, or a Redis stream
+   * that started over) than the one this hub serves.
+   */
+  reason: z.enum(['retention', 'ahead_of_log', 'epoch_changed']),
   requested: z.number().int().nonnegative(),
+  /** The epoch of the position asked for, when it had one. */
+  requested_epoch: z.string().optional(),
+  /** The log's current epoch. */
+  epoch: z.string().optional(),
   oldest_seq: z.number().int().nonnegative(),
   head_seq: z.number().int().nonnegative(),
   message: z.string(),

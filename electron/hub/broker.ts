@@ -33,8 +33,8 @@ interface FramedEvent extends LoggedEvent {
 }
 
 function frameOf(e: FramedEvent, mode: StreamSpec['mode']): string {
-  if (mode === 'named') return (e.named ??= sseFrame(e.event.type, e.json, e.event.seq));
-  return (e.message ??= sseFrame(null, e.json, e.event.seq));
+  if (mode === 'named') return (e.named ??= sseFrame(e.event.type, e.json, { seq: e.event.seq, epoch: e.epoch }));
+  return (e.message ??= sseFrame(null, e.json, { seq: e.event.seq, epoch: e.epoch }));
 }
 
 export function visibleTo(spec: Pick<StreamSpec, 'scope' | 'filters' | 'types'>, e: HubEvent): boolean {

@@ -141,6 +141,9 @@ export const MIGRATIONS: string[] = [
    ) WITHOUT ROWID;`,
   REKEY_STATE_ROWS,
   NAMESPACED_EVENT_IDS,
+  // The epoch an event was numbered in (epoch.ts); NULL is the log's first epoch, so rows from
+  // before epochs and the local engine's rows cost nothing.
+  `ALTER TABLE events ADD COLUMN epoch TEXT;`,
 ];
 
 /**

@@ -3,6 +3,7 @@ import type { ValidEvent } from '../../shared/events.ts';
 import type { DB } from './db.ts';
 import { IdConflictError, type AppendResult, type EventLog, type LoggedEvent } from './log.ts';
 import type { Projections } from './projections.ts';
+import type { BusFork } from '../../shared/api.ts';
 import { HubError, isStorageError, storageUnavailable } from './errors.ts';
 
 /**
@@ -14,7 +15,8 @@ export interface BusEngine {
   start(): Promise<void>;
   /** Resolves only after the events are committed to the local log (and, for Redis, to the bus). */
   publish(events: ValidEvent[]): Promise<AppendResult[]>;
-  status(): { connected: boolean; lag_ms: number | null };
+  /** `fork`: this hub's log left the shared history (Redis); it refuses publishes and readiness. */
+  status(): { connected: boolean; lag_ms: number | null; fork?: BusFork | null };
   /**
    * Wait (bounded) until this hub's log holds `seq`. Engines whose log can trail the global order
    * (Redis) implement it, so a client resuming on a hub that is a moment behind waits instead of

@@ -6,6 +6,7 @@ import { scopeNamespace } from '../../shared/state-keys.ts';
 import { getMeta, setMeta, type DB } from './db.ts';
 import { scopeWhere, matchesFilters, type KeyFilters } from './scope-sql.ts';
 import { scanWindow, countScanned, prepared, REPLAY_STEP_ROWS, SCAN_BUDGET_ROWS, type ScanRange } from './scan-window.ts';
+import { LogEpochs } from './epoch.ts';
 
 interface EventRow {
   seq: number;
@@ -18,6 +19,8 @@ interface EventRow {
   time: string;
   received_at: string;
   data: string;
+  /** NULL: the log's first epoch. */
+  epoch?: string | null;
 }
 
 /** The instant of `time`, for range queries (the publisher's offset stays in `time`, as sent). */
@@ -27,13 +30,15 @@ const instantOf = (time: string, receivedAt: string): number => rfc3339Ms(time) 
 export interface LoggedEvent {
   event: HubEvent;
   json: string;
+  /** The epoch the event's seq was handed out in: its SSE id is `<seq>@<epoch>`. */
+  epoch: string;
 }
 
 /**
  * The one place a stored row becomes a delivered event, so a live frame and a replayed frame of the
  * same event are the same bytes. `data` is passed when the caller already holds it parsed.
  */
-function toLogged(r: EventRow, data: Record<string, unknown> = JSON.parse(r.data)): LoggedEvent {
+function toLogged(r: EventRow, origin: string, data: Record<string, unknown> = JSON.parse(r.data)): LoggedEvent {
   const event: HubEvent = {
     seq: r.seq,
     id: r.id,
@@ -46,7 +51,7 @@ function toLogged(r: EventRow, data: Record<string, unknown> = JSON.parse(r.data
     time: r.time,
     received_at: r.received_at,
   };
-  return { event, json: JSON.stringify(event) };
+  return { event, json: JSON.stringify(event), epoch: r.epoch ?? origin };
 }
 
 export class IdConflictError extends Error {
@@ -119,18 +124,21 @@ export class EventLog {
   private readonly afterStmt: Statement;
   private readonly countStmt: Statement;
   head: number;
+  /** The log's epochs: every position handed out is a seq and the epoch it belongs to. */
+  readonly epochs: LogEpochs;
   /** Events with seq <= prunedThrough are gone; a resume from before it cannot be served. */
   prunedThrough: number;
 
   constructor(private readonly db: DB) {
     this.insert = db.prepare(
-      `INSERT INTO events (seq, id, type, store_id, user_id, strategy_id, priority, time, time_ms, received_at, data)
-       VALUES (@seq, @id, @type, @store_id, @user_id, @strategy_id, @priority, @time, @time_ms, @received_at, @data)`,
+      `INSERT INTO events (seq, id, type, store_id, user_id, strategy_id, priority, time, time_ms, received_at, data, epoch)
+       VALUES (@seq, @id, @type, @store_id, @user_id, @strategy_id, @priority, @time, @time_ms, @received_at, @data, @epoch)`,
     );
     this.byId = db.prepare('SELECT seq, type, data, store_id, user_id, strategy_id, priority FROM events WHERE namespace = ? AND id = ?');
     this.afterStmt = db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
     this.countStmt = db.prepare('SELECT COUNT(*) AS n FROM events');
     this.head = this.readHead();
+    this.epochs = new LogEpochs(db);
     this.prunedThrough = Number(getMeta(db, 'pruned_through') ?? 0);
   }
 
@@ -173,11 +181,12 @@ export class EventLog {
 
   /**
    * Append one event with the given sequence number (the local engine passes head+1, the Redis
-   * engine the global number). A repeated id with identical content is a duplicate, not an error.
+   * engine the global number, with the epoch it was numbered in). A repeated id with identical
+   * content is a duplicate, not an error.
    * Ids are unique within the event's scope namespace: the same id under other scope keys is
    * another event, so a conflict only ever names an event the caller may write (and see).
    */
-  append(ev: ValidEvent, seq: number, receivedAt: string): AppendResult {
+  append(ev: ValidEvent, seq: number, receivedAt: string, epoch?: string): AppendResult {
     const data = JSON.stringify(ev.data);
     if (ev.id !== undefined) {
       const prior = this.byId.get(scopeNamespace(ev), ev.id) as (Omit<EventRow, 'data'> & { data: string }) | undefined;
@@ -197,10 +206,11 @@ export class EventLog {
       time: ev.time ?? receivedAt,
       received_at: receivedAt,
       data,
+      epoch: epoch === undefined || epoch === this.epochs.origin ? null : epoch,
     };
     this.insert.run({ ...row, time_ms: instantOf(row.time, receivedAt) });
     if (seq > this.head) this.head = seq;
-    return { seq, id: row.id, duplicate: false, logged: toLogged(row, ev.data) };
+    return { seq, id: row.id, duplicate: false, logged: toLogged(row, this.epochs.origin, ev.data) };
   }
 
   /**
@@ -225,7 +235,7 @@ export class EventLog {
     const scannedTo = full ? rows[rows.length - 1]!.seq : (win.cutAt ?? Math.max(seq, this.head));
     const events: LoggedEvent[] = [];
     for (const r of rows) {
-      const logged = toLogged(r);
+      const logged = toLogged(r, this.epochs.origin);
       if (visible(logged.event)) events.push(logged);
     }
     return { events, scannedTo, scanned: scoped ? countScanned(this.db, range, full ? scannedTo : win.cutAt, step) : rows.length };
@@ -277,7 +287,7 @@ export class EventLog {
     const full = rows.length === q.limit;
     const last = rows[rows.length - 1]?.seq;
     const events = rows
-      .map((r) => toLogged(r).event)
+      .map((r) => toLogged(r, this.epochs.origin).event)
       .filter((e) => inScope(scope, e) && matchesFilters(q, e) && typeMatches(q.types, e.type));
     return {
       rows: events,

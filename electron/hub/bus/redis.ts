@@ -8,6 +8,8 @@ import type { EngineFactory, Hub } from '../hub.ts';
 import { IdConflictError, type AppendResult, type LoggedEvent } from '../log.ts';
 import { HubError, isStorageError } from '../errors.ts';
 import { RedisControl } from './redis-control.ts';
+import type { BusFork } from '../../../shared/api.ts';
+import { chainContains, epochChainSchema, newEpochId, type EpochLink } from '../epoch.ts';
 
 /**
  * Several hubs, one system: the Redis Streams engine (issue 6, docs/scaling.md).
@@ -22,6 +24,15 @@ import { RedisControl } from './redis-control.ts';
  * - A publish is acknowledged only when Redis accepted it AND this hub's consumer has committed it
  *   to the local log. When Redis is unreachable publishes are refused with 503 (no local outbox:
  *   an outbox would have to assign an order before the global order exists).
+ * - Epochs (../epoch.ts): Redis holds an epoch record (`<prefix>:epoch`: id, parent, base, chain),
+ *   and every publish checks, in the same script, that it is still the epoch this hub follows, and
+ *   tags its entries with it. A Redis that lost its data (restarted without persistence) has no
+ *   record: nobody can publish into it until the hubs agreed where the log continues. Each hub
+ *   that notices says how far it got (`<prefix>:epoch-peers`), waits `epochSettleMs` for the others,
+ *   and one of them starts a new epoch whose parent is the old one and whose seqs continue after
+ *   the highest head any of them reported. A hub whose log went further in the old epoch than that
+ *   base (it was away while the others settled) holds a history the shared log left: it is forked,
+ *   and refuses publishes (503 log_forked) and readiness instead of acknowledging into it.
  */
 
 export interface RedisEngineOptions {
@@ -47,7 +58,15 @@ export interface RedisEngineOptions {
   minReplicas?: number;
   /** WAIT timeout for minReplicas. */
   replicaTimeoutMs?: number;
+  /**
+   * After noticing that Redis lost its data, how long to wait for the other hubs to report their
+   * heads before starting the new epoch (a hub reporting later than that may find itself forked).
+   */
+  epochSettleMs?: number;
 }
+
+/** Why this hub stopped publishing: its log holds a history the shared stream no longer has. */
+export type ForkInfo = BusFork;
 
 /**
  * `redis://` / `rediss://` URLs go to ioredis as they are. Sentinel: `redis-sentinel://[:password@]
@@ -66,19 +85,24 @@ export function redisTarget(url: string): string | RedisOptions {
 const DAY = 24 * 3600_000;
 
 /**
- * KEYS[1] counter, KEYS[2] stream. ARGV[1] n, ARGV[2] id TTL ms, ARGV[3] id key prefix, ARGV[4] the
- * publishing hub's applied seq (a floor: never reuse a seq a hub holds, even if Redis lost data),
- * then per event: `<scope namespace>/<publisher id>` ('' when none), fingerprint of the event's content (shared eventContentKey), payload JSON.
+ * KEYS[1] counter, KEYS[2] stream, KEYS[3] epoch record. ARGV[1] n, ARGV[2] id TTL ms, ARGV[3] id key
+ * prefix, ARGV[4] the publishing hub's applied seq (a floor: never reuse a seq a hub holds), ARGV[5]
+ * the epoch the hub follows, then per event: `<scope namespace>/<publisher id>` ('' when none),
+ * fingerprint of the event's content (shared eventContentKey), payload JSON.
  * Returns per event the new seq, or minus the seq of the earlier event with the same id; or
- * {'conflict', index, priorSeq} when an id was used for different content (nothing is written).
+ * {'conflict', index, priorSeq} when an id was used for different content; or {'epoch', current}
+ * when the record is missing (Redis lost its data) or is another epoch (nothing is written then).
+ * Entries carry their epoch, and the record its last seq, written in the same script.
  */
 const PUBLISH_LUA = `
+local ep = redis.call('HGET', KEYS[3], 'id')
+if ep ~= ARGV[5] then return {'epoch', ep or ''} end
 local n = tonumber(ARGV[1])
 local ttl = ARGV[2]
 local idp = ARGV[3]
 local seen = {}
 for i = 1, n do
-  local b = 4 + (i - 1) * 3
+  local b = 5 + (i - 1) * 3
   local id, fp = ARGV[b + 1], ARGV[b + 2]
   if id ~= '' then
     local prior = seen[id]
@@ -107,14 +131,14 @@ if last[1] then
 end
 local out = {}
 for i = 1, n do
-  local b = 4 + (i - 1) * 3
+  local b = 5 + (i - 1) * 3
   local id, fp, payload = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
   if id ~= '' and seen[id].seq then
     out[i] = -seen[id].seq
   else
     cur = cur + 1
     local s = string.format('%d', cur)
-    redis.call('XADD', KEYS[2], s .. '-0', 'e', payload)
+    redis.call('XADD', KEYS[2], s .. '-0', 'e', payload, 'ep', ep)
     if id ~= '' then
       seen[id].seq = cur
       redis.call('SET', idp .. id, s .. ':' .. fp, 'PX', ttl)
@@ -123,23 +147,45 @@ for i = 1, n do
   end
 end
 redis.call('SET', KEYS[1], string.format('%d', cur))
+redis.call('HSET', KEYS[3], 'head', string.format('%d', cur))
 return out
 `;
 
-/** KEYS[1] counter, ARGV[1] floor: never hand out a seq a hub already holds (Redis lost data). */
-const FLOOR_LUA = `
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-local f = tonumber(ARGV[1])
-if cur < f then redis.call('SET', KEYS[1], ARGV[1]) return cur end
-return -1
+/**
+ * KEYS[1] epoch record, KEYS[2] counter, KEYS[3] peers. ARGV[1] the record id expected now ('' for
+ * none), ARGV[2] new id, ARGV[3] parent ('' for none), ARGV[4] base, ARGV[5] chain JSON, ARGV[6] by,
+ * ARGV[7] at, ARGV[8] '1' when the caller has no history (then it waits while others are settling).
+ * Returns {1} when written, or {0, current id} when the record is not what the caller expected.
+ */
+const EPOCH_LUA = `
+local cur = redis.call('HGET', KEYS[1], 'id') or ''
+if cur ~= ARGV[1] then return {0, cur} end
+if ARGV[8] == '1' and redis.call('EXISTS', KEYS[3]) == 1 then return {0, 'settling'} end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'id', ARGV[2], 'parent', ARGV[3], 'base', ARGV[4], 'chain', ARGV[5], 'by', ARGV[6], 'at', ARGV[7], 'head', ARGV[4])
+local c = tonumber(redis.call('GET', KEYS[2]) or '0')
+if c < tonumber(ARGV[4]) then redis.call('SET', KEYS[2], ARGV[4]) end
+return {1}
 `;
 
-type PublishReply = number[] | ['conflict', number, number];
+type PublishReply = number[] | ['conflict', number, number] | ['epoch', string];
 interface ScriptedRedis extends Redis {
-  rdPublish(counter: string, stream: string, ...args: (string | number)[]): Promise<PublishReply>;
-  rdFloor(counter: string, floor: number): Promise<number>;
+  rdPublish(counter: string, stream: string, epoch: string, ...args: (string | number)[]): Promise<PublishReply>;
+  rdEpoch(record: string, counter: string, peers: string, ...args: string[]): Promise<[1] | [0, string]>;
+}
+
+interface EpochRecord {
+  id: string;
+  base: number;
+  chain: EpochLink[];
 }
 type XReadReply = [string, [string, string[]][]][] | null;
+interface TailEntry {
+  seq: number;
+  ev: ValidEvent;
+  receivedAt: string;
+  epoch: string;
+}
 
 interface Waiter {
   upTo: number;
@@ -149,6 +195,9 @@ interface Waiter {
 }
 
 const fingerprint = (ev: ValidEvent) => createHash('sha1').update(eventContentKey(ev)).digest('base64');
+
+const forked = (f: ForkInfo) =>
+  new HubError(503, 'log_forked', `${f.message}; nothing from this request was acknowledged, publish to another hub`, undefined, { 'retry-after': '30' });
 
 const unavailable = (why: string) =>
   new HubError(503, 'redis_unavailable', `the Redis bus is unavailable (${why}); nothing from this request was acknowledged, retry later with the same event ids`, undefined, {
@@ -163,7 +212,15 @@ export class RedisEngine implements BusEngine {
   private readonly controlTail: Redis;
   readonly control: RedisControl;
   private readonly o: Required<RedisEngineOptions>;
-  private readonly keys: { counter: string; stream: string; idPrefix: string };
+  private readonly keys: { counter: string; stream: string; idPrefix: string; epoch: string; peers: string };
+  /**
+   * 'ok' once this hub knows the epoch it follows is Redis's: only then does the tail apply and do
+   * publishes go out. 'unknown' after a (re)connect until checked; 'settling' while agreeing on a
+   * new epoch with the other hubs; 'forked' for good (this log left the shared history).
+   */
+  private epochState: 'unknown' | 'settling' | 'ok' | 'forked' = 'unknown';
+  private checking?: Promise<void>;
+  private forkInfo: ForkInfo | null = null;
   /** Highest global seq applied to the local log (including entries skipped as local duplicates). */
   private cursor: number;
   private closing = false;
@@ -177,7 +234,7 @@ export class RedisEngine implements BusEngine {
   private trimTimer?: NodeJS.Timeout;
   private trimmedBelow = 0;
   private lastWarn = 0;
-  private readonly applyBatch: (entries: { seq: number; ev: ValidEvent; receivedAt: string }[]) => LoggedEvent[];
+  private readonly applyBatch: (entries: TailEntry[]) => LoggedEvent[];
   readonly counters = { applied: 0, gaps: 0, reconnects: 0 };
 
   constructor(
@@ -196,8 +253,15 @@ export class RedisEngine implements BusEngine {
       trimIntervalMs: opts.trimIntervalMs ?? Math.max(1000, hub.opts.retention.intervalMs),
       minReplicas: opts.minReplicas ?? Number(process.env.RELAYDESK_REDIS_MIN_REPLICAS ?? 0),
       replicaTimeoutMs: opts.replicaTimeoutMs ?? 2000,
+      epochSettleMs: opts.epochSettleMs ?? 1500,
     };
-    this.keys = { counter: `${this.o.prefix}:seq`, stream: `${this.o.prefix}:stream`, idPrefix: `${this.o.prefix}:id:` };
+    this.keys = {
+      counter: `${this.o.prefix}:seq`,
+      stream: `${this.o.prefix}:stream`,
+      idPrefix: `${this.o.prefix}:id:`,
+      epoch: `${this.o.prefix}:epoch`,
+      peers: `${this.o.prefix}:epoch-peers`,
+    };
     const base: RedisOptions = {
       // Fail fast instead of queueing: a command that cannot be sent now must not run later,
       // after we already told the publisher 503.
@@ -215,26 +279,28 @@ export class RedisEngine implements BusEngine {
     this.sub = make({ commandTimeout: this.o.blockMs + 5000, connectionName: `relaydesk-${hub.hubId}-tail` });
     this.controlTail = make({ commandTimeout: this.o.blockMs + 5000, connectionName: `relaydesk-${hub.hubId}-control` });
     this.control = new RedisControl(this.cmd, this.controlTail, `${this.o.prefix}:control`, ctx.db, ctx.control, hub.logger, this.o);
-    this.cmd.defineCommand('rdPublish', { numberOfKeys: 2, lua: PUBLISH_LUA });
-    this.cmd.defineCommand('rdFloor', { numberOfKeys: 1, lua: FLOOR_LUA });
+    this.cmd.defineCommand('rdPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
+    this.cmd.defineCommand('rdEpoch', { numberOfKeys: 3, lua: EPOCH_LUA });
     for (const [name, c] of [['cmd', this.cmd], ['tail', this.sub], ['control', this.controlTail]] as const) {
       c.on('error', (err: Error) => this.warn({ err: err.message, conn: name }, 'redis connection error'));
       c.on('ready', () => hub.logger.info({ conn: name }, 'redis connected'));
       c.on('reconnecting', () => {
         this.caughtUp = false;
         if (name === 'tail') this.counters.reconnects++;
+        // Whatever Redis comes back may have lost its data: check the epoch before going on.
+        if (this.epochState !== 'forked') this.epochState = 'unknown';
       });
     }
-    this.cmd.on('ready', () => void this.reconcile());
+    this.cmd.on('ready', () => void this.checkEpoch());
 
     const meta = ctx.db.prepare("INSERT INTO meta(key, value) VALUES ('redis_applied', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     const row = ctx.db.prepare("SELECT value FROM meta WHERE key = 'redis_applied'").get() as { value: string } | undefined;
     this.cursor = Math.max(ctx.log.head, Number(row?.value ?? 0));
-    this.applyBatch = ctx.db.transaction((entries: { seq: number; ev: ValidEvent; receivedAt: string }[]) => {
+    this.applyBatch = ctx.db.transaction((entries: TailEntry[]) => {
       const out: LoggedEvent[] = [];
-      for (const { seq, ev, receivedAt } of entries) {
+      for (const { seq, ev, receivedAt, epoch } of entries) {
         try {
-          const r = ctx.log.append(ev, seq, receivedAt);
+          const r = ctx.log.append(ev, seq, receivedAt, epoch);
           if (r.logged) {
             ctx.projections.apply(r.logged.event);
             out.push(r.logged);
@@ -262,14 +328,16 @@ export class RedisEngine implements BusEngine {
     // refuse to start just because Redis is down: local history and streams still work.
     const end = Date.now() + this.o.startTimeoutMs;
     // Tokens and strategy states too: a client whose token another hub made must not get a 401 here.
-    while (!(this.caughtUp && this.control.caughtUp) && Date.now() < end) await sleep(20);
-    if (!this.caughtUp || !this.control.caughtUp) this.hub.logger.warn({ url: this.url, head: this.cursor }, 'redis not reachable or not caught up at start; continuing, publishes are refused until it is');
+    while (!(this.caughtUp && this.control.caughtUp) && !this.forkInfo && Date.now() < end) await sleep(20);
+    if (this.forkInfo) this.hub.logger.error({ fork: this.forkInfo }, 'this hub is forked from the shared log; publishes and readiness are refused');
+    else if (!this.caughtUp || !this.control.caughtUp) this.hub.logger.warn({ url: this.url, head: this.cursor }, 'redis not reachable or not caught up at start; continuing, publishes are refused until it is');
   }
 
   status() {
     const connected = this.cmd.status === 'ready' && this.sub.status === 'ready' && this.controlTail.status === 'ready';
-    if (this.caughtUp && connected) return { connected, lag_ms: this.lastLatencyMs ?? 0 };
-    return { connected, lag_ms: this.caughtUpAt ? Date.now() - this.caughtUpAt : null };
+    const fork = this.forkInfo;
+    if (this.caughtUp && connected) return { connected, lag_ms: this.lastLatencyMs ?? 0, fork };
+    return { connected, lag_ms: this.caughtUpAt ? Date.now() - this.caughtUpAt : null, fork };
   }
 
   /** The highest global seq this hub has applied. */
@@ -294,19 +362,29 @@ export class RedisEngine implements BusEngine {
     const refused = this.ctx.admit(events);
     if (refused) throw refused;
     const receivedAt = new Date().toISOString();
-    const args: string[] = [String(events.length), String(this.o.idTtlMs), this.keys.idPrefix, String(this.cursor)];
     // Ids are unique per scope namespace, as in the log (log.ts#append): the Redis key is `<namespace>/<id>`.
-    for (const ev of events) args.push(ev.id === undefined ? '' : `${scopeNamespace(ev)}/${ev.id}`, fingerprint(ev), JSON.stringify({ ...ev, received_at: receivedAt }));
-    let reply: PublishReply;
-    try {
-      reply = await this.cmd.rdPublish(this.keys.counter, this.keys.stream, ...args);
-    } catch (err) {
-      const msg = (err as Error).message;
-      // Not written vs written-but-unanswered cannot be told apart once the command was sent;
-      // either way nothing is acknowledged, and a retry with the same ids is deduplicated.
-      if ((err as Error).name === 'ReplyError') throw new HubError(503, 'redis_error', `Redis refused the publish (${msg}); nothing was acknowledged`, undefined, { 'retry-after': '2' });
-      throw unavailable(msg);
+    const payloads = events.map((ev) => [ev.id === undefined ? '' : `${scopeNamespace(ev)}/${ev.id}`, fingerprint(ev), JSON.stringify({ ...ev, received_at: receivedAt })]).flat();
+    let reply: PublishReply | undefined;
+    // Twice at most: a publish that finds another epoch (the record was lost or replaced since the
+    // last check) wrote nothing; it waits for the check and goes again in the epoch agreed.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await this.epochReady();
+      const args: string[] = [String(events.length), String(this.o.idTtlMs), this.keys.idPrefix, String(this.cursor), this.ctx.log.epochs.current, ...payloads];
+      try {
+        reply = await this.cmd.rdPublish(this.keys.counter, this.keys.stream, this.keys.epoch, ...args);
+      } catch (err) {
+        const msg = (err as Error).message;
+        // Not written vs written-but-unanswered cannot be told apart once the command was sent;
+        // either way nothing is acknowledged, and a retry with the same ids is deduplicated.
+        if ((err as Error).name === 'ReplyError') throw new HubError(503, 'redis_error', `Redis refused the publish (${msg}); nothing was acknowledged`, undefined, { 'retry-after': '2' });
+        throw unavailable(msg);
+      }
+      if (reply[0] !== 'epoch') break;
+      this.hub.logger.warn({ followed: this.ctx.log.epochs.current, redis: reply[1] || null }, 'the Redis epoch is not the one this hub follows (Redis lost data, or a new epoch began); checking before publishing');
+      if (this.epochState === 'ok') this.epochState = 'unknown';
+      void this.checkEpoch();
     }
+    if (!reply || reply[0] === 'epoch') throw unavailable('the Redis epoch changed twice while publishing');
     if (reply[0] === 'conflict') {
       const [, i, prior] = reply as ['conflict', number, number];
       const id = events[i - 1]!.id!;
@@ -381,22 +459,146 @@ export class RedisEngine implements BusEngine {
     if (this.odd.size > 10_000) this.odd.delete(this.odd.keys().next().value!);
   }
 
-  /** On every (re)connect: make sure Redis never hands out a seq this hub already holds. */
-  private async reconcile(): Promise<void> {
-    try {
-      const before = await this.cmd.rdFloor(this.keys.counter, this.cursor);
-      if (before >= 0)
-        this.hub.logger.error({ redisCounter: before, localHead: this.cursor }, 'Redis sequence is behind this hub (Redis lost data?): raised it to the local head; other hubs will see a gap');
-    } catch (err) {
-      this.warn({ err: (err as Error).message }, 'redis reconcile failed');
+  /** The fork this hub is in, if any (stats `bus.fork`, /healthz). */
+  get fork(): ForkInfo | null {
+    return this.forkInfo;
+  }
+
+  /** Wait (bounded) until this hub follows Redis's epoch; refuse when forked or when it takes too long. */
+  private async epochReady(): Promise<void> {
+    const end = Date.now() + this.o.commitTimeoutMs;
+    while (this.epochState !== 'ok') {
+      if (this.forkInfo) throw forked(this.forkInfo);
+      if (this.closing) throw new HubError(503, 'shutting_down', 'the hub is shutting down; retry against another hub', undefined, { 'retry-after': '2' });
+      if (this.cmd.status !== 'ready') throw unavailable(`not connected: ${this.cmd.status}`);
+      if (Date.now() > end)
+        throw new HubError(503, 'log_settling', `Redis lost its data and the hubs have not agreed where the log continues within ${this.o.commitTimeoutMs} ms; nothing was acknowledged, retry with the same ids`, undefined, {
+          'retry-after': '2',
+        });
+      if (this.epochState === 'unknown' && !this.checking) void this.checkEpoch();
+      await sleep(20);
     }
+  }
+
+  /** One check at a time; every (re)connect, epoch mismatch and stray entry asks for one. */
+  private checkEpoch(): Promise<void> {
+    this.checking ??= this.runEpochCheck()
+      .catch((err: Error) => {
+        if (this.epochState !== 'forked') this.epochState = 'unknown';
+        this.warn({ err: err.message }, 'redis epoch check failed; will retry');
+      })
+      .finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private async readRecord(): Promise<EpochRecord | null> {
+    const h = await this.cmd.hgetall(this.keys.epoch);
+    if (!h.id) return null;
+    const chain = epochChainSchema.safeParse(JSON.parse(h.chain ?? 'null'));
+    if (!chain.success) throw new Error(`the Redis epoch record ${this.keys.epoch} is malformed`);
+    return { id: h.id, base: Number(h.base ?? 0), chain: chain.data };
+  }
+
+  private async writeRecord(expected: string, chain: EpochLink[], fresh: boolean): Promise<boolean> {
+    const last = chain[chain.length - 1]!;
+    const parent = chain.length > 1 ? chain[chain.length - 2]!.id : '';
+    const [ok] = await this.cmd.rdEpoch(this.keys.epoch, this.keys.counter, this.keys.peers, expected, last.id, parent, String(last.base), JSON.stringify(chain), this.hub.hubId, new Date().toISOString(), fresh ? '1' : '0');
+    return ok === 1;
+  }
+
+  /**
+   * Is the epoch Redis holds the one this hub follows? Follow it when our history is part of its
+   * chain; start the first epoch on an empty Redis; after a loss, settle a new epoch with the others;
+   * or find ourselves forked.
+   */
+  private async runEpochCheck(): Promise<void> {
+    const epochs = this.ctx.log.epochs;
+    for (let round = 0; !this.closing && this.epochState !== 'forked'; round++) {
+      if (this.cmd.status !== 'ready') return;
+      const rec = await this.readRecord();
+      if (rec) {
+        if (rec.id === epochs.current && epochs.source === 'redis') {
+          this.epochState = 'ok';
+          return;
+        }
+        this.follow(rec);
+        return;
+      }
+      const [streamLen, counter] = await Promise.all([this.cmd.xlen(this.keys.stream), this.cmd.get(this.keys.counter)]);
+      const redisHasData = streamLen > 0 || counter !== null;
+      if (epochs.source === 'local' && (redisHasData || this.cursor === 0)) {
+        // First hub with epochs on this Redis (its stream is from hubs before epochs, so our log is
+        // that stream), or a fresh start with nothing anywhere: our epoch becomes the shared one.
+        if (!(await this.writeRecord('', [...epochs.chain], !redisHasData))) await sleep(Math.min(250, this.o.epochSettleMs));
+        continue;
+      }
+      // Redis has no record but we followed one (or hold events Redis never had): Redis lost its
+      // data. Say how far we got, give the other hubs time to say the same, then start the epoch
+      // after the highest head, unless one of them did so first.
+      this.epochState = 'settling';
+      const report = JSON.stringify({ epoch: epochs.current, head: this.cursor, at: new Date().toISOString() });
+      await this.cmd.multi().hset(this.keys.peers, this.hub.hubId, report).pexpire(this.keys.peers, this.o.epochSettleMs * 4 + 5000).exec();
+      this.hub.logger.error({ epoch: epochs.current, head: this.cursor, settleMs: this.o.epochSettleMs }, 'the Redis epoch record is gone (Redis lost its data?): waiting for the other hubs before starting a new epoch');
+      await sleep(this.o.epochSettleMs);
+      if (this.closing || this.cmd.status !== 'ready') return;
+      const again = await this.readRecord();
+      if (again) {
+        this.follow(again);
+        return;
+      }
+      const peers = Object.values(await this.cmd.hgetall(this.keys.peers)).map((v) => JSON.parse(v) as { head: number });
+      const base = Math.max(this.cursor, ...peers.map((p) => p.head));
+      const chain = [...epochs.chain, { id: newEpochId(), base }];
+      if (await this.writeRecord('', chain, false)) {
+        await this.cmd.del(this.keys.peers);
+        this.hub.logger.error({ epoch: chain[chain.length - 1]!.id, parent: epochs.current, base, peers: peers.length }, 'started a new Redis epoch: the log continues after the highest head the hubs reported');
+      }
+      if (round > 20) throw new Error('could not agree on a Redis epoch');
+    }
+  }
+
+  /** Redis holds another epoch than ours: follow it if our history is part of it, else we are forked. */
+  private follow(rec: EpochRecord): void {
+    const epochs = this.ctx.log.epochs;
+    const mine = epochs.current;
+    // A log not tied to Redis yet is the stream's first epoch (it came from hubs before epochs).
+    const ours = epochs.source === 'local' ? rec.chain[0]!.id : mine;
+    const fresh = epochs.source === 'local' && this.cursor === 0;
+    if (!fresh && !chainContains(rec.chain, this.cursor, ours)) {
+      const i = rec.chain.findIndex((l) => l.id === ours);
+      const base = i >= 0 && i + 1 < rec.chain.length ? rec.chain[i + 1]!.base : null;
+      this.forkInfo = {
+        epoch: mine,
+        head: this.cursor,
+        redis_epoch: rec.id,
+        redis_base: base,
+        since: new Date().toISOString(),
+        message:
+          base !== null
+            ? `this hub's log went to seq ${this.cursor} in epoch ${mine}, but the shared log left that epoch at seq ${base} (Redis lost data while this hub was away); this hub's log is a fork`
+            : `this hub's log (epoch ${mine}, seq ${this.cursor}) is not part of the shared log's history (epoch ${rec.id}); this hub's log is a fork`,
+      };
+      this.epochState = 'forked';
+      this.hub.logger.error({ fork: this.forkInfo }, 'forked from the shared log: refusing publishes; the log keeps what it acknowledged, start this hub with a fresh database to rejoin');
+      return;
+    }
+    const base = rec.chain[rec.chain.length - 1]!.base;
+    epochs.adopt(rec.chain.map((l) => ({ ...l })));
+    if (!fresh && base > this.cursor) {
+      // The others got further before Redis lost it: those events are gone for this hub.
+      this.gap(this.cursor + 1, base, []);
+    }
+    this.hub.logger.info({ epoch: rec.id, chain: rec.chain.length }, 'following the Redis epoch');
+    this.epochState = 'ok';
   }
 
   private async loop(): Promise<void> {
     let backoff = 50;
     while (!this.closing) {
       try {
-        if (this.sub.status !== 'ready') {
+        if (this.sub.status !== 'ready' || this.epochState !== 'ok') {
+          // Nothing is applied until this hub knows the stream is the history it follows.
+          if (this.epochState === 'unknown' && this.cmd.status === 'ready') void this.checkEpoch();
           this.caughtUp = false;
           await sleep(50);
           continue;
@@ -428,15 +630,27 @@ export class RedisEngine implements BusEngine {
   }
 
   private apply(raw: [string, string[]][]): void {
-    const entries: { seq: number; ev: ValidEvent; receivedAt: string }[] = [];
+    const entries: TailEntry[] = [];
+    const followed = this.ctx.log.epochs.current;
     for (const [id, fields] of raw) {
       const seq = Number(id.slice(0, id.indexOf('-')));
+      // Entries from hubs before epochs carry none: they are the epoch the record says.
+      const e = fields.indexOf('ep');
+      const epoch = e >= 0 && e % 2 === 0 ? fields[e + 1]! : followed;
+      if (epoch !== followed) {
+        // Another epoch began since our check: stop here and check before applying anything of it.
+        this.hub.logger.warn({ seq, epoch, followed }, 'redis stream entry from another epoch; checking the epoch before applying more');
+        this.epochState = 'unknown';
+        void this.checkEpoch();
+        break;
+      }
       const expected = (entries.length ? entries[entries.length - 1]!.seq : this.cursor) + 1;
       if (seq > expected) this.gap(expected, seq - 1, entries);
       const body = JSON.parse(fields[fields.indexOf('e') + 1]!) as ValidEvent & { received_at: string };
       const { received_at: receivedAt, ...ev } = body;
-      entries.push({ seq, ev, receivedAt });
+      entries.push({ seq, ev, receivedAt, epoch });
     }
+    if (!entries.length) return;
     const startHead = this.ctx.log.head;
     let logged: LoggedEvent[];
     try {
@@ -468,7 +682,7 @@ export class RedisEngine implements BusEngine {
    * Never skip silently: record them as pruned so a resume from before them gets a `reset` with a
    * snapshot, and send live subscribers away so they resume (and get that reset) too.
    */
-  private gap(from: number, to: number, pending: { seq: number; ev: ValidEvent; receivedAt: string }[]): void {
+  private gap(from: number, to: number, pending: TailEntry[]): void {
     this.counters.gaps++;
     this.hub.logger.error({ from, to }, 'events missing from the Redis stream (trimmed or lost); this hub cannot replay them');
     if (pending.length) {
@@ -485,7 +699,7 @@ export class RedisEngine implements BusEngine {
     });
   }
 
-  private applyBatchSafe(entries: { seq: number; ev: ValidEvent; receivedAt: string }[]): void {
+  private applyBatchSafe(entries: TailEntry[]): void {
     const logged = this.applyBatch(entries);
     this.cursor = entries[entries.length - 1]!.seq;
     this.ctx.committed(logged);

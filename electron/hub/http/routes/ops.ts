@@ -9,8 +9,11 @@ export function opsRoutes(app: FastifyInstance, { hub }: RouteContext): void {
   // Unauthenticated, so no head: the global head tells anyone how busy every scope is (an admin
   // reads it from /v1/stats, a scoped token its own from /v1/whoami).
   app.get('/healthz', async (_req, reply) => {
-    const ready = !hub.draining;
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'draining', hub_id: hub.hubId, engine: hub.engine.status() });
+    const engine = hub.engine.status();
+    // A forked hub must leave the load balancer's rotation: it can serve nothing new. (Unauthenticated:
+    // no heads or epochs here; /v1/stats has them for admins.)
+    const status = hub.draining ? 'draining' : engine.fork ? 'forked' : 'ok';
+    return reply.code(status === 'ok' ? 200 : 503).send({ status, hub_id: hub.hubId, engine: { connected: engine.connected, lag_ms: engine.lag_ms } });
   });
 
   /**
@@ -39,7 +42,7 @@ export function opsRoutes(app: FastifyInstance, { hub }: RouteContext): void {
         delivery_total: hub.deliveryRate.total,
       },
       connections: { ...conn, slow_consumer_disconnects: hub.broker.counters.slowDisconnects },
-      bus: { engine: hub.engine.kind, lag_ms: bus.lag_ms, connected: bus.connected },
+      bus: { engine: hub.engine.kind, lag_ms: bus.lag_ms, connected: bus.connected, epoch: hub.log.epochs.current, fork: bus.fork ?? null },
     };
   };
 

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { TokenScope } from '../../../../shared/scope.ts';
-import { sseFrame, CONTROL, type ConnectionEvent, type ResetEvent } from '../../../../shared/wire.ts';
+import { sseFrame, parseEventId, CONTROL, type ConnectionEvent, type EventPosition, type ResetEvent } from '../../../../shared/wire.ts';
 import { HubError, forbidden } from '../../errors.ts';
 import { authenticate, requireRole, readCost } from '../auth.ts';
-import { parseWith, scopeList, typeList, seqParam, boolParam } from '../query.ts';
+import { parseWith, scopeList, typeList, boolParam } from '../query.ts';
 import { Subscriber, visibleTo, type StreamSpec } from '../../broker.ts';
 import type { KeyFilters } from '../../scope-sql.ts';
 import type { RouteContext } from '../app.ts';
@@ -18,7 +18,11 @@ const streamQuery = z
     strategy_id: scopeList.optional(),
     type: typeList.optional(),
     snapshot: boolParam.optional(),
-    lastEventId: seqParam.optional(),
+    lastEventId: z
+      .string()
+      .regex(/^\d{1,15}(@[A-Za-z0-9_-]{1,32})?$/, 'must be an event id sent by this hub (<seq> or <seq>@<epoch>)')
+      .transform((v) => parseEventId(v)!)
+      .optional(),
     events: z.enum(['named', 'message']).optional(),
   })
   .strict();
@@ -39,15 +43,17 @@ export function checkFilters(scope: TokenScope, f: KeyFilters): void {
   outside('user_id', f.user_id, scope.user_id !== undefined ? [scope.user_id] : undefined);
 }
 
-function lastEventIdFrom(req: FastifyRequest, fromQuery: number | undefined): number | undefined {
+/** The position to resume after: `<seq>@<epoch>` as sent by the hub, or a plain seq (older clients). */
+function lastEventIdFrom(req: FastifyRequest, fromQuery: EventPosition | undefined): EventPosition | undefined {
   const header = req.headers['last-event-id'];
   if (header === undefined || header === '') return fromQuery;
   const v = Array.isArray(header) ? header[0]! : header;
-  if (!/^\d{1,15}$/.test(v.trim()))
-    throw new HubError(400, 'invalid_request', 'Last-Event-ID must be a sequence number sent by this hub', [
-      { path: 'headers.last-event-id', reason: 'must be a non-negative integer' },
+  const pos = parseEventId(v);
+  if (!pos)
+    throw new HubError(400, 'invalid_request', 'Last-Event-ID must be an event id sent by this hub', [
+      { path: 'headers.last-event-id', reason: 'must be <seq> or <seq>@<epoch> (a non-negative integer, then an epoch of letters, digits, _ or -)' },
     ]);
-  return Number(v.trim());
+  return pos;
 }
 
 export function streamRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
@@ -104,20 +110,23 @@ export function streamRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
   });
 }
 
-async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFrom: number | undefined, charge: (rows: number, bytes: number) => void): Promise<void> {
+async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, position: EventPosition | undefined, charge: (rows: number, bytes: number) => void): Promise<void> {
   const { spec } = sub;
+  const resumeFrom = position?.seq;
   if (resumeFrom !== undefined && resumeFrom > hub.log.head && hub.engine.whenApplied) await hub.engine.whenApplied(resumeFrom, 2000);
   if (sub.closed) return;
   const head = hub.log.head;
   // What the client is told is the head of its own scope; `head` (global) only positions the cursor.
   const scopeHead = hub.log.headIn(spec.scope);
   sub.headSeq = scopeHead;
+  const epochs = hub.log.epochs;
   const connection: ConnectionEvent = {
     connection_id: sub.id,
     hub_id: hub.hubId,
     head_seq: scopeHead,
     oldest_seq: hub.log.prunedThrough + 1,
     resume_from: resumeFrom ?? null,
+    epoch: epochs.current,
     scope: spec.scope,
     filters: { ...spec.filters, type: spec.types },
     heartbeat_ms: hub.opts.heartbeatMs,
@@ -138,7 +147,7 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFro
         const at = hub.log.head;
         const stamp = hub.log.headIn(spec.scope);
         const snap = hub.projections.snapshot(stamp, spec.scope, spec.filters, hub.opts.snapshotCaps);
-        return { at, stamp, frame: Buffer.from(sseFrame(CONTROL.initial, JSON.stringify(snap), stamp)) };
+        return { at, stamp, frame: Buffer.from(sseFrame(CONTROL.initial, JSON.stringify(snap), { seq: stamp, epoch: hub.log.epochs.current })) };
       },
       () => !sub.closed && !sub.sink.destroyed,
     );
@@ -149,19 +158,26 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, resumeFro
     return built.at;
   };
 
+  // A position from another history (a replaced log, a Redis stream that started over) is told so
+  // whatever its seq: the same number here may be a different event.
+  const foreign = position !== undefined && !epochs.contains(position);
   const gone = resumeFrom !== undefined && resumeFrom < hub.log.prunedThrough;
   // Compared with the scope's head, not the global one: otherwise a scoped client could find the
   // global head by trying ids until a reset came back. An id past its scope's head was never sent.
   const ahead = resumeFrom !== undefined && resumeFrom > scopeHead;
-  if (gone || ahead) {
+  if (foreign || gone || ahead) {
     const reset: ResetEvent = {
-      reason: gone ? 'retention' : 'ahead_of_log',
+      reason: foreign ? 'epoch_changed' : gone ? 'retention' : 'ahead_of_log',
       requested: resumeFrom!,
+      ...(position?.epoch !== undefined ? { requested_epoch: position.epoch } : {}),
+      epoch: epochs.current,
       oldest_seq: hub.log.prunedThrough + 1,
       head_seq: scopeHead,
-      message: gone
-        ? `events after ${resumeFrom} are no longer retained (oldest is ${hub.log.prunedThrough + 1}); reload from the snapshot that follows`
-        : `Last-Event-ID ${resumeFrom} is ahead of this hub's log (head ${scopeHead}); reload from the snapshot that follows`,
+      message: foreign
+        ? `Last-Event-ID ${resumeFrom}@${position.epoch} is from another history than this hub's log (epoch ${epochs.current}); reload from the snapshot that follows`
+        : gone
+          ? `events after ${resumeFrom} are no longer retained (oldest is ${hub.log.prunedThrough + 1}); reload from the snapshot that follows`
+          : `Last-Event-ID ${resumeFrom} is ahead of this hub's log (head ${scopeHead}); reload from the snapshot that follows`,
     };
     sub.sink.write(sseFrame(CONTROL.reset, JSON.stringify(reset)));
     const at = await sendSnapshot();

@@ -1,0 +1,177 @@
+/**
+ * Redis engine, Redis losing its data: randomized runs of two hubs on one Redis without
+ * persistence, with hubs stopped and started and Redis restarted empty at random points while
+ * events are published. A run is "bad" when a hub's 201s do not match its own log (an acked seq
+ * missing from that hub's log, or holding another event) or when two hubs hold different events
+ * under the same position (seq and epoch).
+ *
+ *   node bin/run-ts.js bench/redis-data-loss.ts [--runs N] [--seed S]
+ *
+ * Also run by `npm run bench` (scenario redisDataLoss), with 12 runs.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { startHub, type Hub } from '../electron/hub/hub.ts';
+import { redisEngineFactory } from '../electron/hub/bus/redis.ts';
+import { ADMIN } from '../test/helpers/hub.ts';
+import { startRedis, type TestRedis } from '../test/helpers/redis.ts';
+import { sample } from '../test/helpers/events.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+export interface DataLossResult {
+  runs: number;
+  bad: number;
+  acked: number;
+  /** Acked events missing from the log of the hub that acked them (all runs). */
+  missing: number;
+  /** Positions (seq@epoch) holding different events on two hubs (all runs). */
+  conflicts: number;
+  /** Publishes refused (503) while a hub was forked or Redis was away. */
+  refused: number;
+  seconds: number;
+}
+
+/** mulberry32: a small seeded generator, so a bad run can be repeated. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Node {
+  name: string;
+  dbFile: string;
+  hub?: Hub;
+  port: number;
+  acked: Map<number, string>;
+}
+
+async function publishOne(url: string, body: unknown): Promise<{ status: number; seq?: number; id?: string }> {
+  try {
+    const res = await fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const j = (await res.json()) as { results?: { seq: number; id: string }[] };
+    return { status: res.status, seq: j.results?.[0]?.seq, id: j.results?.[0]?.id };
+  } catch {
+    return { status: 0 };
+  }
+}
+
+function readLog(dbFile: string): Map<number, { id: string; epoch: string }> {
+  const db = new Database(dbFile, { readonly: true });
+  try {
+    const cols = (db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name);
+    const rows = db.prepare(`SELECT seq, id${cols.includes('epoch') ? ', epoch' : ''} FROM events`).all() as { seq: number; id: string; epoch?: string | null }[];
+    const origin = cols.includes('epoch') ? ((db.prepare("SELECT value FROM meta WHERE key = 'epoch_chain'").get() as { value: string } | undefined)?.value ?? '[]') : '[]';
+    const first = (JSON.parse(origin) as { id: string }[])[0]?.id ?? '';
+    return new Map(rows.map((r) => [r.seq, { id: r.id, epoch: r.epoch ?? first }]));
+  } finally {
+    db.close();
+  }
+}
+
+async function oneRun(redis: TestRedis, run: number, rand: () => number, dir: string): Promise<{ bad: boolean; acked: number; missing: number; conflicts: number; refused: number }> {
+  const factory = redisEngineFactory(redis.url, { prefix: `{loss${run}}`, commitTimeoutMs: 3000, startTimeoutMs: 2000 });
+  const nodes: Node[] = ['A', 'B'].map((name) => ({ name, dbFile: join(dir, `run${run}-${name}.db`), port: 0, acked: new Map() }));
+  const start = async (n: Node) => {
+    n.hub = (await startHub({ port: n.port, dbFile: n.dbFile, adminToken: ADMIN, logLevel: 'silent', heartbeatMs: 1000 }, factory)).hub;
+    n.port = n.hub.port;
+  };
+  const stop = async (n: Node) => {
+    await n.hub?.close();
+    n.hub = undefined;
+  };
+  let refused = 0;
+  let k = 0;
+  const publishSome = async () => {
+    const up = nodes.filter((n) => n.hub);
+    await Promise.all(
+      up.map(async (n) => {
+        const count = 1 + Math.floor(rand() * 4);
+        for (let i = 0; i < count; i++) {
+          const id = `r${run}-${n.name}-${k++}`;
+          const r = await publishOne(n.hub!.url, sample.storeOrder(1, { id }));
+          if (r.status === 201 && r.seq !== undefined) n.acked.set(r.seq, id);
+          else refused++;
+        }
+      }),
+    );
+  };
+  for (const n of nodes) await start(n);
+  await publishSome();
+  for (let step = 0; step < 6; step++) {
+    const x = rand();
+    const up = nodes.filter((n) => n.hub);
+    const down = nodes.filter((n) => !n.hub);
+    if (x < 0.3 && up.length) await stop(up[Math.floor(rand() * up.length)]!);
+    else if (x < 0.55 && down.length) await start(down[Math.floor(rand() * down.length)]!);
+    else if (x < 0.8) {
+      await redis.kill();
+      await redis.start();
+    }
+    // Publish at once, before anyone settled: the moment the false acks happened.
+    await publishSome();
+  }
+  for (const n of nodes) if (!n.hub) await start(n);
+  await new Promise((r) => setTimeout(r, 2500));
+  await publishSome();
+  for (const n of nodes) await stop(n);
+
+  let missing = 0;
+  let acked = 0;
+  const positions = new Map<string, string>();
+  let conflicts = 0;
+  for (const n of nodes) {
+    const log = readLog(n.dbFile);
+    for (const [seq, id] of n.acked) {
+      acked++;
+      if (log.get(seq)?.id !== id) missing++;
+    }
+    for (const [seq, row] of log) {
+      const pos = `${seq}@${row.epoch}`;
+      const prior = positions.get(pos);
+      if (prior !== undefined && prior !== row.id) conflicts++;
+      positions.set(pos, row.id);
+    }
+  }
+  return { bad: missing > 0 || conflicts > 0, acked, missing, conflicts, refused };
+}
+
+export async function redisDataLoss(runs = 12, seed = 20261202, log: (s: string) => void = () => {}): Promise<DataLossResult> {
+  const redis = await startRedis({ aof: false });
+  const dir = mkdtempSync(join(tmpdir(), 'relaydesk-loss-'));
+  const t0 = Date.now();
+  const out: DataLossResult = { runs, bad: 0, acked: 0, missing: 0, conflicts: 0, refused: 0, seconds: 0 };
+  try {
+    for (let run = 0; run < runs; run++) {
+      const r = await oneRun(redis, run, rng(seed + run), dir);
+      out.acked += r.acked;
+      out.missing += r.missing;
+      out.conflicts += r.conflicts;
+      out.refused += r.refused;
+      if (r.bad) out.bad++;
+      log(`  run ${run + 1}/${runs} (seed ${seed + run}): ${r.bad ? 'BAD' : 'ok'}, ${r.acked} acked, ${r.missing} missing from the acking hub's log, ${r.conflicts} conflicting positions, ${r.refused} refused`);
+    }
+  } finally {
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  out.seconds = (Date.now() - t0) / 1000;
+  return out;
+}
+
+if (import.meta.filename === process.argv[1]) {
+  const arg = (name: string, def: number) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? Number(process.argv[i + 1]) : def;
+  };
+  const r = await redisDataLoss(arg('runs', 12), arg('seed', 20261202), console.log);
+  console.log(JSON.stringify(r));
+  process.exit(0);
+}
