@@ -3,7 +3,7 @@ import { EventSource } from 'eventsource';
 import { normalizeData, type HubEvent } from '../../shared/events.ts';
 import { formatMoney } from '../../shared/money.ts';
 import { tableLabel } from '../../shared/table-label.ts';
-import { CONTROL, type ConnectionEvent, type ResetEvent, type ForceDisconnect } from '../../shared/wire.ts';
+import { CONTROL, formatEventId, parseEventId, type ConnectionEvent, type ResetEvent, type ForceDisconnect } from '../../shared/wire.ts';
 import { stateViewOf, truncatedFields, type Snapshot } from '../../shared/state.ts';
 import { errorFromResponse } from '../client/index.ts';
 import { context, describeError, colorEnabled, painter, list, positiveInt, EXIT, EXIT_CODES_HELP, CliError, usage, type Paint } from './common.ts';
@@ -84,7 +84,7 @@ export function tailCommand(): Command {
     .addOption(new Option('--user <ids>', 'only these user_ids').default([]).argParser(list))
     .addOption(new Option('--strategy <ids>', 'only these strategy_ids').default([]).argParser(list))
     .addOption(new Option('--type <types>', 'only these types; "trading.*" matches a domain').default([]).argParser(list))
-    .option('--since <seq>', 'replay events after this sequence number first, then go live')
+    .option('--since <id>', 'replay events after this event id (<seq>, or <seq>@<epoch> as the hub sent it) first, then go live')
     .option('--snapshot', 'print the current-state snapshot the hub sends first')
     .option('--json', 'raw mode: one JSON event per line on stdout (control events go to stderr as JSON)')
     .addOption(new Option('-n, --limit <n>', 'exit after N events (for scripts)').argParser(positiveInt('--limit')))
@@ -101,7 +101,7 @@ ${EXIT_CODES_HELP}`,
     )
     .action(async (flags: TailFlags, cmd: Command) => {
       const ctx = context(cmd);
-      if (flags.since !== undefined && !/^\d{1,15}$/.test(flags.since)) throw usage(`--since must be a sequence number, got "${flags.since}"`);
+      if (flags.since !== undefined && !parseEventId(flags.since)) throw usage(`--since must be an event id (<seq> or <seq>@<epoch>), got "${flags.since}"`);
       const paint = painter(!flags.json && colorEnabled(process.stdout, flags.color));
       const note = (s: string) => process.stderr.write(`${painter(colorEnabled(process.stderr, flags.color))('2', s)}\n`);
       const loud = (code: string, s: string) => process.stderr.write(`${painter(colorEnabled(process.stderr, flags.color))(code, s)}\n`);
@@ -117,13 +117,14 @@ ${EXIT_CODES_HELP}`,
       let refused: CliError | undefined;
       // Where to resume after a drop: the last event id, or the head we joined at when nothing matched yet
       // (EventSource only sends Last-Event-ID once it has seen an id; without this a quiet filtered tail
-      // would silently skip what was published while it was away).
-      let lastSeq: string | undefined = flags.since;
+      // would silently skip what was published while it was away). The whole id is echoed, epoch
+      // included, so a hub whose log was replaced or forked meanwhile answers with a reset.
+      let lastId: string | undefined = flags.since;
       let everOpen = false;
       const es = new EventSource(u, {
         fetch: async (input, init) => {
           const headers: Record<string, string> = { ...(init?.headers as Record<string, string>), authorization: `Bearer ${ctx.http.token}` };
-          if (lastSeq !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'last-event-id')) headers['Last-Event-ID'] = lastSeq;
+          if (lastId !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'last-event-id')) headers['Last-Event-ID'] = lastId;
           const res = await fetch(input, { ...init, headers });
           // EventSource hides the body of a refused stream; keep the hub's error to print it.
           if (res.status !== 200) {
@@ -152,14 +153,14 @@ ${EXIT_CODES_HELP}`,
           // Events parsed from the same chunk keep arriving after close(); --limit means exactly N.
           if (done) return;
           const e = JSON.parse(m.data) as HubEvent;
-          lastSeq = m.lastEventId || lastSeq;
+          lastId = m.lastEventId || lastId;
           received++;
           process.stdout.write((flags.json ? m.data : formatEvent(e, paint)) + '\n');
           if (flags.limit !== undefined && received >= flags.limit) finish(EXIT.ok);
         });
         es.addEventListener(CONTROL.connection, (m) => {
           const c = JSON.parse(m.data) as ConnectionEvent;
-          lastSeq ??= String(c.head_seq);
+          lastId ??= c.epoch ? formatEventId(c.head_seq, c.epoch) : String(c.head_seq);
           const again = everOpen;
           everOpen = true;
           down = false;
@@ -170,7 +171,7 @@ ${EXIT_CODES_HELP}`,
           );
         });
         es.addEventListener(CONTROL.initial, (m) => {
-          lastSeq = m.lastEventId || lastSeq;
+          lastId = m.lastEventId || lastId;
           if (flags.json) return control('initial', JSON.parse(m.data));
           note(`snapshot at #${m.lastEventId}: ${m.data.length > 400 ? m.data.slice(0, 400) + '...' : m.data}`);
           // A hub from before snapshot counts sends none: nothing to warn about, not a crash.
@@ -194,7 +195,7 @@ ${EXIT_CODES_HELP}`,
           if (f.retry_ms === null) {
             if (!flags.json) loud('1;31', `DISCONNECTED by the hub (${f.reason}): ${f.message}; not reconnecting`);
             finish(EXIT.disconnected);
-          } else if (!flags.json) loud('1;33', `disconnected by the hub (${f.reason}): ${f.message}; reconnecting in ${f.retry_ms} ms from #${lastSeq ?? 'live'}`);
+          } else if (!flags.json) loud('1;33', `disconnected by the hub (${f.reason}): ${f.message}; reconnecting in ${f.retry_ms} ms from #${lastId ?? 'live'}`);
         });
         es.addEventListener('error', (e) => {
           if (es.readyState === EventSource.CLOSED) {
@@ -207,7 +208,7 @@ ${EXIT_CODES_HELP}`,
             process.stderr.write(`relaydesk: cannot reach the hub at ${ctx.url}: ${(e as { message?: string }).message ?? 'connection failed'}\n`);
             return finish(EXIT.unreachable);
           }
-          if (!down) note(`connection lost (${(e as { message?: string }).message ?? 'closed'}); reconnecting, will resume after #${lastSeq ?? 'live'}...`);
+          if (!down) note(`connection lost (${(e as { message?: string }).message ?? 'closed'}); reconnecting, will resume after #${lastId ?? 'live'}...`);
           down = true;
         });
       });

@@ -333,6 +333,35 @@ describe('relaydesk tail', () => {
     expect(JSON.parse(second).data.resume_from).toBe(got[1].seq);
   });
 
+  it('resumes with the whole event id: a hub whose database was replaced answers reset epoch_changed', async () => {
+    // The replacement log holds more events than the tail saw, so a seq alone looks resumable there.
+    const other = await startTestHub();
+    await api(other.url, '/v1/events', { body: Array.from({ length: 4 }, () => sample.storeOrder(81)) });
+    await other.hub.close();
+    const first = await startTestHub();
+    let replaced: TestHub | undefined;
+    const p = start(['tail', '--json', '--store', '81'], { RELAYDESK_URL: first.url, RELAYDESK_ADMIN_TOKEN: ADMIN });
+    try {
+      await until(() => p.stderr().includes('"control":"connection"'), 'tail connected');
+      const epoch = JSON.parse(p.stderr().split('\n').find((l) => l.includes('"control":"connection"'))!).data.epoch as string;
+      expect(epoch).toBe(first.hub.log.epochs.current);
+      await api(first.url, '/v1/events', { body: [sample.storeOrder(81), sample.storeOrder(81)] });
+      await until(() => p.stdout().trim().split('\n').filter(Boolean).length >= 2, 'two events');
+      const port = first.hub.port;
+      await first.hub.close();
+      replaced = await startTestHub({ dbFile: other.dbFile, port });
+      await until(() => p.stderr().includes('"control":"reset"'), 'reset after the reconnect', 15_000);
+      const reset = JSON.parse(p.stderr().split('\n').find((l) => l.includes('"control":"reset"'))!).data;
+      expect(reset).toMatchObject({ reason: 'epoch_changed', requested: 2, requested_epoch: epoch, epoch: replaced.hub.log.epochs.current, head_seq: 4 });
+    } finally {
+      p.child.kill('SIGINT');
+      await p.result;
+      await replaced?.stop();
+      await first.stop();
+      await other.stop();
+    }
+  });
+
   it('keeps reconnecting through a 503 from a restarting hub, resuming after the last id', async () => {
     // A scripted hub: stream, then "503 shutting_down" once, then stream again.
     const seen: (string | undefined)[] = [];
