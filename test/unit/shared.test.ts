@@ -3,7 +3,8 @@ import { validateEvent, typeMatches, jsonDepth, normalizeData, eventContentKey, 
 import { rfc3339Ms } from '../../shared/time.ts';
 import { parseData } from '../../renderer/stream/projections.ts';
 import { inScope, scopeViolation } from '../../shared/scope.ts';
-import { sseFrame } from '../../shared/wire.ts';
+import { sseFrame, formatEventId, parseEventId } from '../../shared/wire.ts';
+import { chainContains } from '../../electron/hub/epoch.ts';
 import { sample } from '../helpers/events.ts';
 
 describe('event validation', () => {
@@ -118,5 +119,24 @@ describe('SSE framing', () => {
     // CR, LF and NUL inside event data are JSON-escaped: the frame stays one data line.
     const frame = sseFrame(null, JSON.stringify({ s: 'line1\r\nline2\u0000' }), 1);
     expect(frame.split('\n')).toEqual(['id: 1', 'data: {"s":"line1\\r\\nline2\\u0000"}', '', '']);
+  });
+  it('event ids are <seq>@<epoch>; a plain seq still parses; anything else is refused', () => {
+    expect(sseFrame(null, '{}', { seq: 7, epoch: 'Ab_-9' })).toBe('id: 7@Ab_-9\ndata: {}\n\n');
+    expect(formatEventId(7)).toBe('7');
+    expect(parseEventId('7@Ab_-9')).toEqual({ seq: 7, epoch: 'Ab_-9' });
+    expect(parseEventId(' 12 ')).toEqual({ seq: 12 });
+    for (const bad of ['', '7@', '@x', '7@a b', '7@a\nid: 9', '-1', '1e3', '7@' + 'x'.repeat(33)]) expect(parseEventId(bad), bad).toBeNull();
+    expect(() => sseFrame(null, '{}', { seq: 1, epoch: 'a\nb' })).toThrow();
+  });
+
+  it('a position belongs to a chain of epochs up to where the next epoch began', () => {
+    const chain = [
+      { id: 'E1', base: 0 },
+      { id: 'E2', base: 3 },
+    ];
+    expect(chainContains(chain, 3, 'E1')).toBe(true);
+    expect(chainContains(chain, 4, 'E1')).toBe(false);
+    expect(chainContains(chain, 99, 'E2')).toBe(true);
+    expect(chainContains(chain, 1, 'E9')).toBe(false);
   });
 });
