@@ -78,8 +78,8 @@ export function App() {
       let backfilled = false;
       client = new StreamClient(
         {
-          url: (lastSeq) =>
-            streamUrl(conn, lastSeq === null ? { events: 'message', snapshot: '1' } : { events: 'message', lastEventId: String(lastSeq) }),
+          // The whole id, epoch included: a hub whose log was replaced or forked answers with a reset.
+          url: (lastId) => streamUrl(conn, lastId === null ? { events: 'message', snapshot: '1' } : { events: 'message', lastEventId: lastId }),
           probeAuth: async () => {
             try {
               await hubGet(conn, '/v1/whoami');

@@ -32,6 +32,8 @@ export interface LinkStatus {
   canRetry: boolean;
   hubId: string | null;
   lastSeq: number | null;
+  /** The hub's id for lastSeq (`<seq>@<epoch>`): what a resume sends, so a replaced log is noticed. */
+  lastId: string | null;
 }
 
 export interface StreamHandlers {
@@ -46,8 +48,8 @@ export interface StreamHandlers {
 }
 
 export interface StreamClientOptions {
-  /** Build the URL for a connection; `lastSeq` is null on the very first connect. */
-  url(lastSeq: number | null): string;
+  /** Build the URL for a connection; `lastId` (the last event id, as the hub sent it) is null on the very first connect. */
+  url(lastId: string | null): string;
   /** Asked after a failure that happened before the hub said hello: is it our credentials? */
   probeAuth?(): Promise<string | null>;
   /** Recent-seq window used for dedupe (ids are global, so a Set of seqs is exact). */
@@ -82,6 +84,7 @@ export class StreamClient {
     canRetry: false,
     hubId: null,
     lastSeq: null,
+    lastId: null,
   };
 
   constructor(
@@ -141,7 +144,7 @@ export class StreamClient {
     this.closeSource();
     this.helloSeen = false;
     this.lastFrameAt = Date.now();
-    const es = new EventSource(this.opts.url(this.status.lastSeq), { withCredentials: true });
+    const es = new EventSource(this.opts.url(this.status.lastId), { withCredentials: true });
     this.es = es;
     const parse = (raw: string): unknown => {
       try {
@@ -166,7 +169,7 @@ export class StreamClient {
       const s = snapshotSchema.safeParse(parse((m as MessageEvent).data));
       if (!s.success) return this.h.onInvalid('snapshot does not match the schema');
       this.flush();
-      this.bumpSeq(s.data.seq);
+      this.bumpSeq(s.data.seq, (m as MessageEvent).lastEventId);
       this.h.onSnapshot(s.data);
     });
     es.addEventListener(CONTROL.reset, (m) => {
@@ -176,7 +179,7 @@ export class StreamClient {
       this.flush();
       // The log we were following is gone or is another hub's: forget what we held, the snapshot follows.
       this.seen.clear();
-      this.setStatus({ lastSeq: null });
+      this.setStatus({ lastSeq: null, lastId: null });
       this.h.onReset(r.data);
     });
     es.addEventListener(CONTROL.heartbeat, (m) => {
@@ -205,7 +208,7 @@ export class StreamClient {
       const seq = ev.data.seq;
       if (this.seen.has(seq)) return;
       this.remember(seq);
-      this.bumpSeq(seq);
+      this.bumpSeq(seq, m.lastEventId);
       this.pending.push(ev.data);
       this.scheduleFlush();
     };
@@ -228,8 +231,9 @@ export class StreamClient {
     this.lastFrameAt = Date.now();
   }
 
-  private bumpSeq(seq: number): void {
-    if (this.status.lastSeq === null || seq > this.status.lastSeq) this.status = { ...this.status, lastSeq: seq };
+  /** `id` is the frame's id: `<seq>@<epoch>` from hubs with epochs, the plain seq from older ones. */
+  private bumpSeq(seq: number, id: string): void {
+    if (this.status.lastSeq === null || seq > this.status.lastSeq) this.status = { ...this.status, lastSeq: seq, lastId: id || String(seq) };
   }
 
   private remember(seq: number): void {

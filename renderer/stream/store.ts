@@ -170,10 +170,11 @@ export class ConsoleStore {
 
   applyReset(r: ResetEvent): void {
     // The snapshot that follows replaces the state. After a retention reset the rows we show are
-    // still true history and stay; `ahead_of_log` means a different log (a wiped or replaced hub)
-    // whose seqs would collide with ours, so the live rows go too.
+    // still true history and stay; `ahead_of_log` and `epoch_changed` mean a different log (a wiped
+    // or replaced hub, a Redis stream that started over) whose seqs would collide with ours, so the
+    // live rows go too.
     this.lastReset = r;
-    if (r.reason === 'ahead_of_log') {
+    if (r.reason === 'ahead_of_log' || r.reason === 'epoch_changed') {
       this.dropped += this.events.length;
       this.events = [];
       this.liveSeqs.clear();
