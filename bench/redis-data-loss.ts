@@ -28,8 +28,9 @@ export interface DataLossResult {
   missing: number;
   /** Positions (seq@epoch) holding different events on two hubs (all runs). */
   conflicts: number;
-  /** Publishes refused (503) while a hub was forked or Redis was away. */
+  /** Publishes refused (503) while a hub was forked or Redis was away, by error code. */
   refused: number;
+  refusedBy: Record<string, number>;
   seconds: number;
 }
 
@@ -53,13 +54,13 @@ interface Node {
   acked: Map<number, string>;
 }
 
-async function publishOne(url: string, body: unknown): Promise<{ status: number; seq?: number; id?: string }> {
+async function publishOne(url: string, body: unknown): Promise<{ status: number; seq?: number; id?: string; code?: string }> {
   try {
     const res = await fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const j = (await res.json()) as { results?: { seq: number; id: string }[] };
-    return { status: res.status, seq: j.results?.[0]?.seq, id: j.results?.[0]?.id };
+    const j = (await res.json()) as { results?: { seq: number; id: string }[]; error?: { code: string } };
+    return { status: res.status, seq: j.results?.[0]?.seq, id: j.results?.[0]?.id, code: j.error?.code };
   } catch {
-    return { status: 0 };
+    return { status: 0, code: 'no_answer' };
   }
 }
 
@@ -76,7 +77,7 @@ function readLog(dbFile: string): Map<number, { id: string; epoch: string }> {
   }
 }
 
-async function oneRun(redis: TestRedis, run: number, rand: () => number, dir: string): Promise<{ bad: boolean; acked: number; missing: number; conflicts: number; refused: number }> {
+async function oneRun(redis: TestRedis, run: number, rand: () => number, dir: string, refusedBy: Record<string, number>): Promise<{ bad: boolean; acked: number; missing: number; conflicts: number; refused: number }> {
   const factory = redisEngineFactory(redis.url, { prefix: `{loss${run}}`, commitTimeoutMs: 3000, startTimeoutMs: 2000 });
   const nodes: Node[] = ['A', 'B'].map((name) => ({ name, dbFile: join(dir, `run${run}-${name}.db`), port: 0, acked: new Map() }));
   const start = async (n: Node) => {
@@ -98,7 +99,10 @@ async function oneRun(redis: TestRedis, run: number, rand: () => number, dir: st
           const id = `r${run}-${n.name}-${k++}`;
           const r = await publishOne(n.hub!.url, sample.storeOrder(1, { id }));
           if (r.status === 201 && r.seq !== undefined) n.acked.set(r.seq, id);
-          else refused++;
+          else {
+            refused++;
+            refusedBy[r.code ?? String(r.status)] = (refusedBy[r.code ?? String(r.status)] ?? 0) + 1;
+          }
         }
       }),
     );
@@ -147,10 +151,10 @@ export async function redisDataLoss(runs = 12, seed = 20261202, log: (s: string)
   const redis = await startRedis({ aof: false });
   const dir = mkdtempSync(join(tmpdir(), 'relaydesk-loss-'));
   const t0 = Date.now();
-  const out: DataLossResult = { runs, bad: 0, acked: 0, missing: 0, conflicts: 0, refused: 0, seconds: 0 };
+  const out: DataLossResult = { runs, bad: 0, acked: 0, missing: 0, conflicts: 0, refused: 0, refusedBy: {}, seconds: 0 };
   try {
     for (let run = 0; run < runs; run++) {
-      const r = await oneRun(redis, run, rng(seed + run), dir);
+      const r = await oneRun(redis, run, rng(seed + run), dir, out.refusedBy);
       out.acked += r.acked;
       out.missing += r.missing;
       out.conflicts += r.conflicts;

@@ -23,6 +23,7 @@ import { openDatabase } from '../electron/hub/db.ts';
 import { EventLog } from '../electron/hub/log.ts';
 import { validateEvent } from '../shared/events.ts';
 import { heavyReaders as heavyReadersBench } from './heavy-readers.ts';
+import { redisDataLoss as runRedisDataLoss } from './redis-data-loss.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const results: { name: string; value: number; unit: string; baseline?: number; baselineName?: string; target?: string }[] = [];
@@ -379,7 +380,18 @@ async function subscribers50k() {
   }
 }
 
-const scenarios: Record<string, () => Promise<void>> = { publishSingle, publishBatched, fanOut, latency, replay, idleMemory, heavyReaders, subscribers50k };
+
+async function redisDataLoss() {
+  const runs = QUICK ? 4 : 12;
+  console.log(`Redis engine, Redis restarted empty: ${runs} randomized runs of two hubs (bench/redis-data-loss.ts)`);
+  const r = await runRedisDataLoss(runs, undefined, console.log);
+  record({ name: `runs where a hub's 201s do not match its own log (of ${runs})`, value: r.bad, unit: 'runs', target: '0' });
+  record({ name: 'acked events missing from the acking hub\'s log', value: r.missing, unit: 'events', target: '0' });
+  record({ name: 'positions (seq@epoch) holding different events on two hubs', value: r.conflicts, unit: 'positions', target: '0' });
+  record({ name: 'events acked across the runs', value: r.acked, unit: 'events' });
+}
+
+const scenarios: Record<string, () => Promise<void>> = { publishSingle, publishBatched, fanOut, latency, replay, idleMemory, heavyReaders, subscribers50k, redisDataLoss };
 const only = process.argv.slice(2);
 console.log(`RelayDesk hub bench — ${new Date().toISOString()} — ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}${QUICK ? ' (quick)' : ''}`);
 for (const [name, fn] of Object.entries(scenarios)) if (!only.length || only.includes(name)) await fn();

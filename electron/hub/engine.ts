@@ -23,6 +23,11 @@ export interface BusEngine {
    * being told to reset.
    */
   whenApplied?(seq: number, timeoutMs: number): Promise<boolean>;
+  /**
+   * Wait (bounded) until this hub's log knows `epoch`: a client coming from a hub that already
+   * follows a new epoch (Redis) waits for this one to follow it too instead of being told to reset.
+   */
+  whenEpoch?(epoch: string, timeoutMs: number): Promise<boolean>;
   /** Engines shared by several hubs spread token and strategy changes to all of them. */
   readonly control?: ControlReplicator;
   close(): Promise<void>;

@@ -356,6 +356,22 @@ export class RedisEngine implements BusEngine {
     return this.cursor >= seq;
   }
 
+  async whenEpoch(epoch: string, timeoutMs: number): Promise<boolean> {
+    const known = () => this.ctx.log.epochs.chain.some((l) => l.id === epoch);
+    if (known() || this.forkInfo || this.cmd.status !== 'ready') return known();
+    // Redis may already be in that epoch while this hub has not looked yet. Only an epoch Redis
+    // really holds sends this hub to check: a made-up one must not pause its tail and publishes.
+    const rec = await this.readRecord().catch(() => null);
+    if (!rec?.chain.some((l) => l.id === epoch)) return false;
+    if (this.epochState === 'ok') {
+      this.epochState = 'unknown';
+      void this.checkEpoch();
+    }
+    const end = Date.now() + timeoutMs;
+    while (!known() && !this.forkInfo && Date.now() < end && !this.closing) await sleep(10);
+    return known();
+  }
+
   async publish(events: ValidEvent[]): Promise<AppendResult[]> {
     if (this.closing) throw new HubError(503, 'shutting_down', 'the hub is shutting down; retry against another hub', undefined, { 'retry-after': '2' });
     if (this.cmd.status !== 'ready') throw unavailable(`not connected: ${this.cmd.status}`);

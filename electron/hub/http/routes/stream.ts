@@ -113,6 +113,7 @@ export function streamRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
 async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, position: EventPosition | undefined, charge: (rows: number, bytes: number) => void): Promise<void> {
   const { spec } = sub;
   const resumeFrom = position?.seq;
+  if (position?.epoch !== undefined && !hub.log.epochs.contains(position) && hub.engine.whenEpoch) await hub.engine.whenEpoch(position.epoch, 2000);
   if (resumeFrom !== undefined && resumeFrom > hub.log.head && hub.engine.whenApplied) await hub.engine.whenApplied(resumeFrom, 2000);
   if (sub.closed) return;
   const head = hub.log.head;
