@@ -94,28 +94,37 @@ async function oneRun(redis: TestRedis, run: number, rand: () => number, dir: st
     const up = nodes.filter((n) => n.hub);
     await Promise.all(
       up.map(async (n) => {
-        const count = 1 + Math.floor(rand() * 4);
-        for (let i = 0; i < count; i++) {
+        // Two publishes in flight per hub, so tails trail the stream a little as they do under load.
+        const count = 2 + Math.floor(rand() * 5);
+        const one = async () => {
           const id = `r${run}-${n.name}-${k++}`;
-          const r = await publishOne(n.hub!.url, sample.storeOrder(1, { id }));
+          const body = sample.storeOrder(1, { id });
+          // As a backend does: a 503 is retried with the same id for a while (not log_forked, which
+          // means "go to another hub").
+          let r = await publishOne(n.hub!.url, body);
+          for (let end = Date.now() + 2500; r.status === 503 && r.code !== 'log_forked' && Date.now() < end; ) {
+            await new Promise((res) => setTimeout(res, 50));
+            r = await publishOne(n.hub!.url, body);
+          }
           if (r.status === 201 && r.seq !== undefined) n.acked.set(r.seq, id);
           else {
             refused++;
             refusedBy[r.code ?? String(r.status)] = (refusedBy[r.code ?? String(r.status)] ?? 0) + 1;
           }
-        }
+        };
+        for (let i = 0; i < count; i += 2) await Promise.all([one(), ...(i + 1 < count ? [one()] : [])]);
       }),
     );
   };
   for (const n of nodes) await start(n);
   await publishSome();
-  for (let step = 0; step < 6; step++) {
+  for (let step = 0; step < 8; step++) {
     const x = rand();
     const up = nodes.filter((n) => n.hub);
     const down = nodes.filter((n) => !n.hub);
-    if (x < 0.3 && up.length) await stop(up[Math.floor(rand() * up.length)]!);
-    else if (x < 0.55 && down.length) await start(down[Math.floor(rand() * down.length)]!);
-    else if (x < 0.8) {
+    if (x < 0.35 && up.length) await stop(up[Math.floor(rand() * up.length)]!);
+    else if (x < 0.6 && down.length) await start(down[Math.floor(rand() * down.length)]!);
+    else {
       await redis.kill();
       await redis.start();
     }
