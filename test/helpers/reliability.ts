@@ -93,7 +93,9 @@ export function openLogReadOnly(file: string) {
 }
 
 export interface SseFrame {
+  /** The seq of the frame's id; `epoch` is the rest of an id `<seq>@<epoch>`. */
   id?: number;
+  epoch?: string;
   event?: string;
   data?: unknown;
   comments: string[];
@@ -124,8 +126,11 @@ export function parseSseStrict(text: string): { frames: SseFrame[]; violations: 
         f.comments.push(line.slice(2));
       } else if (line.startsWith('retry: ') && stage === 0 && /^retry: \d+$/.test(line)) {
         f.retry = Number(line.slice(7));
-      } else if (line.startsWith('id: ') && stage < 1 && /^id: \d{1,15}$/.test(line)) {
-        f.id = Number(line.slice(4));
+      } else if (line.startsWith('id: ') && stage < 1 && /^id: \d{1,15}(@[A-Za-z0-9_-]{1,32})?$/.test(line)) {
+        // `<seq>@<epoch>`: the seq is what the checks compare, the epoch is kept beside it.
+        const [seq, epoch] = line.slice(4).split('@');
+        f.id = Number(seq);
+        if (epoch !== undefined) f.epoch = epoch;
         stage = 1;
       } else if (line.startsWith('event: ') && stage < 2 && /^event: [a-z][a-z0-9_]*(\.[a-z0-9_-]+)*$/.test(line)) {
         f.event = line.slice(7);

@@ -26,7 +26,7 @@ describe('publish and subscribe', () => {
     expect((await stores.waitForEvents(1)).map((e) => e.seq)).toEqual([seqs[0]]);
     expect((await trading.waitForEvents(2)).map((e) => e.type)).toEqual(['trading.order.created', 'trading.position.updated']);
     expect((await mail.waitForEvents(1))[0]!.data).toMatchObject({ subject: 'Invoice', folder: 'INBOX' });
-    expect(stores.all.find((x) => x.name === 'message')!.lastEventId).toBe(String(seqs[0]));
+    expect(stores.all.find((x) => x.name === 'message')!.lastEventId).toBe(`${seqs[0]}@${t.hub.log.epochs.current}`);
     for (const s of [stores, trading, mail]) s.close();
   });
 
@@ -105,7 +105,7 @@ describe('publish and subscribe', () => {
     const initial = await sub.waitFor('initial');
     expect(initial.data.store_orders).toHaveLength(1);
     expect(initial.data.store_orders[0].data).toMatchObject({ order_id: 'A1', status: 'preparing', table_id: 'T7' });
-    expect(initial.lastEventId).toBe(String(initial.data.seq));
+    expect(initial.lastEventId).toBe(`${initial.data.seq}@${t.hub.log.epochs.current}`);
 
     await publish(t.url, { type: 'store.session.ended', store_id: 'snap', data: { table_id: 'T7' } });
     await sub.waitForEvents(1);
