@@ -36,7 +36,7 @@ describe('publish and subscribe', () => {
     await until(() => raw.text.includes('event: connection'), 'connection');
     const r = await publish(t.url, { type: 'x.shift.published', data: { note: 'line1\nline2' } });
     await until(() => raw.text.includes('event: x.shift.published'), 'named frame');
-    const frame = raw.text.slice(raw.text.indexOf(`id: ${r.body.results[0].seq}\n`)).split('\n\n')[0]!;
+    const frame = raw.text.slice(raw.text.indexOf(`id: ${r.body.results[0].seq}@${t.hub.log.epochs.current}\n`)).split('\n\n')[0]!;
     expect(frame.split('\n')).toHaveLength(3);
     expect(frame).toContain('"note":"line1\\nline2"');
     raw.destroy();
