@@ -380,7 +380,6 @@ async function subscribers50k() {
   }
 }
 
-
 async function redisDataLoss() {
   const runs = QUICK ? 4 : 12;
   console.log(`Redis engine, Redis restarted empty: ${runs} randomized runs of two hubs (bench/redis-data-loss.ts)`);
