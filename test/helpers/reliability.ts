@@ -232,3 +232,39 @@ export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
+
+export interface RawReply {
+  status: number;
+  // Whatever the hub answered: parsed JSON when it is JSON, the text otherwise, null for a stream.
+  body: any;
+  headers: Record<string, unknown>;
+}
+
+/**
+ * One request over node:http, because fetch() will not let a test set Host, send HEAD with a body
+ * reader or a body with any content type. An event stream's answer is cut after its headers.
+ */
+export function rawRequest(base: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const req = request(base + path, { method, agent: false, headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) } });
+    req.on('response', (res) => {
+      if ((res.headers['content-type'] ?? '').includes('text/event-stream')) {
+        req.destroy();
+        return resolve({ status: res.statusCode ?? 0, body: null, headers: res.headers });
+      }
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        let b: unknown = text;
+        try {
+          b = JSON.parse(text);
+        } catch {
+          /* not JSON */
+        }
+        resolve({ status: res.statusCode ?? 0, body: b, headers: res.headers });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

@@ -1,8 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Writable } from 'node:stream';
-import { request } from 'node:http';
 import { startTestHub, api, createToken, until, ADMIN, type TestHub } from '../../helpers/hub.ts';
-import { openRawSse } from '../../helpers/reliability.ts';
+import { openRawSse, rawRequest } from '../../helpers/reliability.ts';
 import { sample } from '../../helpers/events.ts';
 
 /**
@@ -24,33 +23,8 @@ afterAll(async () => {
   await t?.stop();
 });
 
-type Json = any;
 
-/** fetch() will not let us set Host; node:http will. */
-function raw(method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: Json; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(t.url + path, { method, headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) } });
-    req.on('response', (res) => {
-      if ((res.headers['content-type'] ?? '').includes('text/event-stream')) {
-        req.destroy();
-        return resolve({ status: res.statusCode ?? 0, body: null, headers: res.headers });
-      }
-      let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        let b: unknown = text;
-        try {
-          b = JSON.parse(text);
-        } catch {
-          /* not JSON */
-        }
-        resolve({ status: res.statusCode ?? 0, body: b, headers: res.headers });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const raw = (method: string, path: string, headers: Record<string, string>, body?: string) => rawRequest(t.url, method, path, headers, body);
 
 const auth = { authorization: `Bearer ${ADMIN}` };
 const event = JSON.stringify({ type: 'x.attack.probe', data: { n: 1 } });

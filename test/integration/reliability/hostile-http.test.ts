@@ -1,8 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { startTestHub, api, publish, createToken, until, sleep, ADMIN, type TestHub } from '../../helpers/hub.ts';
-import { openRawSse } from '../../helpers/reliability.ts';
+import { openRawSse, rawRequest } from '../../helpers/reliability.ts';
 import { sample } from '../../helpers/events.ts';
 
 /**
@@ -18,29 +17,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-type Json = any;
-
-/** node:http, because fetch() will not let us set Host or send HEAD with a body reader. */
-function raw(method: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: Json; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(t.url + path, { method, headers, agent: false });
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        let b: unknown = text;
-        try {
-          b = JSON.parse(text);
-        } catch {
-          /* not JSON */
-        }
-        resolve({ status: res.statusCode ?? 0, body: b, headers: res.headers });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const raw = (method: string, path: string, headers: Record<string, string>, body?: string) => rawRequest(t.url, method, path, headers, body);
 
 const auth = { authorization: `Bearer ${ADMIN}` };
 
