@@ -268,7 +268,7 @@ const heavyReaders = () => heavyReadersBench({ quick: QUICK, record });
 const MASS_HUB_ARGS: string[] = ['--max-connections', '60000'];
 
 async function subscribers50k() {
-  const requested = Number(process.env.BENCH_SUBSCRIBERS ?? 50_000);
+  const requested = Number(process.env.BENCH_SUBSCRIBERS ?? (QUICK ? 2_000 : 50_000));
   const heartbeatMs = Number(process.env.BENCH_HEARTBEAT_MS ?? 5_000);
   // One process holds one file per connection. The soft limit can be raised to the hard one and no
   // further without CAP_SYS_RESOURCE; the hub keeps some files of its own (SQLite, listener, stdio,
