@@ -45,14 +45,30 @@ export const errorBodySchema = z.object({
 });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
+/**
+ * Why a page (or a snapshot's list) holds fewer rows than there are: 'rows' when it reached its row
+ * limit, 'bytes' when it reached its size bound first; null when nothing was left out.
+ */
+export const pageCutSchema = z.enum(['rows', 'bytes']).nullable();
+export type PageCut = z.infer<typeof pageCutSchema>;
+
+/**
+ * GET /v1/events answers at most this much event JSON per page, whatever `limit` says: a page ends
+ * early (truncated: 'bytes', with a next_cursor) instead of holding 1,000 events of 1 MB in memory.
+ */
+export const HISTORY_PAGE_MAX_BYTES = 4 * 1024 * 1024;
+
 export const historyPageSchema = z.object({
   events: z.array(hubEventSchema),
+  /** Pass as `cursor` (with the same `order`) for the next page; null when this was the last. */
   next_cursor: z.string().nullable(),
   /**
    * The hub stopped at its per-request scan budget before filling the page: fewer events than
    * `limit` (maybe none) came back, and `next_cursor` continues the search where it stopped.
    */
   partial: z.literal(true).optional(),
+  /** The page ended at its `limit` ('rows') or at HISTORY_PAGE_MAX_BYTES ('bytes'); null otherwise. */
+  truncated: pageCutSchema,
 });
 
 /**

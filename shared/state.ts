@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageCutSchema } from './api.ts';
 
 /** Rows of the projections the hub keeps in the same transaction as the log. */
 export const projectionRowSchema = z.object({
@@ -53,8 +54,20 @@ export const SNAPSHOT_CAPS: Readonly<Record<StateKind, number>> = {
   mail_sync: 5_000,
 };
 
+/**
+ * The most row JSON of each kind one snapshot carries, on top of SNAPSHOT_CAPS: 5,000 orders of 1 MB
+ * would be a 5 GB frame (past what one string can hold). The newest rows up to this size are sent and
+ * `counts` says the list was cut by bytes. A hub may change it (HubOptions.snapshotMaxBytes).
+ */
+export const SNAPSHOT_KIND_MAX_BYTES = 8 * 1024 * 1024;
+
 /** The largest `limit` GET /v1/state accepts: one page can be as large as a snapshot's biggest list. */
 export const STATE_PAGE_MAX = 5_000;
+/**
+ * The most row JSON one GET /v1/state page carries, whatever `limit` says: the page ends early
+ * (truncated: 'bytes', with a next_cursor) and the next page goes on from there.
+ */
+export const STATE_PAGE_MAX_BYTES = 4 * 1024 * 1024;
 export const STATE_PAGE_DEFAULT = 1_000;
 /**
  * GET /v1/state?key=…: at most this many keys per request, each at most STATE_KEY_MAX characters.
@@ -72,6 +85,8 @@ export const STATE_KEY_MAX = 1024;
 export const stateCountSchema = z.object({
   total: z.number().int().nonnegative(),
   returned: z.number().int().nonnegative(),
+  /** In a snapshot: present when the list was cut at its byte bound (SNAPSHOT_KIND_MAX_BYTES) rather than its row cap. */
+  truncated: z.literal('bytes').optional(),
 });
 export type StateCount = z.infer<typeof stateCountSchema>;
 
@@ -82,6 +97,8 @@ const rowList = z.array(projectionRowSchema);
 export const snapshotSchema = z.object({
   seq: z.number().int().nonnegative(),
   counts: perField(stateCountSchema),
+  /** 'bytes' when a list was cut at its byte bound, else 'rows' when one was cut at its row cap, else null. */
+  truncated: pageCutSchema,
   ...perField(rowList).shape,
 });
 export type Snapshot = z.infer<typeof snapshotSchema>;
@@ -95,6 +112,8 @@ export const statePageSchema = z.object({
   next_cursor: z.string().nullable(),
   /** The hub's per-request scan budget ended this page early; `next_cursor` continues it. */
   partial: z.literal(true).optional(),
+  /** The page ended at its `limit` ('rows') or at STATE_PAGE_MAX_BYTES ('bytes'); null otherwise. */
+  truncated: pageCutSchema,
 });
 export type StatePage = z.infer<typeof statePageSchema>;
 

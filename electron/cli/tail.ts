@@ -177,7 +177,10 @@ ${EXIT_CODES_HELP}`,
           // A hub from before snapshot counts sends none: nothing to warn about, not a crash.
           const counts: Partial<Snapshot['counts']> = (JSON.parse(m.data) as Partial<Snapshot>).counts ?? {};
           for (const f of truncatedFields(counts))
-            loud('1;33', `snapshot holds the newest ${counts[f]!.returned} of ${counts[f]!.total} ${f}; GET /v1/state/${stateViewOf(f)} pages through all of them`);
+            loud(
+              '1;33',
+              `snapshot holds the newest ${counts[f]!.returned} of ${counts[f]!.total} ${f}${counts[f]!.truncated === 'bytes' ? ' (as many as fit in its size limit)' : ''}; GET /v1/state/${stateViewOf(f)} pages through all of them`,
+            );
         });
         es.addEventListener(CONTROL.reset, (m) => {
           const r = JSON.parse(m.data) as ResetEvent;

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { SNAPSHOT_CAPS, type StateKind } from '../../shared/state.ts';
+import { SNAPSHOT_CAPS, SNAPSHOT_KIND_MAX_BYTES, type StateKind } from '../../shared/state.ts';
 import { SCAN_BUDGET_ROWS } from './scan-window.ts';
 import { defaultMaxConnections } from './http/connections.ts';
 import { WEBHOOK_DEFAULTS, type WebhookOptions } from './webhooks/dispatcher.ts';
@@ -22,6 +22,8 @@ export interface HubOptions {
    * GET /v1/state pages are not affected.
    */
   snapshotCaps: Record<StateKind, number>;
+  /** Most row JSON of each kind in an `initial` snapshot (newest first; `counts` say it was cut by bytes). */
+  snapshotMaxBytes: number;
   bodyLimitBytes: number;
   rateLimitPerSecond: number;
   /**
@@ -67,6 +69,7 @@ export function hubDefaults(overrides: Partial<HubOptions> = {}): HubOptions {
     retention: { maxAgeMs: 7 * 24 * 3600_000, maxEvents: 1_000_000, chunk: 2_000, intervalMs: 1_000 },
     queue: { maxEvents: 5_000, maxBytes: 4 * 1024 * 1024, stallTimeoutMs: 30_000 },
     snapshotCaps: { ...SNAPSHOT_CAPS },
+    snapshotMaxBytes: SNAPSHOT_KIND_MAX_BYTES,
     bodyLimitBytes: 1024 * 1024,
     rateLimitPerSecond: 1_000,
     scanBudgetRows: SCAN_BUDGET_ROWS,

@@ -3,6 +3,7 @@ import { inScope, isUnscoped, type TokenScope } from '../../shared/scope.ts';
 import { typeMatches, generatedEventId, eventContentKey, type HubEvent, type ValidEvent } from '../../shared/events.ts';
 import { rfc3339Ms } from '../../shared/time.ts';
 import { scopeNamespace } from '../../shared/state-keys.ts';
+import type { PageCut } from '../../shared/api.ts';
 import { getMeta, setMeta, type DB } from './db.ts';
 import { scopeWhere, matchesFilters, type KeyFilters } from './scope-sql.ts';
 import { scanWindow, countScanned, prepared, REPLAY_STEP_ROWS, SCAN_BUDGET_ROWS, type ScanRange } from './scan-window.ts';
@@ -115,6 +116,8 @@ export interface ScanPage<T> {
   partial: boolean;
   /** Rows examined, for the request's cost. */
   scanned: number;
+  /** The page ended at its row limit ('rows') or its byte bound ('bytes'); null otherwise. */
+  truncated: PageCut;
 }
 
 /** The durable, ordered event log. All writes happen inside the caller's transaction. */
@@ -217,28 +220,50 @@ export class EventLog {
    * A page of events after `seq` visible to a subscriber, for replay: at most `limit` events, found
    * among at most `step` rows of its scope (read along the scope's index), so one step costs the same
    * however sparse the scope is in the log. `scannedTo` is the seq everything up to which was seen.
+   *
+   * The page also ends before its events' JSON would pass `maxBytes` (it always holds at least one):
+   * rows are read one at a time, so a reader that stops reading holds at most one page, never the
+   * rows after the one that did not fit.
    */
   readAfter(
     seq: number,
     limit: number,
     visible: (e: HubEvent) => boolean,
     scoped?: { scope: TokenScope; filters: KeyFilters; step?: number },
+    maxBytes = Infinity,
   ): { events: LoggedEvent[]; scannedTo: number; scanned: number } {
     const where = scopeWhere(scoped?.scope ?? {}, scoped?.filters);
     const step = scoped ? (scoped.step ?? REPLAY_STEP_ROWS) : Infinity;
     const range: ScanRange = { table: 'events', where: `${where.sql} AND seq > ?`, params: [...where.params, seq], order: 'asc' };
     const win = scanWindow(this.db, range, step);
-    const rows = prepared(this.db, `SELECT * FROM events WHERE ${[range.where, ...win.where].join(' AND ')} ORDER BY seq ASC LIMIT ?`).all(...range.params, ...win.params, limit) as EventRow[];
-    const full = rows.length === limit;
-    // A window that ran to the end of the range has seen everything up to the head, whatever the
-    // last row of this scope was: a sparse scope goes live without reading the rest of the log.
-    const scannedTo = full ? rows[rows.length - 1]!.seq : (win.cutAt ?? Math.max(seq, this.head));
+    const rows = prepared(this.db, `SELECT * FROM events WHERE ${[range.where, ...win.where].join(' AND ')} ORDER BY seq ASC LIMIT ?`).iterate(
+      ...range.params,
+      ...win.params,
+      limit,
+    ) as IterableIterator<EventRow>;
     const events: LoggedEvent[] = [];
+    let read = 0;
+    let last = seq;
+    let bytes = 0;
+    let cut = false;
     for (const r of rows) {
       const logged = toLogged(r, this.epochs.origin);
-      if (visible(logged.event)) events.push(logged);
+      if (visible(logged.event)) {
+        if (events.length && bytes + logged.json.length > maxBytes) {
+          cut = true;
+          break;
+        }
+        events.push(logged);
+        bytes += logged.json.length;
+      }
+      read++;
+      last = r.seq;
     }
-    return { events, scannedTo, scanned: scoped ? countScanned(this.db, range, full ? scannedTo : win.cutAt, step) : rows.length };
+    const full = cut || read === limit;
+    // A window that ran to the end of the range has seen everything up to the head, whatever the
+    // last row of this scope was: a sparse scope goes live without reading the rest of the log.
+    const scannedTo = full ? last : (win.cutAt ?? Math.max(seq, this.head));
+    return { events, scannedTo, scanned: scoped ? countScanned(this.db, range, full ? scannedTo : win.cutAt, step) : read };
   }
 
   /** History in a scope, without a scan budget (tools and tests). */
@@ -248,9 +273,11 @@ export class EventLog {
 
   /**
    * History in a scope, one page: the scope's own index gives the rows in seq order, and at most
-   * `budget` of them are examined by the filters no index serves (type, time, text).
+   * `budget` of them are examined by the filters no index serves (type, time, text). The page ends
+   * early before its events' JSON would pass `maxBytes` (it always holds at least one): rows are read
+   * one at a time, so a page of 1,000 events of 1 MB is never loaded whole.
    */
-  historyPage(scope: TokenScope, q: HistoryQuery, budget = SCAN_BUDGET_ROWS): ScanPage<HubEvent> {
+  historyPage(scope: TokenScope, q: HistoryQuery, budget = SCAN_BUDGET_ROWS, maxBytes = Infinity): ScanPage<HubEvent> {
     const where = scopeWhere(scope, q);
     const page = seqPageSql(q);
     const range: ScanRange = { table: 'events', where: [where.sql, ...page.where].join(' AND '), params: [...where.params, ...page.params], order: q.order };
@@ -283,17 +310,31 @@ export class EventLog {
     }
     const sql = `SELECT * FROM events WHERE ${clauses.join(' AND ')} ${page.orderBy} LIMIT ?`;
     params.push(q.limit);
-    const rows = this.db.prepare(sql).all(...params) as EventRow[];
-    const full = rows.length === q.limit;
-    const last = rows[rows.length - 1]?.seq;
-    const events = rows
-      .map((r) => toLogged(r, this.epochs.origin).event)
-      .filter((e) => inScope(scope, e) && matchesFilters(q, e) && typeMatches(q.types, e.type));
+    const events: HubEvent[] = [];
+    let read = 0;
+    let last: number | undefined;
+    let bytes = 0;
+    let cut = false;
+    for (const r of this.db.prepare(sql).iterate(...params) as IterableIterator<EventRow>) {
+      const { event, json } = toLogged(r, this.epochs.origin);
+      if (inScope(scope, event) && matchesFilters(q, event) && typeMatches(q.types, event.type)) {
+        if (events.length && bytes + json.length > maxBytes) {
+          cut = true;
+          break;
+        }
+        events.push(event);
+        bytes += json.length;
+      }
+      read++;
+      last = r.seq;
+    }
+    const full = cut || read === q.limit;
     return {
       rows: events,
       next: full ? last! : (win.cutAt ?? null),
       partial: !full && win.cutAt !== undefined,
       scanned: Number.isFinite(budget) ? countScanned(this.db, range, full ? last : win.cutAt, budget) : 0,
+      truncated: cut ? 'bytes' : full ? 'rows' : null,
     };
   }
 

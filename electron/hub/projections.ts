@@ -3,6 +3,7 @@ import { inScope, type TokenScope } from '../../shared/scope.ts';
 import { normalizeData, type HubEvent } from '../../shared/events.ts';
 import { stateChangeOf } from '../../shared/state-changes.ts';
 import { SCOPE_KEY_NAMES } from '../../shared/state-keys.ts';
+import type { PageCut } from '../../shared/api.ts';
 import { stateFields, stateKinds, type ProjectionRow, type Snapshot, type StateCount, type StateField, type StateKind } from '../../shared/state.ts';
 import type { DB } from './db.ts';
 import { seqPageSql, type SeqPage } from './log.ts';
@@ -21,6 +22,10 @@ interface Row {
 }
 
 type Data = Record<string, unknown>;
+type KindRow = Row & { kind: StateKind };
+
+/** What a row adds to a page, near enough: its data's JSON and its key (the other fields are small). */
+const rowBytes = (r: Row) => r.data.length + r.key.length + 200;
 
 const TERMINAL_TRADING = new Set(['FILLED', 'CANCELLED', 'EXPIRED', 'REJECTED']);
 
@@ -91,6 +96,10 @@ export class Projections {
    * scope. A projection row's seq is that of the last event that wrote it, and an event writes at
    * most one row, so seq orders rows across kinds without ties and works as the cursor. At most
    * `budget` rows are examined (shared among the kinds); a page the budget cut is `partial`.
+   *
+   * The page also ends before its rows' JSON would pass `maxBytes` (it always holds at least one
+   * row): rows are read one at a time, so rows past the bound are never loaded. `truncated` says
+   * whether the row limit or the byte bound ended it.
    */
   read(
     kinds: readonly StateKind[],
@@ -99,12 +108,14 @@ export class Projections {
     page: SeqPage,
     keys?: readonly string[],
     budget = Infinity,
+    maxBytes = Infinity,
   ): {
     rows: Partial<Record<StateField, ProjectionRow[]>>;
     counts: Partial<Record<StateField, StateCount>>;
     next: number | null;
     partial: boolean;
     scanned: number;
+    truncated: PageCut;
   } {
     const where = scopeWhere(scope, filters);
     // Looking rows up by key narrows like any filter: the scope still applies, and counts follow it.
@@ -120,21 +131,49 @@ export class Projections {
     const perKindRows = kinds.map((kind) => {
       const r: ScanRange = { table: 'projections', where: ['kind = ?', where.sql, ...range.where].join(' AND '), params: [kind, ...where.params, ...range.params], order: page.order };
       const win = scanWindow(this.db, r, perKind);
-      const rows = this.db
+      const rows: KindRow[] = [];
+      let bytes = 0;
+      let byBytes = false;
+      for (const row of this.db
         .prepare(`SELECT * FROM projections WHERE ${[r.where, ...win.where].join(' AND ')} ${range.orderBy} LIMIT ?`)
-        .all(...r.params, ...win.params, page.limit) as (Row & { kind: StateKind })[];
-      const cut = rows.length < page.limit ? win.cutAt : undefined;
-      return { r, rows, cut, through: cut ?? (rows.length === page.limit ? rows[rows.length - 1]!.seq : undefined) };
+        .iterate(...r.params, ...win.params, page.limit) as IterableIterator<KindRow>) {
+        if (rows.length && bytes + rowBytes(row) > maxBytes) {
+          byBytes = true;
+          break;
+        }
+        rows.push(row);
+        bytes += rowBytes(row);
+      }
+      // Rows after a byte cut were not read, like rows past a budget cut: the kind is seen up to its last row.
+      const cut = byBytes ? rows[rows.length - 1]!.seq : rows.length < page.limit ? win.cutAt : undefined;
+      return { r, rows, cut, byBytes, through: cut ?? (rows.length === page.limit ? rows[rows.length - 1]!.seq : undefined) };
     });
-    // A kind cut by the budget has unseen rows past its cut, and they sort before any row of another
-    // kind further on: the page stops at the nearest cut, and the next page starts there.
+    // A kind cut by the budget or by bytes has unseen rows past its cut, and they sort before any row
+    // of another kind further on: the page stops at the nearest cut, and the next page starts there.
     let bound: number | undefined;
-    for (const k of perKindRows) if (k.cut !== undefined) bound = bound === undefined ? k.cut : asc ? Math.min(bound, k.cut) : Math.max(bound, k.cut);
-    const merged = perKindRows
+    let boundByBytes = false;
+    for (const k of perKindRows) {
+      if (k.cut === undefined) continue;
+      if (bound === undefined || (asc ? k.cut < bound : k.cut > bound)) [bound, boundByBytes] = [k.cut, k.byBytes];
+      else if (k.cut === bound) boundByBytes ||= k.byBytes;
+    }
+    const candidates = perKindRows
       .flatMap((k) => k.rows)
       .filter((r) => bound === undefined || (asc ? r.seq <= bound : r.seq >= bound))
       .sort((a, b) => (asc ? a.seq - b.seq : b.seq - a.seq))
       .slice(0, page.limit);
+    // Each kind was bounded alone; the page across them is bounded too.
+    const merged: KindRow[] = [];
+    let pageBytes = 0;
+    let mergedByBytes = false;
+    for (const r of candidates) {
+      if (merged.length && pageBytes + rowBytes(r) > maxBytes) {
+        mergedByBytes = true;
+        break;
+      }
+      merged.push(r);
+      pageBytes += rowBytes(r);
+    }
     const rows: Partial<Record<StateField, ProjectionRow[]>> = {};
     const counts: Partial<Record<StateField, StateCount>> = {};
     for (const kind of kinds) rows[stateFields[kind]] = [];
@@ -149,20 +188,35 @@ export class Projections {
     let scanned = 0;
     // Charged for per request; a snapshot (no budget) is bounded by its caps and not charged by rows.
     if (Number.isFinite(perKind)) for (const k of perKindRows) scanned += countScanned(this.db, k.r, k.through, perKind);
-    return { rows, counts, next: full ? merged[merged.length - 1]!.seq : (bound ?? null), partial: !full && bound !== undefined, scanned };
+    const last = merged[merged.length - 1]?.seq;
+    if (mergedByBytes) return { rows, counts, next: last!, partial: false, scanned, truncated: 'bytes' };
+    if (full) return { rows, counts, next: last!, partial: false, scanned, truncated: 'rows' };
+    return { rows, counts, next: bound ?? null, partial: bound !== undefined && !boundByBytes, scanned, truncated: boundByBytes ? 'bytes' : null };
   }
 
-  /** The current state, newest rows first, each kind cut at its cap and saying so in `counts`. */
-  snapshot(seq: number, scope: TokenScope, filters: KeyFilters, caps: Readonly<Record<StateKind, number>>): Snapshot {
+  /**
+   * The current state, newest rows first, each kind cut at its row cap and at `maxBytes` of row JSON,
+   * saying so in `counts` (and `truncated`).
+   */
+  snapshot(seq: number, scope: TokenScope, filters: KeyFilters, caps: Readonly<Record<StateKind, number>>, maxBytes = Infinity): Snapshot {
     const out: Record<string, unknown> = {};
     const counts: Record<string, StateCount> = {};
+    let truncated: PageCut = null;
     for (const kind of stateKinds) {
-      const r = this.read([kind], scope, filters, { order: 'desc', limit: caps[kind] });
-      Object.assign(counts, r.counts);
+      const r = this.read([kind], scope, filters, { order: 'desc', limit: caps[kind] }, undefined, Infinity, maxBytes);
+      const field = stateFields[kind];
+      const count = r.counts[field]!;
+      if (r.truncated === 'bytes') {
+        counts[field] = { ...count, truncated: 'bytes' };
+        truncated = 'bytes';
+      } else {
+        counts[field] = count;
+        if (count.returned < count.total) truncated ??= 'rows';
+      }
       Object.assign(out, r.rows);
     }
     // `counts` goes right after `seq` so a human reading a cut-off frame (relaydesk tail) still sees it.
-    return { seq, counts, ...out } as Snapshot;
+    return { seq, truncated, counts, ...out } as Snapshot;
   }
 
   /** Finished trading orders and mail older than the retained log leave the state with it. */

@@ -4,7 +4,7 @@ import { useSlices } from '../stream/store.ts';
 
 /**
  * Says so when the hub's snapshot carried fewer rows of a kind than exist in this window's scope (the
- * hub caps snapshots): how many this window holds now, of how many the hub last said it has. Older
+ * hub caps snapshots by rows, and by bytes when rows are large): how many this window holds now, of how many the hub last said it has. Older
  * rows join the window when an event changes them.
  */
 export function SnapshotNotice({ field, noun }: { field: StateField; noun: string }) {
@@ -23,8 +23,8 @@ export function SnapshotNotice({ field, noun }: { field: StateField; noun: strin
       data-testid={`truncated-${field}`}
       title={`The others are not loaded in this window; GET /v1/state/${stateViewOf(field)} pages through all of them.`}
     >
-      Showing {held.toLocaleString()} of {total.toLocaleString()} {noun}: the hub's snapshot carries the newest {counts[field].returned.toLocaleString()}, and older ones
-      appear here when they change.
+      Showing {held.toLocaleString()} of {total.toLocaleString()} {noun}: the hub's snapshot carries the newest {counts[field].returned.toLocaleString()}
+      {counts[field].truncated === 'bytes' ? ', as many as fit in its size limit,' : ','} and older ones appear here when they change.
     </div>
   );
 }

@@ -10,6 +10,8 @@ const RETRY_MS = 2_000;
 const ATTEMPTS = 3;
 /** Keys per request are also bounded by the URL they make: the hub's request line must stay well under 16 KB. */
 const MAX_QUERY_CHARS = 8_000;
+/** Pages one key lookup follows: every row of a batch on a page of its own, and room for rows that move meanwhile. */
+const MAX_PAGES = STATE_KEYS_PER_REQUEST * 2;
 
 interface Wanted {
   kind: StateKind;
@@ -73,10 +75,10 @@ export class RowFiller {
     try {
       for (const [view, batch] of batches([...this.wanted.values()])) {
         if (generation !== this.host.generation()) break;
-        let page: StatePage | null = null;
+        let walk: Walk | null = null;
         let final = false;
         try {
-          page = await this.read(view, { key: [...new Set(batch.map((w) => w.key))], limit: String(STATE_KEYS_PER_REQUEST) });
+          walk = await this.walk(view, [...new Set(batch.map((w) => w.key))]);
         } catch (err) {
           // A 4xx will not change on retry (a key the hub refuses); a timeout or a 5xx may.
           const status = (err as { status?: number }).status;
@@ -84,8 +86,7 @@ export class RowFiller {
           console.warn(`relaydesk: could not fetch ${batch.length} row(s) from /v1/state/${view}: ${err instanceof Error ? err.message : String(err)}`);
         }
         if (generation !== this.host.generation()) break;
-        const theirs = new Map<string, ProjectionRow>();
-        for (const kind of stateKinds) for (const r of page?.[stateFields[kind]] ?? []) theirs.set(rowId(kind, r.key), r);
+        const theirs = walk?.rows ?? new Map<string, ProjectionRow>();
         const tables = this.host.tables();
         for (const w of batch) {
           const id = rowId(w.kind, w.key);
@@ -94,14 +95,14 @@ export class RowFiller {
           const hub = theirs.get(id);
           if (!mine) {
             this.wanted.delete(id); // deleted or trimmed here meanwhile
-          } else if (page && hub) {
+          } else if (walk && hub) {
             tables[w.kind].set(w.key, fill(hub, mine));
             this.wanted.delete(id);
             changed = true;
-          } else if (page) {
+          } else if (walk?.complete) {
             // The hub has no such row in our scope now: it went (a session end removes rows this
             // window could not match, having no table for them). A fresh snapshot would not show it.
-            if (mine.seq <= page.seq) {
+            if (mine.seq <= walk.seq) {
               tables[w.kind].delete(w.key);
               changed = true;
             }
@@ -123,6 +124,35 @@ export class RowFiller {
     if (changed) this.host.changed();
     if (this.wanted.size) this.schedule(RETRY_MS);
   }
+
+  /**
+   * Every row the hub holds for these keys. The hub bounds a page in bytes as well as rows (a page
+   * of large orders ends early with a next_cursor), so a key missing from the first page may be on
+   * the next: follow the cursor to the end before taking a missing row for a removed one. The walk
+   * is oldest first, so a row that changes meanwhile moves ahead of the cursor and is still met.
+   */
+  private async walk(view: StateView, keys: string[]): Promise<Walk> {
+    const rows = new Map<string, ProjectionRow>();
+    let cursor: string | null = null;
+    let seq = 0;
+    for (let i = 0; i < MAX_PAGES; i++) {
+      const page: StatePage = await this.read(view, { key: keys, limit: String(STATE_KEYS_PER_REQUEST), order: 'asc', ...(cursor !== null ? { cursor } : {}) });
+      // Later pages were read later: the newer copy of a row met twice wins.
+      for (const kind of stateKinds) for (const r of page[stateFields[kind]] ?? []) rows.set(rowId(kind, r.key), r);
+      seq = page.seq;
+      cursor = page.next_cursor;
+      if (cursor === null) return { rows, seq, complete: true };
+    }
+    // Rows kept changing under the walk: what it met is whole, what it missed is not known to be gone.
+    return { rows, seq, complete: false };
+  }
+}
+
+/** The rows a walk over GET /v1/state met, the hub's seq at its last page, and whether it reached the end. */
+interface Walk {
+  rows: Map<string, ProjectionRow>;
+  seq: number;
+  complete: boolean;
 }
 
 const rowId = (kind: StateKind, key: string) => `${kind}\u0000${key}`;

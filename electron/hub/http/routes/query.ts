@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Principal } from '../../tokens.ts';
 import { z } from 'zod';
-import { STATE_KEY_MAX, STATE_KEYS_PER_REQUEST, STATE_PAGE_DEFAULT, STATE_PAGE_MAX, stateViews, type StateView } from '../../../../shared/state.ts';
+import { STATE_KEY_MAX, STATE_KEYS_PER_REQUEST, STATE_PAGE_DEFAULT, STATE_PAGE_MAX, STATE_PAGE_MAX_BYTES, stateViews, type StateView } from '../../../../shared/state.ts';
+import { HISTORY_PAGE_MAX_BYTES } from '../../../../shared/api.ts';
 import { rfc3339Ms } from '../../../../shared/time.ts';
 import { authenticate, requireRole, readCost } from '../auth.ts';
 import { parseWith, repeated, scopeList, typeList, pagingParams, seqPage } from '../query.ts';
@@ -69,8 +70,14 @@ export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
       p.scope,
       { store_id: q.store_id, user_id: q.user_id, strategy_id: q.strategy_id, types: q.type, since: q.since, until: q.until, text: q.q, ...page },
       hub.opts.scanBudgetRows,
+      HISTORY_PAGE_MAX_BYTES,
     );
-    return sendCharged(reply, p, r.scanned, { events: r.rows, next_cursor: r.next === null ? null : String(r.next), ...(r.partial ? { partial: true } : {}) });
+    return sendCharged(reply, p, r.scanned, {
+      events: r.rows,
+      next_cursor: r.next === null ? null : String(r.next),
+      truncated: r.truncated,
+      ...(r.partial ? { partial: true } : {}),
+    });
   });
 
   app.get<{ Params: { view: string } }>('/v1/state/:view', async (req, reply) => {
@@ -86,8 +93,15 @@ export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
     // Head, rows and counts are read in one synchronous step: no commit can land between them. The
     // head is the scope's own (every row here is at or below it), never the global one.
     const seq = hub.log.headIn(p.scope);
-    const r = hub.projections.read(kinds, p.scope, q, page, q.key, hub.opts.scanBudgetRows);
-    return sendCharged(reply, p, r.scanned, { seq, counts: r.counts, ...r.rows, next_cursor: r.next === null ? null : String(r.next), ...(r.partial ? { partial: true } : {}) });
+    const r = hub.projections.read(kinds, p.scope, q, page, q.key, hub.opts.scanBudgetRows, STATE_PAGE_MAX_BYTES);
+    return sendCharged(reply, p, r.scanned, {
+      seq,
+      counts: r.counts,
+      ...r.rows,
+      next_cursor: r.next === null ? null : String(r.next),
+      truncated: r.truncated,
+      ...(r.partial ? { partial: true } : {}),
+    });
   });
 
   app.get('/v1/whoami', async (req) => {

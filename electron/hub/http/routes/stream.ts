@@ -147,7 +147,7 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, position:
         // resume from it misses nothing, and the global head stays private.
         const at = hub.log.head;
         const stamp = hub.log.headIn(spec.scope);
-        const snap = hub.projections.snapshot(stamp, spec.scope, spec.filters, hub.opts.snapshotCaps);
+        const snap = hub.projections.snapshot(stamp, spec.scope, spec.filters, hub.opts.snapshotCaps, hub.opts.snapshotMaxBytes);
         return { at, stamp, frame: Buffer.from(sseFrame(CONTROL.initial, JSON.stringify(snap), { seq: stamp, epoch: hub.log.epochs.current })) };
       },
       () => !sub.closed && !sub.sink.destroyed,
@@ -192,27 +192,33 @@ async function runStream(hub: Hub, sub: Subscriber, snapshot: boolean, position:
     cursor = resumeFrom ?? head;
   }
 
+  // A snapshot can be larger than the queue bound (several MB by design): let the socket take it
+  // before replaying, or the first page written on top would count the client as slow. A client
+  // that never reads it is cut by the stall timeout like any other.
+  if (sub.sink.writableNeedDrain) {
+    sub.stalledSince ??= Date.now();
+    await waitDrain(sub, hub.opts.queue.stallTimeoutMs);
+  }
+
   // Replay from the log in pages until caught up, then go live in the same turn as the last read.
+  // A page holds at most a quarter of the queue bound of event JSON (at least one event), and the
+  // next is read only once the socket has taken it: a reader that stops reading costs its queue
+  // bound, not the log.
   const visible = (e: Parameters<typeof visibleTo>[1]) => visibleTo(spec, e);
+  const pageBytes = hub.opts.queue.maxBytes / 4;
   for (;;) {
     if (sub.closed) return;
-    const page = hub.log.readAfter(cursor, REPLAY_PAGE, visible, { scope: spec.scope, filters: spec.filters });
+    const page = hub.log.readAfter(cursor, REPLAY_PAGE, visible, { scope: spec.scope, filters: spec.filters }, pageBytes);
     charge(page.scanned, 0);
     if (page.scannedTo === cursor) {
       hub.broker.goLive(sub, cursor);
       return;
     }
     cursor = page.scannedTo;
-    // Write the page in slices well under the queue bound, waiting for the socket between them: a
-    // page of large events written at once would trip the slow-consumer limit even for a fast reader.
-    for (let i = 0, j = 0; i < page.events.length; i = j) {
-      for (let bytes = 0; j < page.events.length && (j === i || bytes < hub.opts.queue.maxBytes / 4); j++) bytes += page.events[j]!.json.length;
-      const slice = page.events.slice(i, j);
-      charge(0, bytes(slice));
-      if (!hub.broker.write(sub, hub.broker.framesFor(sub, slice), slice.length, j === page.events.length ? cursor : slice[slice.length - 1]!.event.seq)) return;
-      sub.headSeq = Math.max(sub.headSeq, slice[slice.length - 1]!.event.seq);
-      if (j < page.events.length && sub.sink.writableNeedDrain) await waitDrain(sub, hub.opts.queue.stallTimeoutMs);
-      if (sub.closed) return;
+    if (page.events.length) {
+      charge(0, bytes(page.events));
+      if (!hub.broker.write(sub, hub.broker.framesFor(sub, page.events), page.events.length, cursor)) return;
+      sub.headSeq = Math.max(sub.headSeq, page.events[page.events.length - 1]!.event.seq);
     }
     sub.lastSeq = cursor;
     if (sub.sink.writableNeedDrain) await waitDrain(sub, hub.opts.queue.stallTimeoutMs);
