@@ -9,6 +9,7 @@ import { spawnCliHub, rssOf, openRawSse, type ChildHub } from '../../helpers/rel
 import { HISTORY_PAGE_MAX_BYTES } from '../../../shared/api.ts';
 import { SNAPSHOT_KIND_MAX_BYTES, STATE_PAGE_MAX_BYTES, snapshotSchema, statePageSchema } from '../../../shared/state.ts';
 import type { HubEvent } from '../../../shared/events.ts';
+import { stateRowKey } from '../../../shared/state-keys.ts';
 import { RowFiller, type ReadState } from '../../../renderer/stream/row-filler.ts';
 import { applyEvent, emptyTables, type Change } from '../../../renderer/stream/projections.ts';
 
@@ -242,7 +243,7 @@ describe('big events and big state rows', () => {
     filler.note(out);
     await until(() => changed > 0, 'rows filled in', 30_000);
     // All ten, none taken for gone because it was not on the first page.
-    expect([...tables.store_order.keys()].sort()).toEqual(wanted.map((o) => `big/${o}`).sort());
+    expect([...tables.store_order.keys()].sort()).toEqual(wanted.map((o) => stateRowKey({ store_id: 'big' }, o)).sort());
     expect(pages.length).toBeGreaterThan(1);
     expect(pages.at(-1)).toBe('end');
     expect(warnings).toEqual([]);
