@@ -56,6 +56,8 @@ export const CONTROL = {
   reset: 'reset',
   heartbeat: 'heartbeat',
   forceDisconnect: 'force_disconnect',
+  /** The token's inbox marks changed (shared/inbox.ts#inboxChangeSchema), from this or another window. */
+  inbox: 'inbox',
 } as const;
 
 /** `events=message` delivers domain events unnamed, for clients that cannot list every type up front. */

@@ -258,6 +258,21 @@ export class Broker {
     }
   }
 
+  /**
+   * A control frame to every open stream of one token (the desktop window, browsers and tablets
+   * signed in with it), whether live or still catching up. Returns how many got it.
+   */
+  toToken(tokenId: string, event: string, payload: unknown): number {
+    let frame: Buffer | null = null;
+    let n = 0;
+    for (const sub of this.all) {
+      if (sub.spec.tokenId !== tokenId || sub.closed) continue;
+      frame ??= Buffer.from(sseFrame(event, JSON.stringify(payload)));
+      if (this.write(sub, frame, 0)) n++;
+    }
+    return n;
+  }
+
   disconnectWhere(pred: (s: Subscriber) => boolean, payload: ForceDisconnect): number {
     let n = 0;
     for (const sub of [...this.all]) {

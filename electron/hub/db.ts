@@ -144,6 +144,16 @@ export const MIGRATIONS: string[] = [
   // The epoch an event was numbered in (epoch.ts); NULL is the log's first epoch, so rows from
   // before epochs and the local engine's rows cost nothing.
   `ALTER TABLE events ADD COLUMN epoch TEXT;`,
+  // The notification inbox: read and dismissed marks per token and event, so every window of a token
+  // shares them. The priority index lets the inbox walk notable events newest first without the log.
+  `CREATE TABLE inbox_marks (
+     token_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     read_at TEXT,
+     dismissed_at TEXT,
+     PRIMARY KEY (token_id, seq)
+   ) WITHOUT ROWID;
+   CREATE INDEX events_priority_seq ON events(priority, seq);`,
 ];
 
 /**

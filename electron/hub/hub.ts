@@ -6,6 +6,7 @@ import type { ValidEvent } from '../../shared/events.ts';
 import { openDatabase, claimDatabase, getMeta, setMeta, HOLDER_KEY, type DB, type DbClaim } from './db.ts';
 import { EventLog, type AppendResult, type LoggedEvent } from './log.ts';
 import { Projections } from './projections.ts';
+import { InboxStore } from './inbox.ts';
 import { TokenStore, BOOTSTRAP_ADMIN_ID } from './tokens.ts';
 import { Strategies } from './strategies.ts';
 import { Broker } from './broker.ts';
@@ -34,6 +35,7 @@ export class Hub {
   readonly projections: Projections;
   readonly tokens: TokenStore;
   readonly strategies: Strategies;
+  readonly inbox: InboxStore;
   readonly settings: SettingsStore;
   readonly webhooks: WebhookEndpoints;
   readonly dispatcher: WebhookDispatcher;
@@ -85,6 +87,7 @@ export class Hub {
     this.projections = new Projections(this.db);
     this.tokens = new TokenStore(this.db);
     this.strategies = new Strategies(this.db);
+    this.inbox = new InboxStore(this.db);
     this.settings = new SettingsStore(this.db);
     this.webhooks = new WebhookEndpoints(this.db);
     this.dispatcher = new WebhookDispatcher({

@@ -12,6 +12,7 @@ import { queryRoutes } from './routes/query.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { inboxRoutes } from './routes/inbox.ts';
 import { consoleRoutes } from './routes/console.ts';
 import type { ErrorBody } from '../../../shared/api.ts';
 
@@ -87,6 +88,7 @@ export async function buildApp(hub: Hub): Promise<FastifyInstance> {
     adminRoutes(api, ctx);
     opsRoutes(api, ctx);
     webhookRoutes(api, ctx);
+    inboxRoutes(api, ctx);
   });
   await consoleRoutes(app, ctx, hub.opts.rendererDir && existsSync(hub.opts.rendererDir) ? hub.opts.rendererDir : undefined);
   return app;
