@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { tokenScopeSchema } from './scope.ts';
 import { hubEventSchema } from './events.ts';
 
-export const tokenRoles = ['publisher', 'subscriber', 'admin'] as const;
+/** An operator is a subscriber that may also request actions (POST /v1/actions) within its scope. */
+export const tokenRoles = ['publisher', 'subscriber', 'operator', 'admin'] as const;
 export type TokenRole = (typeof tokenRoles)[number];
 
 export const createTokenRequest = z

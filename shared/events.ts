@@ -3,9 +3,10 @@ import { scopeKey, type EventKeys } from './scope.ts';
 import { storeTypes } from './domains/store.ts';
 import { tradingTypes } from './domains/trading.ts';
 import { mailTypes } from './domains/mail.ts';
+import { actionTypes } from './domains/action.ts';
 
 /** Every known event type with the schema of its `data`. */
-export const knownTypes = { ...storeTypes, ...tradingTypes, ...mailTypes } as const;
+export const knownTypes = { ...storeTypes, ...tradingTypes, ...mailTypes, ...actionTypes } as const;
 export type KnownType = keyof typeof knownTypes;
 export const KNOWN_TYPES = Object.keys(knownTypes) as KnownType[];
 export type DataOf<T extends KnownType> = z.output<(typeof knownTypes)[T]>;

@@ -8,5 +8,6 @@ export * from './api.ts';
 export * from './domains/store.ts';
 export * from './domains/trading.ts';
 export * from './domains/mail.ts';
+export * from './domains/action.ts';
 export * from './settings.ts';
 export * from './desktop-bridge.ts';

@@ -44,7 +44,7 @@ export function tokensCommand(): Command {
   tokens
     .command('create')
     .description('create a token; its secret is printed once')
-    .addOption(new Option('--role <role>', 'publisher (backends), subscriber (consoles, tail) or admin').choices(tokenRoles).makeOptionMandatory())
+    .addOption(new Option('--role <role>', 'publisher (backends), subscriber (consoles, tail), operator (a subscriber that may request actions) or admin').choices(tokenRoles).makeOptionMandatory())
     .option('--label <text>', 'a name to recognise it by')
     .addOption(new Option('--store <ids>', 'limit to these store_ids (repeatable, comma-separated)').default([]).argParser(list))
     .option('--user <id>', 'limit to this user_id')

@@ -4,6 +4,7 @@ import { SNAPSHOT_CAPS, SNAPSHOT_KIND_MAX_BYTES, type StateKind } from '../../sh
 import { SCAN_BUDGET_ROWS } from './scan-window.ts';
 import { defaultMaxConnections } from './http/connections.ts';
 import { WEBHOOK_DEFAULTS, type WebhookOptions } from './webhooks/dispatcher.ts';
+import { ACTION_DEFAULTS, type ActionOptions } from './actions.ts';
 
 export interface HubOptions {
   host: string;
@@ -47,6 +48,8 @@ export interface HubOptions {
   logDestination?: NodeJS.WritableStream;
   /** Webhook delivery: attempt timeout and the retry schedule before an event is dead-lettered. */
   webhooks: WebhookOptions;
+  /** Actions: how long a backend has to answer before the hub marks the action timed out. */
+  actions: ActionOptions;
 }
 
 /** Same folder Electron's app.getPath('userData') uses, so desktop and headless share one log. */
@@ -78,6 +81,7 @@ export function hubDefaults(overrides: Partial<HubOptions> = {}): HubOptions {
     corsOrigins: [],
     logLevel: 'info',
     webhooks: { ...WEBHOOK_DEFAULTS },
+    actions: { ...ACTION_DEFAULTS },
   };
   return {
     ...base,
@@ -86,5 +90,6 @@ export function hubDefaults(overrides: Partial<HubOptions> = {}): HubOptions {
     queue: { ...base.queue, ...overrides.queue },
     snapshotCaps: { ...base.snapshotCaps, ...overrides.snapshotCaps },
     webhooks: { ...base.webhooks, ...overrides.webhooks },
+    actions: { ...base.actions, ...overrides.actions },
   };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { scopeKey, tokenScopeSchema, type TokenScope } from '../../shared/scope.ts';
-import type { TokenInfo, TokenRole } from '../../shared/api.ts';
+import { tokenRoles, type TokenInfo, type TokenRole } from '../../shared/api.ts';
 import { BOOTSTRAP_ADMIN_ID, toInfo, type TokenRow, type TokenStore } from './tokens.ts';
 import type { Strategies, StrategyState } from './strategies.ts';
 import type { Broker } from './broker.ts';
@@ -18,7 +18,7 @@ export const controlChangeSchema = z.discriminatedUnion('op', [
     row: z.object({
       id: z.string(),
       hash: z.string(),
-      role: z.enum(['publisher', 'subscriber', 'admin']),
+      role: z.enum(tokenRoles),
       label: z.string().nullable(),
       // Checked as the API checks it: an entry must not widen a token beyond a scope the API accepts.
       scope: z.string().refine((s) => {

@@ -154,6 +154,9 @@ export const MIGRATIONS: string[] = [
      PRIMARY KEY (token_id, seq)
    ) WITHOUT ROWID;
    CREATE INDEX events_priority_seq ON events(priority, seq);`,
+  // Actions are events found by their action_id (electron/hub/actions.ts): a partial index holds
+  // action rows only, so looking one up or sweeping for timeouts never reads the rest of the log.
+  `CREATE INDEX events_action_id ON events(json_extract(data, '$.action_id')) WHERE type GLOB 'action.*';`,
 ];
 
 /**

@@ -20,6 +20,7 @@ import { SettingsStore } from './settings.ts';
 import { SnapshotQueue } from './snapshot-queue.ts';
 import { WebhookEndpoints } from './webhooks/endpoints.ts';
 import { WebhookDispatcher } from './webhooks/dispatcher.ts';
+import { ActionLog, timedOutEvent } from './actions.ts';
 import type { FastifyInstance } from 'fastify';
 
 export type EngineFactory = (ctx: CommitContext, hub: Hub) => BusEngine;
@@ -39,6 +40,8 @@ export class Hub {
   readonly settings: SettingsStore;
   readonly webhooks: WebhookEndpoints;
   readonly dispatcher: WebhookDispatcher;
+  /** Actions' state, read from their events in the log. */
+  readonly actions: ActionLog;
   readonly broker: Broker;
   /** Token and strategy changes: the admin routes make them here, so every hub on the bus gets them. */
   readonly control: ControlPlane;
@@ -58,6 +61,8 @@ export class Hub {
   draining = false;
   private pruneTimer?: NodeJS.Timeout;
   private pruning = false;
+  private actionTimer?: NodeJS.Timeout;
+  private sweeping = false;
   private readonly claim: DbClaim;
 
   constructor(opts: Partial<HubOptions> = {}, private readonly engineFactory?: EngineFactory) {
@@ -90,6 +95,7 @@ export class Hub {
     this.inbox = new InboxStore(this.db);
     this.settings = new SettingsStore(this.db);
     this.webhooks = new WebhookEndpoints(this.db);
+    this.actions = new ActionLog(this.db);
     this.dispatcher = new WebhookDispatcher({
       endpoints: this.webhooks,
       log: this.log,
@@ -174,6 +180,8 @@ export class Hub {
     this.url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
     this.pruneTimer = setInterval(() => void this.prune(), this.opts.retention.intervalMs);
     this.pruneTimer.unref();
+    this.actionTimer = setInterval(() => void this.sweepActions(), this.opts.actions.sweepIntervalMs);
+    this.actionTimer.unref();
     // Endpoints pick up where their cursors stopped: events acknowledged before a crash go out now.
     this.dispatcher.notify();
     try {
@@ -223,6 +231,34 @@ export class Hub {
     return total;
   }
 
+  /**
+   * Mark actions no backend answered within `actions.timeoutMs` as `action.timed_out`. The event's
+   * id is derived from the action's, so a sweep repeated after a crash, or by another hub on the
+   * same bus, stores it once. Each is published on its own: one refused (a deactivated strategy)
+   * does not hold back the others.
+   */
+  async sweepActions(now = Date.now()): Promise<number> {
+    if (this.sweeping || this.draining) return 0;
+    this.sweeping = true;
+    let n = 0;
+    try {
+      const { timeoutMs } = this.opts.actions;
+      for (const req of this.actions.overdue(new Date(now - timeoutMs).toISOString())) {
+        try {
+          const [r] = await this.publish([timedOutEvent(req, timeoutMs)]);
+          if (r && !r.duplicate) n++;
+        } catch (err) {
+          this.logger.warn({ err, action_id: req.data.action_id }, 'could not mark an action timed out; will retry');
+        }
+      }
+    } catch (err) {
+      this.logger.warn({ err }, 'action timeout sweep failed; will retry');
+    } finally {
+      this.sweeping = false;
+    }
+    return n;
+  }
+
   logBytes(): number {
     let n = 0;
     for (const f of [this.opts.dbFile, `${this.opts.dbFile}-wal`]) {
@@ -243,6 +279,7 @@ export class Hub {
     if (this.draining) return;
     this.draining = true;
     clearInterval(this.pruneTimer);
+    clearInterval(this.actionTimer);
     try {
       await this.engine?.close();
       this.snapshots.close();

@@ -115,7 +115,7 @@ export async function publish(url: string, events: unknown, token?: string) {
   return api(url, '/v1/events', { body: events, token });
 }
 
-export async function createToken(url: string, role: 'publisher' | 'subscriber' | 'admin', scope: Record<string, unknown> = {}, label?: string): Promise<string> {
+export async function createToken(url: string, role: 'publisher' | 'subscriber' | 'operator' | 'admin', scope: Record<string, unknown> = {}, label?: string): Promise<string> {
   const r = await api(url, '/v1/tokens', { body: { role, scope, label } });
   if (r.status !== 201) throw new Error(`token create failed: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.token as string;

@@ -13,6 +13,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { inboxRoutes } from './routes/inbox.ts';
+import { actionRoutes } from './routes/actions.ts';
 import { consoleRoutes } from './routes/console.ts';
 import type { ErrorBody } from '../../../shared/api.ts';
 
@@ -89,6 +90,7 @@ export async function buildApp(hub: Hub): Promise<FastifyInstance> {
     opsRoutes(api, ctx);
     webhookRoutes(api, ctx);
     inboxRoutes(api, ctx);
+    actionRoutes(api, ctx);
   });
   await consoleRoutes(app, ctx, hub.opts.rendererDir && existsSync(hub.opts.rendererDir) ? hub.opts.rendererDir : undefined);
   return app;

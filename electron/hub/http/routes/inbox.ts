@@ -18,7 +18,7 @@ const inboxQuery = z.object({ min_priority: priority.optional(), cursor, limit, 
 export function inboxRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
   app.get('/v1/inbox', async (req, reply) => {
     const p = authenticate(req, hub.tokens, false);
-    requireRole(p, ['subscriber', 'admin'], 'read the inbox');
+    requireRole(p, ['subscriber', 'operator', 'admin'], 'read the inbox');
     limiter.take(p);
     const q = parseWith(inboxQuery, req.query, 'query');
     const min = q.min_priority ?? INBOX_DEFAULT_PRIORITY;
@@ -32,7 +32,7 @@ export function inboxRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
   const mark = (op: InboxOp) => {
     app.post(`/v1/inbox/${op}`, async (req) => {
       const p = authenticate(req, hub.tokens, false);
-      requireRole(p, ['subscriber', 'admin'], 'mark the inbox');
+      requireRole(p, ['subscriber', 'operator', 'admin'], 'mark the inbox');
       limiter.take(p);
       const body = parseWith(inboxMarkSchema, req.body, 'body');
       const change = hub.inbox.mark(p.tokenId, p.scope, hub.log.headIn(p.scope), op, body);

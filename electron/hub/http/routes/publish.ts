@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { scopeViolation } from '../../../../shared/scope.ts';
 import { validateEvent, MAX_BATCH, type FieldError, type ValidEvent } from '../../../../shared/events.ts';
+import { HUB_WRITTEN_ACTION_TYPES } from '../../../../shared/domains/action.ts';
 import type { PublishResult } from '../../../../shared/api.ts';
 import { HubError, badRequest, forbidden } from '../../errors.ts';
 import { authenticate, requireRole } from '../auth.ts';
@@ -27,6 +28,10 @@ export function publishRoutes(app: FastifyInstance, { hub, limiter }: RouteConte
     inputs.forEach((input, i) => {
       const r = validateEvent(input, batch ? String(i) : '');
       if (!r.ok) errors.push(...r.errors);
+      // A request or a timeout published directly would skip the operator and scope checks of
+      // POST /v1/actions; backends publish outcomes (action.accepted, ...) only.
+      else if (HUB_WRITTEN_ACTION_TYPES.includes(r.event.type))
+        errors.push({ path: batch ? `${i}.type` : 'type', reason: `${r.event.type} is written by the hub; request actions with POST /v1/actions, answer them with action.accepted|rejected|completed|failed` });
       else events.push(r.event);
     });
     if (errors.length) throw new HubError(422, 'validation_failed', `${errors.length} invalid field(s); nothing was stored`, errors.slice(0, 100));

@@ -61,7 +61,7 @@ export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
 
   app.get('/v1/events', async (req, reply) => {
     const p = authenticate(req, hub.tokens, false);
-    requireRole(p, ['subscriber', 'admin'], 'read history');
+    requireRole(p, ['subscriber', 'operator', 'admin'], 'read history');
     limiter.take(p);
     const q = parseWith(historyQuery, req.query, 'query');
     checkFilters(p.scope, q);
@@ -82,7 +82,7 @@ export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
 
   app.get<{ Params: { view: string } }>('/v1/state/:view', async (req, reply) => {
     const p = authenticate(req, hub.tokens, false);
-    requireRole(p, ['subscriber', 'admin'], 'read state');
+    requireRole(p, ['subscriber', 'operator', 'admin'], 'read state');
     limiter.take(p);
     if (!Object.hasOwn(stateViews, req.params.view))
       return reply.code(404).send({ error: { status: 404, code: 'not_found', message: `state views: ${Object.keys(stateViews).join(', ')}` } });

@@ -59,7 +59,7 @@ function lastEventIdFrom(req: FastifyRequest, fromQuery: EventPosition | undefin
 export function streamRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
   app.get('/v1/stream', async (req, reply) => {
     const p = authenticate(req, hub.tokens, true);
-    requireRole(p, ['subscriber', 'admin'], 'subscribe');
+    requireRole(p, ['subscriber', 'operator', 'admin'], 'subscribe');
     limiter.take(p);
     const q = parseWith(streamQuery, req.query, 'query');
     const filters: KeyFilters = { store_id: q.store_id, user_id: q.user_id, strategy_id: q.strategy_id };

@@ -1,0 +1,84 @@
+import type { FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { describeScope, scopeViolation } from '../../../../shared/scope.ts';
+import { validateEvent } from '../../../../shared/events.ts';
+import { actionIdSchema, actionRequestSchema, type ActionAcceptedResponse } from '../../../../shared/domains/action.ts';
+import { HubError, forbidden } from '../../errors.ts';
+import { authenticate } from '../auth.ts';
+import { parseWith } from '../query.ts';
+import type { Principal } from '../../tokens.ts';
+import type { RouteContext } from '../app.ts';
+
+/**
+ * POST /v1/actions records an operator's request as an `action.requested` event (delivered to the
+ * backends by webhooks and streams like any event); GET /v1/actions/:action_id reads its state.
+ */
+export function actionRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
+  const mayAct = (p: Principal) => {
+    if (p.role === 'operator' || p.role === 'admin') return;
+    throw new HubError(403, 'forbidden', `a ${p.role} token cannot request actions (needs an operator or admin token)`, [
+      { path: 'token', reason: `role ${p.role} may not act; create an operator token (relaydesk tokens create --role operator)` },
+    ]);
+  };
+
+  app.post('/v1/actions', async (req, reply) => {
+    const p = authenticate(req, hub.tokens, false);
+    mayAct(p);
+    limiter.take(p);
+    const body = parseWith(actionRequestSchema, req.body, 'body');
+    const keys = { store_id: body.store_id ?? null, user_id: body.user_id ?? null, strategy_id: body.strategy_id ?? null };
+    const outside = scopeViolation(p.scope, keys);
+    if (outside)
+      throw forbidden(`the action's target is outside this token's scope (${describeScope(p.scope)}); nothing was requested`, [
+        { path: outside, reason: `outside this token's scope (${keys[outside] ?? 'missing'})` },
+      ]);
+    const actionId = body.action_id ?? `act_${randomUUID()}`;
+    const label = hub.tokens.get(p.tokenId)?.label ?? undefined;
+    // The action id is the event id: a retry of the same request is a duplicate in the log and is
+    // therefore delivered (and done) once; the same id for a different request is a 409 conflict.
+    const checked = validateEvent({
+      id: actionId,
+      type: 'action.requested',
+      data: {
+        action_id: actionId,
+        name: body.name,
+        target: body.target,
+        params: body.params,
+        requested_by: p.tokenId,
+        ...(label ? { requested_by_label: label } : {}),
+      },
+      ...(body.store_id !== undefined ? { store_id: body.store_id } : {}),
+      ...(body.user_id !== undefined ? { user_id: body.user_id } : {}),
+      ...(body.strategy_id !== undefined ? { strategy_id: body.strategy_id } : {}),
+      priority: 'high',
+    });
+    if (!checked.ok) throw new HubError(422, 'validation_failed', 'invalid action request', checked.errors);
+    let r;
+    try {
+      [r] = await hub.publish([checked.event]);
+    } catch (err) {
+      if (err instanceof HubError && err.code === 'id_conflict')
+        throw new HubError(409, 'id_conflict', `action ${actionId} was already requested with a different name, target, params, scope or token; a retry must repeat them`, [
+          { path: 'action_id', reason: 'already used for a different action' },
+        ]);
+      throw err;
+    }
+    req.log.info({ action_id: actionId, name: body.name, token_id: p.tokenId, duplicate: r!.duplicate }, 'action requested');
+    const out: ActionAcceptedResponse = { action_id: actionId, seq: r!.seq, duplicate: r!.duplicate };
+    return reply.code(202).send(out);
+  });
+
+  app.get<{ Params: { action_id: string } }>('/v1/actions/:action_id', async (req) => {
+    const p = authenticate(req, hub.tokens, false);
+    // Anyone who can see the action's events (subscribers and operators of its scope, admins) may
+    // see its state; publishers read nothing.
+    if (p.role === 'publisher')
+      throw new HubError(403, 'forbidden', 'a publisher token cannot read action state (needs subscriber, operator or admin)', [{ path: 'token', reason: 'role publisher not allowed' }]);
+    limiter.take(p);
+    const id = parseWith(actionIdSchema, req.params.action_id, 'action_id');
+    // An action outside the caller's scope does not exist for it: 404, as for an unknown id.
+    const status = hub.actions.status(id, p.scope, hub.webhooks);
+    if (!status) throw new HubError(404, 'not_found', `no action ${id}`, [{ path: 'action_id', reason: 'unknown action' }]);
+    return status;
+  });
+}

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { scopeKey } from '../scope.ts';
+
+// Actions travel the other way from every other domain: an operator asks, the hub records the ask
+// as `action.requested` and delivers it (webhooks, streams), and the backend that owns the target
+// answers with an outcome event carrying the same action_id under the same scope keys.
+
+/** The id that makes an action idempotent; the same alphabet as publisher event ids (it is one). */
+export const actionIdSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(128, 'must be at most 128 characters')
+  .regex(/^[A-Za-z0-9._:@~+=/-]+$/, 'may only contain letters, digits and . _ : @ ~ + = / -');
+
+export const actionNameSchema = z
+  .string()
+  .max(100, 'must be at most 100 characters')
+  .regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_-]+){0,5}$/, 'must be dotted lower-case words, like order.status or trading.order.cancel');
+
+const targetId = z.union([z.string().min(1).max(200), z.number().int()]).transform(String);
+
+/** What the action is about: usually an event or a row (an order, a mail, a swap) and its id. */
+export const actionTarget = z
+  .object({
+    type: z.string().min(1, 'must not be empty').max(100),
+    id: targetId,
+    /** The event the operator acted on, when there is one. */
+    seq: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const params = z.record(z.string(), z.unknown());
+
+export const actionRequested = z.looseObject({
+  action_id: actionIdSchema,
+  name: actionNameSchema,
+  target: actionTarget,
+  params: params.default({}),
+  /** The requesting token's id (and label when it has one), for the history. */
+  requested_by: z.string().min(1).max(200),
+  requested_by_label: z.string().max(200).optional(),
+});
+
+const outcome = z.looseObject({ action_id: actionIdSchema });
+
+export const actionAccepted = outcome.extend({ message: z.string().max(2000).optional() });
+export const actionRejected = outcome.extend({ reason: z.string().min(1, 'must say why').max(2000) });
+export const actionCompleted = outcome.extend({ result: params.optional() });
+export const actionFailed = outcome.extend({ error: z.string().min(1, 'must say what failed').max(2000) });
+export const actionTimedOut = outcome.extend({ timeout_ms: z.number().int().nonnegative() });
+
+export const actionTypes = {
+  'action.requested': actionRequested,
+  'action.accepted': actionAccepted,
+  'action.rejected': actionRejected,
+  'action.completed': actionCompleted,
+  'action.failed': actionFailed,
+  'action.timed_out': actionTimedOut,
+} as const;
+
+/** Written only by the hub: the request through POST /v1/actions, the timeout by its sweeper. */
+export const HUB_WRITTEN_ACTION_TYPES: readonly string[] = ['action.requested', 'action.timed_out'];
+
+export const ACTION_OUTCOME_TYPES = ['action.accepted', 'action.rejected', 'action.completed', 'action.failed', 'action.timed_out'] as const;
+
+/** POST /v1/actions. The scope keys are the target's (the event's keys), checked against the caller's scope. */
+export const actionRequestSchema = z
+  .object({
+    /** Idempotency key: a retry with the same id is answered `duplicate: true` and done once. Generated when omitted. */
+    action_id: actionIdSchema.optional(),
+    name: actionNameSchema,
+    target: actionTarget,
+    params: params.default({}),
+    store_id: scopeKey.optional(),
+    user_id: scopeKey.optional(),
+    strategy_id: scopeKey.optional(),
+  })
+  .strict();
+export type ActionRequest = z.input<typeof actionRequestSchema>;
+
+export const actionAcceptedResponse = z.object({ action_id: z.string(), seq: z.number().int().positive(), duplicate: z.boolean() });
+export type ActionAcceptedResponse = z.infer<typeof actionAcceptedResponse>;
+
+export const actionStates = ['requested', 'delivered', 'accepted', 'rejected', 'completed', 'failed', 'timed_out'] as const;
+export type ActionState = (typeof actionStates)[number];
+/** States after which nothing more happens to the action. */
+export const FINAL_ACTION_STATES: readonly ActionState[] = ['rejected', 'completed', 'failed', 'timed_out'];
+
+/** GET /v1/actions/:action_id. */
+export interface ActionStatus {
+  action_id: string;
+  state: ActionState;
+  name: string;
+  target: z.output<typeof actionTarget>;
+  params: Record<string, unknown>;
+  requested_by: string;
+  requested_by_label?: string;
+  store_id: string | null;
+  user_id: string | null;
+  strategy_id: string | null;
+  requested_seq: number;
+  requested_at: string;
+  /** Webhook endpoints that have delivered the request (a 2xx); streams are not counted. */
+  delivered_to: string[];
+  /** Every outcome event so far, oldest first. */
+  outcomes: { type: string; seq: number; at: string; data: Record<string, unknown> }[];
+  reason?: string;
+  error?: string;
+}
