@@ -118,6 +118,45 @@ describe('webhooks (Standard Webhooks)', () => {
     expect(rx.applied.map((a) => (a.data as { id: string }).id)).toEqual(['next', 'doomed']);
   });
 
+  it('retention pruning other scopes while an endpoint retries is not taken for a loss', async () => {
+    const h = await hubWith({ webhooks: { timeoutMs: 2_000, maxAttempts: 100, baseDelayMs: 20, maxDelayMs: 100 } });
+    const rx = await receiver();
+    await rx.listen();
+    const ep = await addEndpoint(h.url, { url: rx.url, scope: { store_ids: ['12'] } });
+    rx.setSecret(ep.secret);
+    rx.status = 503;
+    // One batch: the endpoint's first look finds the store-12 event behind ten of store 13.
+    const sent = await publish(h.url, [...Array.from({ length: 10 }, () => sample.storeOrder(13)), sample.storeOrder(12, { id: 'wanted' })]);
+    const stuck = sent.body.results[10].seq as number;
+    await until(async () => (await api(h.url, `/v1/webhooks/${ep.id}`)).body.retrying >= 2, 'retrying the store-12 event');
+    // Everything below the retried event goes (other stores' events), the event itself stays.
+    h.hub.opts.retention.maxEvents = 1;
+    await h.hub.prune();
+    expect(h.hub.log.prunedThrough).toBe(stuck - 1);
+    rx.status = 200;
+    await until(() => rx.applied.length === 1, 'the retried event delivered');
+    expect((rx.applied[0]!.data as { id: string }).id).toBe('wanted');
+    expect((await api(h.url, '/v1/webhooks/dead')).body.dead).toEqual([]);
+  });
+
+  it("a scoped admin's dead-letter list holds its own letters, whatever the others have", async () => {
+    const h = await hubWith({ webhooks: { timeoutMs: 2_000, maxAttempts: 1, baseDelayMs: 20, maxDelayMs: 50 } });
+    const rx = await receiver();
+    await rx.listen();
+    rx.status = 500;
+    await addEndpoint(h.url, { url: rx.url, scope: { store_ids: ['13'] } });
+    const store12 = await createToken(h.url, 'admin', { store_ids: ['12'] });
+    const mine = await addEndpoint(h.url, { url: rx.url, scope: { store_ids: ['12'] } }, store12);
+    await publish(h.url, sample.storeOrder(12));
+    await publish(h.url, Array.from({ length: 5 }, () => sample.storeOrder(13)));
+    await until(async () => (await api(h.url, '/v1/webhooks/dead')).body.dead.length === 6, 'six dead letters');
+    const seen = (await api(h.url, '/v1/webhooks/dead?limit=1', { token: store12 })).body.dead;
+    expect(seen.map((d: { endpoint_id: string }) => d.endpoint_id)).toEqual([mine.id]);
+    // Removing an endpoint removes its letters, which nothing could redeliver any more.
+    await api(h.url, `/v1/webhooks/${mine.id}`, { method: 'DELETE', token: store12 });
+    expect((await api(h.url, '/v1/webhooks/dead')).body.dead).toHaveLength(5);
+  });
+
   it('bad input gets a clear error; a scoped admin only reaches its own scope', async () => {
     const h = await hubWith();
     const bad = await api(h.url, '/v1/webhooks', { method: 'POST', body: { url: 'ftp://example.com/x' } });

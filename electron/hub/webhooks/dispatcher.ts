@@ -14,11 +14,14 @@ export interface WebhookOptions {
   maxDelayMs: number;
 }
 
+/** A page of events an endpoint holds while delivering it, in bytes (at least one event). */
+const PAGE_MAX_BYTES = 2 * 1024 * 1024;
+
 export const WEBHOOK_DEFAULTS: WebhookOptions = { timeoutMs: 10_000, maxAttempts: 12, baseDelayMs: 1_000, maxDelayMs: 5 * 60_000 };
 
 /** What the dispatcher reads of the log: narrow, so it is testable on a bare EventLog. */
 export interface WebhookLog {
-  readAfter(seq: number, limit: number, visible: (e: HubEvent) => boolean, scoped?: { scope: TokenScope; filters: object }): { events: LoggedEvent[]; scannedTo: number };
+  readAfter(seq: number, limit: number, visible: (e: HubEvent) => boolean, scoped?: { scope: TokenScope; filters: object }, maxBytes?: number): { events: LoggedEvent[]; scannedTo: number };
   readonly head: number;
   readonly prunedThrough: number;
 }
@@ -65,21 +68,52 @@ interface AttemptResult {
   error: string | null;
 }
 
+/** At most this much of an answer is read: it only ever serves as the text of an error. */
+const ANSWER_READ_BYTES = 1024;
+
+async function answerText(res: Response): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  try {
+    while (n < ANSWER_READ_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      n += value.byteLength;
+    }
+  } finally {
+    // A receiver streaming a huge answer is cut off rather than buffered.
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).toString('utf8', 0, Math.min(n, ANSWER_READ_BYTES)).slice(0, 200);
+}
+
 /**
  * One delivery attempt. Redirects are not followed (a signed request must not be replayed to
  * another host) and only a 2xx counts as delivered.
  */
 async function attempt(url: string, payload: string, headers: Record<string, string>, timeoutMs: number, abort: AbortSignal): Promise<AttemptResult> {
+  // A controller per attempt rather than AbortSignal.any(), which on Node 20 keeps every dependent
+  // signal reachable from the long-lived shutdown signal.
+  const ctl = new AbortController();
+  const onAbort = () => ctl.abort();
+  abort.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => ctl.abort(new DOMException('timeout', 'TimeoutError')), timeoutMs);
   try {
-    const res = await fetch(url, { method: 'POST', body: payload, headers, redirect: 'manual', signal: AbortSignal.any([abort, AbortSignal.timeout(timeoutMs)]) });
-    // Drain the answer so the connection can be reused; its content is only kept for the error.
-    const text = (await res.text().catch(() => '')).slice(0, 200);
+    const res = await fetch(url, { method: 'POST', body: payload, headers, redirect: 'manual', signal: ctl.signal });
+    const text = await answerText(res).catch(() => '');
     if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, error: null };
     return { ok: false, status: res.status, error: `HTTP ${res.status}${text ? `: ${text}` : ''}` };
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
-    const reason = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
+    const timedOut = ctl.signal.reason instanceof DOMException && ctl.signal.reason.name === 'TimeoutError';
+    const reason = timedOut ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
     return { ok: false, status: null, error: reason };
+  } finally {
+    clearTimeout(timer);
+    abort.removeEventListener('abort', onAbort);
   }
 }
 
@@ -98,6 +132,12 @@ export class WebhookDispatcher {
   private readonly random: () => number;
   /** Active endpoint ids, kept in memory: notify() runs on every commit and must not query. */
   private ids: string[] = [];
+  /**
+   * How far each endpoint has looked past its stored cursor without finding anything to send.
+   * Stored at most once a second: after a crash the scan is only repeated, since those events are
+   * invisible to the endpoint, and an fsync per page of other scopes' events is avoided.
+   */
+  private readonly skipped = new Map<string, { seq: number; storedAt: number }>();
 
   constructor(private readonly deps: DispatcherDeps) {
     this.random = deps.random ?? Math.random;
@@ -172,30 +212,46 @@ export class WebhookDispatcher {
     this.timers.set(id, t);
   }
 
+  private skipTo(id: string, seq: number, force = false): void {
+    const prev = this.skipped.get(id);
+    const now = Date.now();
+    if (force || !prev || now - prev.storedAt >= 1_000) {
+      this.deps.endpoints.skip(id, seq);
+      this.skipped.set(id, { seq, storedAt: now });
+    } else this.skipped.set(id, { seq, storedAt: prev.storedAt });
+  }
+
   private async run(id: string): Promise<void> {
     const { endpoints, log, opts } = this.deps;
     for (;;) {
+      // Never on the publish path: commits call notify(), and the acknowledgement must not wait for
+      // an endpoint's reads. Each page yields, so a long catch-up cannot hold the event loop.
+      await new Promise((r) => setImmediate(r));
       if (this.closed) return;
-      const ep = endpoints.get(id);
-      if (!ep) return;
+      const stored = endpoints.get(id);
+      if (!stored) return;
+      const ep = { ...stored, cursor: Math.max(stored.cursor, this.skipped.get(id)?.seq ?? 0) };
       const now = Date.now();
       if (ep.attempts > 0 && ep.nextAt > now) return this.schedule(id, ep.nextAt);
       if (ep.cursor < log.prunedThrough) {
         // Retention removed events this endpoint never got: say so in its dead-letter list, once.
         endpoints.dead(
           id,
-          { seq: log.prunedThrough, webhook_id: webhookId(this.deps.hubId, log.prunedThrough), type: '(pruned)', attempts: ep.attempts, last_error: `events ${ep.cursor + 1}..${log.prunedThrough} were pruned by retention before delivery`, last_status: null },
+          { seq: log.prunedThrough, webhook_id: webhookId(this.deps.hubId, log.prunedThrough), type: '(pruned)', attempts: ep.attempts, last_error: 'events this endpoint had not received yet were pruned by retention', last_status: null },
           now,
         );
+        this.skipped.delete(id);
         continue;
       }
       // Read along the scope's index, in bounded steps: a sparse endpoint costs no full-log scan.
-      const page = log.readAfter(ep.cursor, 100, (e) => inScope(ep.scope, e) && typeMatches(ep.types, e.type), { scope: ep.scope, filters: {} });
+      const page = log.readAfter(ep.cursor, 100, (e) => inScope(ep.scope, e) && typeMatches(ep.types, e.type), { scope: ep.scope, filters: {} }, PAGE_MAX_BYTES);
       if (!page.events.length) {
         if (page.scannedTo > ep.cursor) {
-          endpoints.skip(id, page.scannedTo);
+          this.skipTo(id, page.scannedTo);
           continue;
         }
+        // Caught up: whatever was skipped in memory is stored now.
+        if (this.skipped.has(id) && this.skipped.get(id)!.seq > stored.cursor) this.skipTo(id, this.skipped.get(id)!.seq, true);
         return;
       }
       let attempts = ep.attempts;
@@ -207,11 +263,17 @@ export class WebhookDispatcher {
         if (!endpoints.get(id)) return;
         if (r.ok) {
           endpoints.delivered(id, event.seq, Date.now());
+          this.skipped.delete(id);
           attempts = 0;
           continue;
         }
+        // The cursor stands just before the event being retried, so retention pruning other events
+        // below it is not mistaken for losing this one, and the retry count stays with it.
+        if (attempts === 0) endpoints.skip(id, event.seq - 1);
+        this.skipped.delete(id);
         attempts++;
         if (attempts >= opts.maxAttempts) {
+          this.skipped.delete(id);
           endpoints.dead(id, { seq: event.seq, webhook_id: msgId, type: event.type, attempts, last_error: r.error, last_status: r.status }, Date.now());
           this.deps.warn?.({ endpoint: id, seq: event.seq, attempts, error: r.error }, 'webhook gave up on an event; it is in the dead-letter list');
           attempts = 0;
@@ -221,7 +283,7 @@ export class WebhookDispatcher {
         endpoints.failed(id, attempts, next, r.error ?? 'failed', r.status);
         return this.schedule(id, next);
       }
-      endpoints.skip(id, page.scannedTo);
+      if (page.scannedTo > ep.cursor) this.skipTo(id, page.scannedTo);
     }
   }
 }

@@ -90,7 +90,11 @@ export class WebhookEndpoints {
   }
 
   remove(id: string): boolean {
-    return this.db.prepare('UPDATE webhook_endpoints SET removed_at = ? WHERE id = ? AND removed_at IS NULL').run(new Date().toISOString(), id).changes > 0;
+    return this.db.transaction(() => {
+      // Its dead letters could never be redelivered or cleared once the endpoint is gone.
+      this.db.prepare('DELETE FROM webhook_dead WHERE endpoint_id = ?').run(id);
+      return this.db.prepare('UPDATE webhook_endpoints SET removed_at = ? WHERE id = ? AND removed_at IS NULL').run(new Date().toISOString(), id).changes > 0;
+    })();
   }
 
   /** Delivered (2xx): the cursor moves past the event and the retry state clears, in one write. */
@@ -123,11 +127,12 @@ export class WebhookEndpoints {
     })();
   }
 
-  deadLetters(endpointId?: string, limit = 500): DeadLetter[] {
-    const rows = endpointId
-      ? this.db.prepare('SELECT * FROM webhook_dead WHERE endpoint_id = ? ORDER BY dead_at DESC, seq DESC LIMIT ?').all(endpointId, limit)
-      : this.db.prepare('SELECT * FROM webhook_dead ORDER BY dead_at DESC, seq DESC LIMIT ?').all(limit);
-    return rows as DeadLetter[];
+  /** The newest dead letters of these endpoints (the caller passes only those it may see). */
+  deadLetters(endpointIds: readonly string[], limit = 500): DeadLetter[] {
+    if (!endpointIds.length) return [];
+    return this.db
+      .prepare(`SELECT * FROM webhook_dead WHERE endpoint_id IN (${endpointIds.map(() => '?').join(',')}) ORDER BY dead_at DESC, seq DESC LIMIT ?`)
+      .all(...endpointIds, limit) as DeadLetter[];
   }
 
   deadLetter(endpointId: string, seq: number): DeadLetter | undefined {
