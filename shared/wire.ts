@@ -47,8 +47,6 @@ export function sseFrame(event: string | null, data: string, id?: number | Event
   return out + `data: ${data}\n\n`;
 }
 
-export const sseComment = (text: string) => `: ${text.replace(/[\r\n]/g, ' ')}\n\n`;
-
 /** Names of the hub's own control events (domain events use their dotted type as the name). */
 export const CONTROL = {
   connection: 'connection',

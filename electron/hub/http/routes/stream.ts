@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { TokenScope } from '../../../../shared/scope.ts';
-import { sseFrame, parseEventId, CONTROL, type ConnectionEvent, type EventPosition, type ResetEvent } from '../../../../shared/wire.ts';
+import { sseFrame, parseEventId, CONTROL, streamEventModes, type ConnectionEvent, type EventPosition, type ResetEvent } from '../../../../shared/wire.ts';
 import { HubError, forbidden } from '../../errors.ts';
 import { authenticate, requireRole, readCost } from '../auth.ts';
 import { parseWith, scopeList, typeList, boolParam } from '../query.ts';
@@ -23,7 +23,7 @@ const streamQuery = z
       .regex(/^\d{1,15}(@[A-Za-z0-9_-]{1,32})?$/, 'must be an event id sent by this hub (<seq> or <seq>@<epoch>)')
       .transform((v) => parseEventId(v)!)
       .optional(),
-    events: z.enum(['named', 'message']).optional(),
+    events: z.enum(streamEventModes).optional(),
   })
   .strict();
 
