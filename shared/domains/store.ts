@@ -54,3 +54,26 @@ export const storeTypes = {
   'store.order.deleted': storeOrderDeleted,
   'store.session.ended': storeSessionEnded,
 } as const;
+
+/**
+ * How a kitchen moves an order along, as the console's buttons and the store backend both read it:
+ * the `order.status` action asks the backend to set `params.status`, and the backend answers by
+ * publishing the order's update (and an action outcome).
+ */
+export const ORDER_STATUS_ACTION = 'order.status';
+
+/** The one forward step from each status ("bump"), with its button label; none for final states. */
+export const ORDER_BUMP: Partial<Record<StoreOrderStatus, { to: StoreOrderStatus; label: string }>> = {
+  pending: { to: 'accepted', label: 'Accept' },
+  accepted: { to: 'preparing', label: 'Start' },
+  preparing: { to: 'ready', label: 'Ready' },
+  ready: { to: 'served', label: 'Served' },
+};
+
+/** Statuses an order can still be cancelled from (cancelling needs a reason). */
+export const ORDER_CANCELLABLE: readonly StoreOrderStatus[] = ['pending', 'accepted', 'preparing', 'ready'];
+
+/** Whether `to` is a status change the store accepts from `from`. */
+export function orderTransitionAllowed(from: StoreOrderStatus, to: StoreOrderStatus): boolean {
+  return ORDER_BUMP[from]?.to === to || (to === 'cancelled' && ORDER_CANCELLABLE.includes(from));
+}
