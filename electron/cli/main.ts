@@ -4,6 +4,7 @@ import { publishCommand } from './publish.ts';
 import { tailCommand } from './tail.ts';
 import { tokensCommand, loginUrlCommand } from './tokens.ts';
 import { webhooksCommand } from './webhooks.ts';
+import { actCommand } from './act.ts';
 import { statsCommand } from './stats.ts';
 import { addGlobalOptions, CliError, EXIT, EXIT_CODES_HELP } from './common.ts';
 
@@ -34,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(tailCommand());
   program.addCommand(tokensCommand());
   program.addCommand(webhooksCommand());
+  program.addCommand(actCommand());
   program.addCommand(statsCommand());
   program.addCommand(loginUrlCommand());
   configure(program);

@@ -532,3 +532,41 @@ describe('relaydesk webhooks', () => {
     // Nine CLI processes, each a cold Node start: slow on a loaded 2-core machine, not stuck.
   }, 180_000);
 });
+
+describe('relaydesk act', () => {
+  it('requests an action, follows it to the outcome with --wait, and exits 2 when the backend refuses', async () => {
+    const operator = await createToken(t.url, 'operator', { store_ids: ['12'] }, 'cli operator');
+    const opEnv = { RELAYDESK_URL: t.url, RELAYDESK_TOKEN: operator };
+    const args = (id: string) => ['act', 'order.status', '--target-type', 'store.order', '--target-id', 'A-1', '--store', '12', '--param', 'status=served', '--param', 'table=3', '--id', id, '--wait'];
+
+    // The test plays the backend: it sees the request and completes it while the CLI waits.
+    const done = start(args('cli-act-1'), opEnv);
+    done.child.stdin!.end();
+    await until(async () => (await api(t.url, '/v1/actions/cli-act-1')).status === 200, 'the request in the log');
+    const req = (await api(t.url, '/v1/actions/cli-act-1')).body;
+    expect(req).toMatchObject({ name: 'order.status', params: { status: 'served', table: 3 }, store_id: '12', requested_by_label: 'cli operator' });
+    await api(t.url, '/v1/events', { body: { type: 'action.completed', store_id: 12, data: { action_id: 'cli-act-1' } } });
+    const ok = await done.result;
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^requested cli-act-1 \(seq \d+\)/);
+    expect(ok.stdout).toContain('cli-act-1: completed');
+
+    // Run again with the same id: nothing new is requested, and the outcome is already there.
+    const again = await run(args('cli-act-1'), { env: opEnv });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('duplicate: already requested under this id');
+
+    const refused = start(args('cli-act-2'), opEnv);
+    refused.child.stdin!.end();
+    await until(async () => (await api(t.url, '/v1/actions/cli-act-2')).status === 200, 'the second request');
+    await api(t.url, '/v1/events', { body: { type: 'action.rejected', store_id: 12, data: { action_id: 'cli-act-2', reason: 'already served' } } });
+    const no = await refused.result;
+    expect(no.code).toBe(2);
+    expect(no.stdout).toContain('cli-act-2: rejected (already served)');
+
+    const subscriber = await createToken(t.url, 'subscriber', { store_ids: ['12'] });
+    const denied = await run(args('cli-act-3'), { env: { RELAYDESK_URL: t.url, RELAYDESK_TOKEN: subscriber } });
+    expect(denied.code).toBe(2);
+    expect(denied.stderr).toMatch(/needs an operator or admin token/);
+  }, 120_000);
+});
