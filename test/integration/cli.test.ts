@@ -542,7 +542,7 @@ describe('relaydesk act', () => {
     // The test plays the backend: it sees the request and completes it while the CLI waits.
     const done = start(args('cli-act-1'), opEnv);
     done.child.stdin!.end();
-    await until(async () => (await api(t.url, '/v1/actions/cli-act-1')).status === 200, 'the request in the log');
+    await until(async () => (await api(t.url, '/v1/actions/cli-act-1')).status === 200, 'the request in the log', 60_000);
     const req = (await api(t.url, '/v1/actions/cli-act-1')).body;
     expect(req).toMatchObject({ name: 'order.status', params: { status: 'served', table: 3 }, store_id: '12', requested_by_label: 'cli operator' });
     await api(t.url, '/v1/events', { body: { type: 'action.completed', store_id: 12, data: { action_id: 'cli-act-1' } } });
@@ -558,7 +558,7 @@ describe('relaydesk act', () => {
 
     const refused = start(args('cli-act-2'), opEnv);
     refused.child.stdin!.end();
-    await until(async () => (await api(t.url, '/v1/actions/cli-act-2')).status === 200, 'the second request');
+    await until(async () => (await api(t.url, '/v1/actions/cli-act-2')).status === 200, 'the second request', 60_000);
     await api(t.url, '/v1/events', { body: { type: 'action.rejected', store_id: 12, data: { action_id: 'cli-act-2', reason: 'already served' } } });
     const no = await refused.result;
     expect(no.code).toBe(2);
