@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { HubEvent } from '../../shared/events.ts';
 import { historyPageSchema } from '../../shared/api.ts';
+import { inboxChangeSchema, inboxPageSchema } from '../../shared/inbox.ts';
 import { settingsSchema } from '../../shared/settings.ts';
 import { statePageSchema } from '../../shared/state.ts';
 import { describeScope, inScope } from '../../shared/scope.ts';
-import { HttpError, hubGet, resolveConnection, streamUrl, type HubConnection } from './connection.ts';
+import { HttpError, hubGet, hubPost, resolveConnection, streamUrl, type HubConnection } from './connection.ts';
 import { Ctx, useConsole, type ConsoleContext, type Whoami } from './context.ts';
 import { typingIn } from './hooks.ts';
 import { ConnectionIndicator } from './ConnectionIndicator.tsx';
@@ -73,6 +74,10 @@ export function App() {
         // Bounded: a read that never answers (a dead link) must not stall the next ones.
         return statePageSchema.parse(await hubGet(conn, `/v1/state/${view}?${q.toString()}`, AbortSignal.timeout(STATE_READ_TIMEOUT_MS)));
       });
+      store.connectInbox({
+        list: async (min, limit) => inboxPageSchema.parse(await hubGet(conn, `/v1/inbox?min_priority=${min}&limit=${limit}`, AbortSignal.timeout(STATE_READ_TIMEOUT_MS))),
+        mark: async (op, body) => inboxChangeSchema.parse(await hubPost(conn, `/v1/inbox/${op}`, body, AbortSignal.timeout(STATE_READ_TIMEOUT_MS))),
+      });
       // Exposed for the benchmark and for support sessions ("what does this window hold?").
       (window as unknown as { __relaydesk: ConsoleStore }).__relaydesk = store;
       let backfilled = false;
@@ -92,6 +97,8 @@ export function App() {
         {
           onConnection: (c) => {
             store.setConnection(c);
+            // Every (re)connection: marks changed while the stream was down sent no frame here.
+            store.loadInbox().catch(() => undefined);
             if (backfilled) return;
             backfilled = true;
             hubGet(conn, `/v1/events?limit=${BACKFILL}&order=desc`)
@@ -109,6 +116,7 @@ export function App() {
             if (mine.length) store.addEvents(mine);
           },
           onReset: (r) => store.applyReset(r),
+          onInbox: (c) => store.applyInbox(c),
           onForceDisconnect: (f) => store.setForced(f),
           onStatus: (s) => store.setLink(s),
           onInvalid: () => store.noteInvalid(),
@@ -271,9 +279,11 @@ function UnreadBadge() {
   const { store } = useConsole();
   useSlices(store, 'notices');
   const unread = store.notices.filter((n) => !n.read).length;
-  const urgent = store.notices.filter((n) => !n.read && n.priority === 'urgent').length;
+  const urgent = store.unreadUrgent;
   useEffect(() => {
+    // One count, from the hub's marks, for the desktop tray and the tab title.
     window.relaydesk?.setUnreadUrgent(urgent);
+    document.title = urgent ? `(${urgent}) RelayDesk` : 'RelayDesk';
   }, [urgent]);
   if (!unread) return null;
   return (

@@ -50,6 +50,27 @@ export async function hubGet<T = unknown>(conn: HubConnection, path: string, sig
   return body as T;
 }
 
+/** POST JSON to the hub (the session cookie or the desktop token authenticates it). */
+export async function hubPost<T = unknown>(conn: HubConnection, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  const res = await fetch(conn.base + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(conn.token ? { authorization: `Bearer ${conn.token}` } : {}) },
+    credentials: 'same-origin',
+    cache: 'no-store',
+    body: JSON.stringify(body),
+    signal,
+  });
+  const text = await res.text();
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = text;
+  }
+  if (!res.ok) throw new HttpError(res.status, (parsed as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${res.status}`);
+  return parsed as T;
+}
+
 /** The stream URL. EventSource cannot send headers, so the desktop token rides in `access_token`. */
 export function streamUrl(conn: HubConnection, params: Record<string, string>): string {
   const q = new URLSearchParams(params);

@@ -5,7 +5,10 @@ import { useSlices } from '../stream/store.ts';
 import { ago } from '../stream/describe.ts';
 import { desktopPermission } from './desktop.ts';
 
-/** High and urgent events, newest first, with read/unread. Urgent ones also raised a desktop notice. */
+/**
+ * High and urgent events, newest first, with read/unread. Urgent ones also raised a desktop notice.
+ * Marks are the hub's, per token: every window signed in with the token shows the same ones.
+ */
 export function NotificationCentre() {
   const { store } = useConsole();
   useSlices(store, 'notices', 'meta');
@@ -27,6 +30,9 @@ export function NotificationCentre() {
         <b>{unread} unread</b>
         <button type="button" onClick={() => store.markRead('all')} disabled={!unread}>
           Mark all read
+        </button>
+        <button type="button" onClick={() => store.dismiss('all')} disabled={!store.notices.length} title="Clear every notification, in every window signed in as this token">
+          Clear
         </button>
         <label className="check">
           <input type="checkbox" checked={onlyUnread} onChange={(e) => setOnlyUnread(e.target.checked)} /> Unread only
@@ -51,6 +57,9 @@ export function NotificationCentre() {
               <code className="muted">{n.type}</code>
               <span className="muted">{ago(now - Date.parse(n.time))} ago</span>
               {!n.read && <span className="unread-dot" aria-hidden />}
+            </button>
+            <button type="button" className="notice-clear" onClick={() => store.dismiss(n.seq)} aria-label={`Clear: ${n.title}`} title="Clear">
+              ×
             </button>
           </li>
         ))}

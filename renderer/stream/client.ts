@@ -10,6 +10,7 @@ import {
   type ResetEvent,
 } from '../../shared/wire.ts';
 import { snapshotSchema, type Snapshot } from '../../shared/state.ts';
+import { inboxChangeSchema, type InboxChange } from '../../shared/inbox.ts';
 import { backoffDelay, MAX_AUTO_ATTEMPTS, SHOW_RETRY_FROM } from './backoff.ts';
 
 /** Minimum time between two batches handed to the UI under sustained load. */
@@ -42,6 +43,8 @@ export interface StreamHandlers {
   onEvents(evs: HubEvent[]): void;
   onReset(r: ResetEvent): void;
   onForceDisconnect(f: ForceDisconnect): void;
+  /** The token's inbox marks changed (in this window or another signed in with the same token). */
+  onInbox?(c: InboxChange): void;
   onStatus(s: LinkStatus): void;
   /** Frames that failed validation; shown as a count, never silently dropped. */
   onInvalid(reason: string): void;
@@ -186,6 +189,12 @@ export class StreamClient {
       this.touch();
       const hb = heartbeatSchema.safeParse(parse((m as MessageEvent).data));
       if (hb.success) this.setStatus({ lastHeartbeatAt: Date.now() });
+    });
+    es.addEventListener(CONTROL.inbox, (m) => {
+      this.touch();
+      const c = inboxChangeSchema.safeParse(parse((m as MessageEvent).data));
+      if (!c.success) return this.h.onInvalid('inbox frame does not match the schema');
+      this.h.onInbox?.(c.data);
     });
     es.addEventListener(CONTROL.forceDisconnect, (m) => {
       const f = forceDisconnectSchema.safeParse(parse((m as MessageEvent).data));

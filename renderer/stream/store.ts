@@ -9,6 +9,13 @@ import { RowFiller, type ReadState } from './row-filler.ts';
 import { CutTotals } from './cut-totals.ts';
 import { describeEvent, type DescribeContext } from './describe.ts';
 import { ToastQueue, toastFor, type Toast } from '../notify/toast-queue.ts';
+import { INBOX_PAGE_MAX, type InboxChange, type InboxMark, type InboxOp, type InboxPage } from '../../shared/inbox.ts';
+
+/** How the store reads and writes the token's inbox marks at the hub (null in tests without a hub). */
+export interface InboxApi {
+  list(minPriority: Priority, limit: number): Promise<InboxPage>;
+  mark(op: InboxOp, body: InboxMark): Promise<InboxChange>;
+}
 
 export type { Toast };
 
@@ -40,16 +47,6 @@ export interface Tombstone {
 export type Slice = 'live' | 'tables' | 'notices' | 'toasts' | 'link' | 'meta';
 
 type Listener = () => void;
-
-const READ_KEY = 'relaydesk.notices.read';
-function loadRead(): Set<number> {
-  try {
-    const v: unknown = JSON.parse(localStorage.getItem(READ_KEY) ?? '[]');
-    return new Set(Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : []);
-  } catch {
-    return new Set();
-  }
-}
 
 /**
  * Everything the window knows, outside React so 1,000 events/s never pass through component state.
@@ -195,10 +192,12 @@ export class ConsoleStore {
     const add = evs.filter((e) => !this.liveSeqs.has(e.seq));
     if (!add.length) return;
     this.pushLive(add, true);
-    // The inbox survives a reload: recent high/urgent events come back, with the read marks we kept.
-    const known = new Set(this.notices.map((n) => n.seq));
-    const old = add.filter((e) => !known.has(e.seq) && this.notable(e)).map((e) => this.notice(e));
-    if (old.length) this.notices = [...this.notices, ...old].sort((a, b) => b.seq - a.seq).slice(0, NOTIFY_CAP);
+    // Without a hub inbox (tests, older hubs) the notices of a reload come from history, unread.
+    if (!this.inboxApi) {
+      const known = new Set(this.notices.map((n) => n.seq));
+      const old = add.filter((e) => !known.has(e.seq) && this.notable(e)).map((e) => this.notice(e));
+      if (old.length) this.notices = [...this.notices, ...old].sort((a, b) => b.seq - a.seq).slice(0, NOTIFY_CAP);
+    }
     this.bump('live', 'notices');
   }
 
@@ -242,7 +241,7 @@ export class ConsoleStore {
         this.toastQueue.push(t.group, t.text, t.tone, now);
         this.toastSeq++;
       }
-      if (this.notable(ev)) newNotices.push(this.notice(ev));
+      if (this.notable(ev) && !this.dismissedSeqs.has(ev.seq)) newNotices.push(this.notice(ev));
     }
     for (const c of changes) this.track(c, now);
     this.cutTotals.note(changes);
@@ -352,28 +351,97 @@ export class ConsoleStore {
     this.bump('toasts');
   }
 
-  markRead(seq: number | 'all'): void {
-    this.notices = this.notices.map((n) => (seq === 'all' || n.seq === seq ? { ...n, read: true } : n));
-    for (const n of this.notices) if (n.read) this.readSeqs.add(n.seq);
-    this.saveRead();
+  /**
+   * Read and dismissed marks are the hub's, per token (GET /v1/inbox): every window signed in with
+   * the token shows the same ones, and changes arrive as `inbox` frames on the stream.
+   */
+  private inboxApi: InboxApi | null = null;
+  private readSeqs = new Set<number>();
+  private dismissedSeqs = new Set<number>();
+  private inboxLoads = 0;
+
+  connectInbox(api: InboxApi): void {
+    this.inboxApi = api;
+  }
+
+  /** Unread urgent notices: the badge's colour, the tab title and the desktop tray follow it. */
+  get unreadUrgent(): number {
+    return this.notices.filter((n) => !n.read && n.priority === 'urgent').length;
+  }
+
+  /**
+   * (Re)load the inbox from the hub: on every (re)connection, since `inbox` frames sent while the
+   * stream was down are not replayed, and when the threshold changes.
+   */
+  async loadInbox(): Promise<void> {
+    if (!this.inboxApi) return;
+    const load = ++this.inboxLoads;
+    const page = await this.inboxApi.list(this.settings.min_priority, Math.min(NOTIFY_CAP, INBOX_PAGE_MAX));
+    // A later load (or a threshold change) supersedes this answer.
+    if (load !== this.inboxLoads) return;
+    this.readSeqs = new Set(page.items.filter((i) => i.read).map((i) => i.event.seq));
+    this.dismissedSeqs = new Set(page.items.filter((i) => i.dismissed).map((i) => i.event.seq));
+    const oldest = page.items.length ? page.items[page.items.length - 1]!.event.seq : Infinity;
+    const fromHub = this.settings.muted ? [] : page.items.map((i) => this.notice(i.event));
+    const have = new Set(fromHub.map((n) => n.seq));
+    // Live notices newer than the page (they arrived while it was read) stay; older ones the page
+    // did not list were dismissed elsewhere or fell below the threshold.
+    const live = this.notices.filter((n) => !have.has(n.seq) && n.seq > oldest && !this.dismissedSeqs.has(n.seq));
+    this.notices = [...live, ...fromHub].sort((a, b) => b.seq - a.seq).slice(0, NOTIFY_CAP);
     this.bump('notices');
   }
 
-  /** Read marks live in localStorage (the hub keeps no per-user read state); last 2,000 kept. */
-  private readSeqs: Set<number> = loadRead();
-  private saveRead(): void {
-    const list = [...this.readSeqs].sort((a, b) => b - a).slice(0, 2_000);
-    this.readSeqs = new Set(list);
-    try {
-      localStorage.setItem(READ_KEY, JSON.stringify(list));
-    } catch {
-      /* storage unavailable: marks hold for this session */
+  /** A change from the hub: made in this window or in another of the same token. */
+  applyInbox(c: InboxChange): void {
+    const hit = (n: Notice) =>
+      c.seqs ? c.seqs.includes(n.seq) : c.through !== null && n.seq <= c.through && PRIORITY_RANK[n.priority] >= PRIORITY_RANK[c.all_min_priority ?? 'high'];
+    // Named seqs are remembered even when this window does not list them (yet): a live event or a
+    // reload may bring them.
+    for (const seq of c.seqs ?? this.notices.filter(hit).map((n) => n.seq)) {
+      if (c.op === 'read') this.readSeqs.add(seq);
+      if (c.op === 'unread') this.readSeqs.delete(seq);
+      if (c.op === 'dismiss') this.dismissedSeqs.add(seq);
     }
+    if (c.op === 'dismiss') this.notices = this.notices.filter((n) => !hit(n));
+    else this.notices = this.notices.map((n) => (hit(n) ? { ...n, read: c.op === 'read' } : n));
+    this.bump('notices');
+  }
+
+  markRead(seq: number | 'all'): void {
+    this.change('read', seq);
+  }
+
+  markUnread(seq: number): void {
+    this.change('unread', seq);
+  }
+
+  /** Clear notices from the inbox (for every window of the token). */
+  dismiss(seq: number | 'all'): void {
+    this.change('dismiss', seq);
+  }
+
+  /** Shown at once here, then confirmed by the hub (whose frame reaches every window of the token). */
+  private change(op: InboxOp, seq: number | 'all'): void {
+    const body: InboxMark = seq === 'all' ? { all: true, min_priority: this.settings.min_priority } : { seqs: [seq] };
+    if (seq !== 'all' && op === 'read' && this.readSeqs.has(seq)) return;
+    const through = seq === 'all' ? (this.notices[0]?.seq ?? 0) : null;
+    this.applyInbox({ op, seqs: seq === 'all' ? null : [seq], through, all_min_priority: seq === 'all' ? this.settings.min_priority : null, unread: 0, unread_urgent: 0, min_priority: 'high' });
+    if (!this.inboxApi) return;
+    this.inboxApi.mark(op, body).then(
+      (c) => this.applyInbox(c),
+      (err: unknown) => {
+        this.toast(`Could not save the inbox change: ${err instanceof Error ? err.message : String(err)}`, 'warn');
+        this.bump('toasts');
+        void this.loadInbox().catch(() => undefined);
+      },
+    );
   }
 
   setSettings(s: Settings['notifications']): void {
+    const reload = s.min_priority !== this.settings.min_priority || s.muted !== this.settings.muted;
     this.settings = s;
     this.bump('meta');
+    if (reload) void this.loadInbox().catch(() => undefined);
   }
 }
 

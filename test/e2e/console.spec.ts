@@ -435,10 +435,53 @@ test('the notification inbox keeps read marks across a reload', async ({ page })
   await expect(page.getByTestId('unread-count')).toHaveText('2');
   await alerts.getByTestId('notice').filter({ hasText: 'Order U1' }).click();
   await expect(page.getByTestId('unread-count')).toHaveText('1');
+  // The marks are the hub's: nothing in this browser's storage is needed to get them back.
+  await page.evaluate(() => localStorage.clear());
   await page.reload();
   await expect(view(page, 'alerts').getByTestId('notice')).toHaveCount(2);
   await expect(page.getByTestId('unread-count')).toHaveText('1');
   await expect(view(page, 'alerts').getByTestId('notice').filter({ hasText: 'Order H1' })).toContainText('high');
+});
+
+test('two windows of the same token share the inbox live: read, mark all read, clear, tab title', async ({ browser, page }) => {
+  const id = await login(page, hub, 'admin', {}, 'alerts');
+  // A second browser context (another device) signed in with a login link of the same token.
+  const other = await browser.newContext();
+  const tablet = await other.newPage();
+  try {
+    const link = await api(hub.url, `/v1/tokens/${id}/login-url`, { method: 'POST' });
+    await tablet.goto(link.body.url as string);
+    await tablet.getByTestId('tab-alerts').click();
+    await tablet.getByTestId('connection').and(tablet.locator('[data-state="live"]')).waitFor();
+    await pub([
+      sample.storeOrder(1, { priority: 'urgent', data: { order_id: 'S1', items: [{ name: 'Allergy check', quantity: 1 }], total: 1 } }),
+      sample.storeOrder(1, { priority: 'urgent', data: { order_id: 'S2', items: [{ name: 'Fire drill', quantity: 1 }], total: 1 } }),
+      sample.storeOrder(1, { priority: 'high', data: { order_id: 'S3', items: [{ name: 'Big party', quantity: 12 }], total: 100 } }),
+    ]);
+    for (const p of [page, tablet]) {
+      await expect(p.getByTestId('unread-count')).toHaveText('3');
+      await expect(p).toHaveTitle('(2) RelayDesk');
+    }
+    // Read in one window: the other's list, badge and title follow without a reload.
+    await view(page, 'alerts').getByTestId('notice').filter({ hasText: 'Order S1' }).click();
+    await expect(tablet.getByTestId('unread-count')).toHaveText('2');
+    await expect(tablet).toHaveTitle('(1) RelayDesk');
+    await expect(view(tablet, 'alerts').locator('.notice.read')).toContainText('Order S1');
+    // Mark all read on the tablet: the desktop window's badge goes and its title is plain.
+    await view(tablet, 'alerts').getByRole('button', { name: 'Mark all read' }).click();
+    await expect(page.getByTestId('unread-count')).toHaveCount(0);
+    await expect(page).toHaveTitle('RelayDesk');
+    // Clear one, then all: gone in both windows, and still gone after a reload.
+    await view(page, 'alerts').getByRole('button', { name: /^Clear: .*Order S3/ }).click();
+    await expect(view(tablet, 'alerts').getByTestId('notice')).toHaveCount(2);
+    await view(tablet, 'alerts').getByRole('button', { name: 'Clear', exact: true }).click();
+    await expect(view(page, 'alerts').getByTestId('notice')).toHaveCount(0);
+    await page.reload();
+    await page.getByTestId('connection').and(page.locator('[data-state="live"]')).waitFor();
+    await expect(view(page, 'alerts').getByTestId('notice')).toHaveCount(0);
+  } finally {
+    await other.close();
+  }
 });
 
 test('a clicked notification opens the inbox on that event and marks it read', async ({ page }) => {
