@@ -45,7 +45,9 @@ export class ActionLog {
   constructor(db: DB) {
     this.byActionId = db.prepare(`SELECT * FROM events WHERE ${ACTION_ROWS} AND json_extract(data, '$.action_id') = ? ORDER BY seq`);
     this.pending = db.prepare(
-      `SELECT r.* FROM events r
+      // INDEXED BY: without it SQLite scans the whole log for the outer rows; the partial index
+      // holds action rows only.
+      `SELECT r.* FROM events r INDEXED BY events_action_id
         WHERE r.${ACTION_ROWS} AND r.type = 'action.requested' AND r.received_at < ?
           AND NOT EXISTS (SELECT 1 FROM events o
                            WHERE o.${ACTION_ROWS} AND json_extract(o.data, '$.action_id') = json_extract(r.data, '$.action_id')
