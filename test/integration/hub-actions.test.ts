@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { api, allEvents, createToken, publish, startTestHub, until, ADMIN, type TestHub } from '../helpers/hub.ts';
 import { WebhookReceiver } from '../helpers/webhook-receiver.ts';
+import { Subscriber } from '../helpers/sse.ts';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -84,6 +85,24 @@ describe('actions', () => {
     await api(h.url, '/v1/actions', { method: 'POST', token: operator, body: bump('bump-2') });
     await publish(h.url, { type: 'action.rejected', store_id: 12, data: { action_id: 'bump-2', reason: 'order already served' } }, backend);
     expect((await api(h.url, '/v1/actions/bump-2', { token: operator })).body).toMatchObject({ state: 'rejected', reason: 'order already served' });
+  });
+
+  it('a backend without inbound HTTP follows its action stream and answers through the API', async () => {
+    const h = await hubWith();
+    const operator = await createToken(h.url, 'operator', { store_ids: ['12'] });
+    const follower = await createToken(h.url, 'subscriber', { store_ids: ['12'] }, 'kitchen backend stream');
+    const backend = await createToken(h.url, 'publisher', { store_ids: ['12'] });
+    const sub = new Subscriber(h.url, { type: 'action.*' }, follower);
+    cleanups.push(() => sub.close());
+    await api(h.url, '/v1/events', { body: { type: 'store.order.created', store_id: 12, data: { order_id: 'A-1', items: [], total: 1 } } });
+    await api(h.url, '/v1/actions', { method: 'POST', token: operator, body: bump('stream-1') });
+    const [ev] = await sub.waitForEvents(1);
+    expect(ev).toMatchObject({ type: 'action.requested', id: 'stream-1', store_id: '12', data: { action_id: 'stream-1', params: { status: 'served' } } });
+    await publish(h.url, { type: 'action.failed', store_id: 12, data: { action_id: 'stream-1', error: 'printer offline' } }, backend);
+    expect((await api(h.url, '/v1/actions/stream-1', { token: operator })).body).toMatchObject({ state: 'failed', error: 'printer offline', delivered_to: [] });
+    // The stream carries the outcome too, so every console sees the action close.
+    const events = await sub.waitForEvents(2);
+    expect(events.map((e) => e.type)).toEqual(['action.requested', 'action.failed']);
   });
 
   it('the same action id with other content is a conflict naming action_id', async () => {
