@@ -1,6 +1,9 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { ProjectionRow } from '../../shared/state.ts';
-import { storeOrderStatus, type StoreOrderStatus } from '../../shared/domains/store.ts';
+import { storeOrderStatus, ORDER_BUMP, ORDER_CANCELLABLE, type StoreOrderStatus } from '../../shared/domains/store.ts';
+import { actionAcceptedResponse } from '../../shared/domains/action.ts';
+import { hubPost } from '../app/connection.ts';
+import { actDenied, orderStatusRequest, type OrderAction } from './order-actions.ts';
 import { useConsole } from '../app/context.ts';
 import { SnapshotNotice } from '../app/SnapshotNotice.tsx';
 import { isBool, isString, useNow, usePersistent } from '../app/hooks.ts';
@@ -93,7 +96,7 @@ export function OrdersBoard() {
               </h2>
               <div className="cards">
                 {list.map(({ row, deleted }) => (
-                  <OrderCard key={row.key} row={row} deleted={deleted} now={now} fresh={(store.freshOrders.get(row.key) ?? 0) > now - FRESH_MS} />
+                  <OrderCard key={row.key} row={row} deleted={deleted} now={now} fresh={(store.freshOrders.get(row.key) ?? 0) > now - FRESH_MS} action={store.orderActions.forKey(row.key)} />
                 ))}
               </div>
             </div>
@@ -105,7 +108,86 @@ export function OrdersBoard() {
   );
 }
 
-function OrderCard({ row, deleted, now, fresh }: { row: ProjectionRow; deleted: boolean; now: number; fresh: boolean }) {
+const ACTION_TEXT: Record<OrderAction['state'], string> = {
+  requested: 'asked the store',
+  delivered: 'delivered to the store',
+  accepted: 'accepted by the store',
+  completed: 'done',
+  rejected: 'refused',
+  failed: 'failed',
+  timed_out: 'no answer from the store',
+};
+
+/**
+ * Bump (the next status) and cancel, as on a kitchen display: click, or with the card focused Enter
+ * or → bumps and Delete cancels. The request goes to the store backend as an action; the card moves
+ * when the backend publishes the order's new status, and says meanwhile how far the ask got.
+ */
+function OrderActions({ row, action }: { row: ProjectionRow; action?: OrderAction }) {
+  const { store, me, conn } = useConsole();
+  const [cancelling, setCancelling] = useState(false);
+  const [reason, setReason] = useState('');
+  const status = storeOrderStatus.safeParse(row.data.status);
+  const from = status.success ? status.data : 'pending';
+  const bump = ORDER_BUMP[from];
+  const denied = actDenied(me.role);
+  const busy = action !== undefined && (action.state === 'requested' || action.state === 'accepted' || action.state === 'delivered');
+  const ask = async (to: StoreOrderStatus, why?: string) => {
+    const body = orderStatusRequest(row, to, why);
+    store.noteAction({ action_id: body.action_id, key: row.key, to, state: 'requested', at: Date.now() });
+    try {
+      actionAcceptedResponse.parse(await hubPost(conn, '/v1/actions', body));
+    } catch (err) {
+      store.orderActions.byId.delete(body.action_id);
+      store.toast(`Could not ask the store to move order ${String(row.data.order_id)}: ${(err as Error).message}`, 'warn');
+      store.noteAction({ action_id: body.action_id, key: row.key, to, state: 'failed', detail: (err as Error).message, at: Date.now() });
+    }
+  };
+  return (
+    <div className="card-actions" data-testid="order-actions">
+      {action && (
+        <p className={`action-state st-${action.state}`} data-testid="action-state" role="status">
+          {action.to === 'cancelled' ? 'Cancel' : `→ ${action.to}`}: {ACTION_TEXT[action.state]}
+          {action.detail ? ` (${action.detail})` : ''}
+        </p>
+      )}
+      {cancelling ? (
+        <form
+          className="cancel-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            setCancelling(false);
+            void ask('cancelled', reason.trim());
+            setReason('');
+          }}
+        >
+          <input autoFocus value={reason} onChange={(e) => setReason(e.target.value)} placeholder="Why cancel?" aria-label="Reason for cancelling" required maxLength={500} />
+          <button type="submit" disabled={!reason.trim()}>
+            Cancel order
+          </button>
+          <button type="button" onClick={() => setCancelling(false)}>
+            Keep
+          </button>
+        </form>
+      ) : (
+        <div className="buttons">
+          {bump && (
+            <button type="button" className="primary" disabled={!!denied || busy} title={denied ?? `Move to ${bump.to} (Enter)`} onClick={() => void ask(bump.to)} data-testid="bump">
+              {bump.label}
+            </button>
+          )}
+          {ORDER_CANCELLABLE.includes(from) && (
+            <button type="button" disabled={!!denied || busy} title={denied ?? 'Cancel with a reason (Delete)'} onClick={() => setCancelling(true)} data-testid="cancel">
+              Cancel
+            </button>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function OrderCard({ row, deleted, now, fresh, action }: { row: ProjectionRow; deleted: boolean; now: number; fresh: boolean; action?: OrderAction }) {
   const d = row.data;
   const age = now - Date.parse(row.created_at);
   const tone = age > LATE_MS ? 'age-late' : age > WARN_MS ? 'age-warn' : '';
@@ -119,6 +201,14 @@ function OrderCard({ row, deleted, now, fresh }: { row: ProjectionRow; deleted: 
       data-order={String(d.order_id)}
       aria-label={`Order ${String(d.order_number ?? d.order_id)}${deleted ? ' (deleted)' : ''}`}
       tabIndex={0}
+      onKeyDown={(e) => {
+        // Keys act on the focused card itself, not while typing a reason inside it.
+        if (e.target !== e.currentTarget || deleted) return;
+        const key = e.key === 'Enter' || e.key === 'ArrowRight' ? 'bump' : e.key === 'Delete' ? 'cancel' : null;
+        if (!key) return;
+        e.preventDefault();
+        e.currentTarget.querySelector<HTMLButtonElement>(`[data-testid="${key}"]:not(:disabled)`)?.click();
+      }}
     >
       <header>
         <span className="table">{table !== null ? table : d.session_id ? `Session ${String(d.session_id)}` : 'Takeaway'}</span>
@@ -145,6 +235,7 @@ function OrderCard({ row, deleted, now, fresh }: { row: ProjectionRow; deleted: 
         <span className="total">{formatMoney(d.total, d.currency)}</span>
         <span className="muted">{status.success ? status.data : ''}</span>
       </footer>
+      {!deleted && <OrderActions row={row} action={action} />}
     </article>
   );
 }

@@ -246,6 +246,72 @@ test('stats: webhook endpoints with their delivery state and dead letters', asyn
   }
 });
 
+test('orders board: an operator bumps and cancels orders; the backend answers; a viewer sees why it cannot', async ({ page, browser }) => {
+  await pub([
+    sample.storeOrder(7, { data: { order_id: 'ACT-1', table_id: '4', items: [{ name: 'Ramen', quantity: 1 }], total: 9 } }),
+    sample.storeOrder(7, { data: { order_id: 'ACT-2', table_id: '5', items: [{ name: 'Soup', quantity: 1 }], total: 5 } }),
+  ]);
+  // The test is the store backend: it answers each action.requested as a backend would.
+  const answered = new Set<string>();
+  const backend = async (decide: (d: { action_id: string; params: { status: string; reason?: string }; target: { id: string } }) => 'ok' | string) => {
+    const asked = (await api(hub.url, '/v1/events?type=action.requested')).body.events as { store_id: string; data: { action_id: string; params: { status: string }; target: { id: string } } }[];
+    for (const e of asked) {
+      if (answered.has(e.data.action_id)) continue;
+      answered.add(e.data.action_id);
+      const verdict = decide(e.data as never);
+      const keys = { store_id: e.store_id };
+      if (verdict === 'ok')
+        await pub([
+          { type: 'action.accepted', ...keys, data: { action_id: e.data.action_id } },
+          { type: 'store.order.updated', ...keys, data: { order_id: e.data.target.id, status: e.data.params.status } },
+          { type: 'action.completed', ...keys, data: { action_id: e.data.action_id } },
+        ]);
+      else await pub({ type: 'action.rejected', ...keys, data: { action_id: e.data.action_id, reason: verdict } });
+    }
+    return asked.length;
+  };
+
+  await login(page, hub, 'operator', { store_ids: ['7'] });
+  const board = view(page, 'orders');
+  const card = board.locator('[data-order="ACT-1"]');
+  await expect(card.getByTestId('bump')).toHaveText('Accept');
+  await card.getByTestId('bump').click();
+  await expect(card.getByTestId('action-state')).toContainText('accepted: asked the store');
+  await until(async () => (await backend(() => 'ok')) >= 1, 'the action reached the backend');
+  await expect(board.getByTestId('column-accepted').locator('[data-order="ACT-1"]')).toBeVisible();
+  // Keyboard, as a kitchen display is bumped: focus the card, Enter.
+  const moved = board.locator('[data-order="ACT-1"]');
+  await moved.focus();
+  await page.keyboard.press('Enter');
+  await until(async () => (await backend(() => 'ok')) >= 2, 'the second action');
+  await expect(board.getByTestId('column-preparing').locator('[data-order="ACT-1"]')).toBeVisible();
+
+  // Cancel needs a reason; the backend refuses, and the card says why.
+  const other = board.locator('[data-order="ACT-2"]');
+  await other.getByTestId('cancel').click();
+  await other.getByLabel('Reason for cancelling').fill('customer left');
+  await other.getByRole('button', { name: 'Cancel order' }).click();
+  await until(async () => (await backend(() => 'the order is already being cooked')) >= 3, 'the cancel');
+  await expect(other.getByTestId('action-state')).toContainText('refused (the order is already being cooked)');
+  await expect(board.getByTestId('column-pending').locator('[data-order="ACT-2"]')).toBeVisible();
+  // The history says who asked what, and why.
+  const asked = (await api(hub.url, '/v1/events?type=action.requested')).body.events as { data: { params: { status: string; reason?: string }; requested_by_label?: string } }[];
+  const cancel = asked.find((e) => e.data.params.status === 'cancelled')!;
+  expect(cancel.data.params.reason).toBe('customer left');
+  expect(cancel.data.requested_by_label).toBe('e2e operator');
+
+  // A viewer sees the buttons, disabled, with the reason.
+  const viewer = await browser.newPage();
+  try {
+    await login(viewer, hub, 'subscriber', { store_ids: ['7'] });
+    const bump = viewer.getByTestId('view-orders').locator('[data-order="ACT-2"]').getByTestId('bump');
+    await expect(bump).toBeDisabled();
+    await expect(bump).toHaveAttribute('title', /subscriber token can watch orders but not act/);
+  } finally {
+    await viewer.close();
+  }
+});
+
 test('live view: pause keeps buffering with a counter, resume catches up; export NDJSON and CSV', async ({ page }) => {
   await login(page, hub, 'admin', {}, 'live');
   const live = view(page, 'live');

@@ -16,7 +16,7 @@ export async function startConsoleHub(): Promise<TestHub> {
  * Sign a browser in the way a user does: mint a token, ask the hub for its one-time login URL, open
  * it (the hub sets the HttpOnly cookie and redirects to `/`). Returns the token id.
  */
-export async function login(page: Page, hub: TestHub, role: 'admin' | 'subscriber' = 'admin', scope: Record<string, unknown> = {}, view = 'orders'): Promise<string> {
+export async function login(page: Page, hub: TestHub, role: 'admin' | 'subscriber' | 'operator' = 'admin', scope: Record<string, unknown> = {}, view = 'orders'): Promise<string> {
   const created = await api(hub.url, '/v1/tokens', { body: { role, scope, label: `e2e ${role}` } });
   if (created.status !== 201) throw new Error(`token create failed: ${created.status} ${JSON.stringify(created.body)}`);
   const id = created.body.id as string;
