@@ -112,6 +112,10 @@ describe('actions', () => {
     const r = await api(h.url, '/v1/actions', { method: 'POST', token: operator, body: { ...bump('x-1'), params: { status: 'cancelled' } } });
     expect(r.status).toBe(409);
     expect(r.body.error.fields).toEqual([{ path: 'action_id', reason: 'already used for a different action' }]);
+    // Another store's backend cannot answer store 12's action: an outcome counts under the request's keys only.
+    const other = await createToken(h.url, 'publisher', { store_ids: ['13'] });
+    expect((await publish(h.url, { type: 'action.completed', store_id: 13, data: { action_id: 'x-1' } }, other)).status).toBe(201);
+    expect((await api(h.url, '/v1/actions/x-1', { token: operator })).body).toMatchObject({ state: 'requested', outcomes: [] });
   });
 
   it('refuses targets outside the operator scope, subscribers, publishers of hub-written types and bad bodies', async () => {
