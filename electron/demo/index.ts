@@ -2,11 +2,15 @@
  * Demo publishers: a restaurant (store 12), a trading bot (user 1, strategies 1 and 2) and a mailbox
  * (user 1). They publish through the public HTTP API with the publisher client, like any backend,
  * using a publisher token created with the admin token. `relaydesk serve --demo` runs them.
+ * The restaurant is also a backend that acts: it registers a webhook endpoint for `action.requested`
+ * in its store and answers operators' `order.status` actions (accepted, the order's update, completed,
+ * or rejected with the reason).
  */
 import { Publisher, hubFetch, type PublisherStats } from '../client/index.ts';
 import type { TokenInfo } from '../../shared/api.ts';
 import { Runtime, seeded, type DemoLog } from './runtime.ts';
-import { startStore } from './store.ts';
+import { DEMO_STORE_ID, startStore } from './store.ts';
+import { startReceiver, type Receiver } from './receiver.ts';
 import { startTrading } from './trading.ts';
 import { startMail } from './mail.ts';
 
@@ -29,6 +33,8 @@ export interface DemoOptions {
 
 export interface Demo {
   tokenId: string;
+  /** The store backend's webhook receiver (when the store runs and its endpoint could be registered). */
+  receiver?: { url: string; endpointId: string };
   stats(): PublisherStats & { published: number; failed: number };
   /** Stop the simulators, drain what is buffered, and revoke the demo's token. */
   stop(): Promise<void>;
@@ -52,7 +58,23 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   });
   const rt = new Runtime(client, rate, o.seed === undefined ? Math.random : seeded(o.seed), log);
   const domains = new Set(o.domains ?? ['store', 'trading', 'mail']);
-  if (domains.has('store')) startStore(rt);
+  let receiver: Receiver | undefined;
+  if (domains.has('store')) {
+    const store = startStore(rt);
+    try {
+      receiver = await startReceiver({
+        admin,
+        types: ['action.requested'],
+        scope: { store_ids: [DEMO_STORE_ID] },
+        handle: (ev) => ev.type === 'action.requested' && store.handleAction(ev),
+        log,
+      });
+      log.info(`demo: the store backend answers actions at ${receiver.url} (webhook ${receiver.endpointId})`);
+    } catch (err) {
+      // The events still flow; only operators' actions on demo orders go unanswered (and time out).
+      log.warn(`demo: could not register the store backend's webhook (${(err as Error).message}); actions will not be answered`);
+    }
+  }
   if (domains.has('trading')) startTrading(rt);
   if (domains.has('mail')) startMail(rt);
   log.info(`demo: publishing ${[...domains].join(', ')} events at ${rate}x as token ${created.id}`);
@@ -60,9 +82,12 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   let stopping: Promise<void> | undefined;
   return {
     tokenId: created.id,
+    ...(receiver ? { receiver: { url: receiver.url, endpointId: receiver.endpointId } } : {}),
     stats: () => ({ ...client.stats(), published: rt.published, failed: rt.failed }),
     stop: () =>
       (stopping ??= (async () => {
+        // The endpoint goes first, so no action is delivered to a backend that can no longer answer it.
+        await receiver?.stop();
         rt.stop();
         const { unsent } = await client.close(5_000);
         if (unsent) log.warn(`demo: ${unsent} event(s) not delivered at stop`);

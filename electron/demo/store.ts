@@ -1,4 +1,7 @@
 import type { Runtime } from './runtime.ts';
+import type { HubEvent } from '../../shared/events.ts';
+import { actionRequested } from '../../shared/domains/action.ts';
+import { ORDER_BUMP, ORDER_STATUS_ACTION, orderTransitionAllowed, storeOrderStatus, type StoreOrderStatus } from '../../shared/domains/store.ts';
 
 /** Seed 000: a restaurant with tables, QR-code sessions and a kitchen order lifecycle. */
 const MENU = [
@@ -24,35 +27,72 @@ interface Table {
   orders: number;
 }
 
-export function startStore(rt: Runtime, storeId = DEMO_STORE_ID): void {
+interface Order {
+  id: string;
+  table: Table;
+  status: StoreOrderStatus;
+  /** Removed by the kitchen (store.order.deleted): no status applies any more. */
+  deleted: boolean;
+  /** Bumped on every change, so a step the simulation scheduled earlier sees it is stale. */
+  gen: number;
+}
+
+/** How long the kitchen takes to reach each status (ms at rate 1). */
+const STEP_MS: Partial<Record<StoreOrderStatus, [number, number]>> = {
+  accepted: [2_000, 5_000],
+  preparing: [2_000, 6_000],
+  ready: [8_000, 20_000],
+  served: [3_000, 8_000],
+};
+/** Orders remembered after they finish, so an action on one is rejected naming its status. */
+const MAX_KNOWN_ORDERS = 500;
+
+export interface StoreBackend {
+  /** Answers an `action.requested` delivered by webhook: outcome events under the request's keys. */
+  handleAction(event: HubEvent): void;
+}
+
+/** An outcome's event id derived from the action's, so a repeated answer is a duplicate in the log. */
+const outcomeId = (actionId: string, what: string) => (actionId.length + what.length < 128 ? `${actionId}~${what}` : undefined);
+
+export function startStore(rt: Runtime, storeId = DEMO_STORE_ID): StoreBackend {
   const tables: Table[] = Array.from({ length: 8 }, (_, i) => ({ id: `T${i + 1}`, session: null, open: new Set<string>(), orders: 0 }));
+  const orders = new Map<string, Order>();
   let orderNo = 100 + rt.int(0, 50);
   let sessionNo = 0;
   const keys = { store_id: storeId };
 
-  const advance = (table: Table, orderId: string, steps: readonly ['accepted' | 'preparing' | 'ready' | 'served', number, number][]) => {
-    const [status, min, max] = steps[0]!;
+  const finish = (o: Order) => {
+    o.table.open.delete(o.id);
+    maybeEndSession(o.table);
+  };
+
+  // The kitchen moves an order one step at a time from whatever status it has now, so an order an
+  // operator moved continues from there and a step planned before the operator's change is dropped.
+  const advance = (o: Order) => {
+    const next = ORDER_BUMP[o.status]?.to;
+    if (!next) return finish(o);
+    const gen = ++o.gen;
+    const [min, max] = STEP_MS[next]!;
     rt.after(rt.between(min, max), () => {
+      if (o.gen !== gen) return;
       // About one order in 20 is cancelled and removed before the kitchen starts on it.
-      if (status === 'preparing' && rt.chance(0.05)) {
-        rt.safely(() => rt.client.publish('store.order.deleted', { order_id: orderId, table_id: table.id, reason: rt.pick(CANCEL_REASONS) }, { ...keys, priority: 'high' }));
-        table.open.delete(orderId);
+      if (next === 'preparing' && rt.chance(0.05)) {
+        rt.safely(() => rt.client.publish('store.order.deleted', { order_id: o.id, table_id: o.table.id, reason: rt.pick(CANCEL_REASONS) }, { ...keys, priority: 'high' }));
+        o.deleted = true;
+        o.table.open.delete(o.id);
         return;
       }
-      const waitedLong = status === 'ready' && rt.chance(0.15);
+      const waitedLong = next === 'ready' && rt.chance(0.15);
       rt.safely(() =>
         rt.client.publish(
           'store.order.updated',
-          { order_id: orderId, status, table_id: table.id, ...(waitedLong ? { note: 'waiting over 10 minutes; please serve now' } : {}) },
-          { ...keys, priority: waitedLong ? 'urgent' : status === 'ready' ? 'high' : 'normal' },
+          { order_id: o.id, status: next, table_id: o.table.id, ...(waitedLong ? { note: 'waiting over 10 minutes; please serve now' } : {}) },
+          { ...keys, priority: waitedLong ? 'urgent' : next === 'ready' ? 'high' : 'normal' },
         ),
       );
-      if (status === 'served') {
-        table.open.delete(orderId);
-        maybeEndSession(table);
-        return;
-      }
-      advance(table, orderId, steps.slice(1));
+      o.status = next;
+      advance(o);
     });
   };
 
@@ -84,6 +124,9 @@ export function startStore(rt: Runtime, storeId = DEMO_STORE_ID): void {
     });
     const total = items.reduce((s, i) => s + i.quantity * i.price, 0);
     table.open.add(orderId);
+    const order: Order = { id: orderId, table, status: 'pending', deleted: false, gen: 0 };
+    orders.set(orderId, order);
+    if (orders.size > MAX_KNOWN_ORDERS) orders.delete(orders.keys().next().value!);
     rt.safely(() =>
       rt.client.publish(
         'store.order.created',
@@ -103,13 +146,56 @@ export function startStore(rt: Runtime, storeId = DEMO_STORE_ID): void {
         { ...keys, priority: total >= 80_000 ? 'high' : 'normal' },
       ),
     );
-    advance(table, orderId, [
-      ['accepted', 2_000, 5_000],
-      ['preparing', 2_000, 6_000],
-      ['ready', 8_000, 20_000],
-      ['served', 3_000, 8_000],
-    ]);
+    advance(order);
   };
 
   rt.every(4_000, 9_000, newOrder, 300);
+
+  /** Why the store refuses to set `to` on the order, or null when it does. */
+  const refusal = (orderId: string, to: StoreOrderStatus, note: string | undefined): string | null => {
+    const o = orders.get(orderId);
+    if (!o) return `order ${orderId} is not an order of store ${storeId} that this backend knows`;
+    if (o.deleted) return `order ${orderId} was removed by the kitchen`;
+    if (!orderTransitionAllowed(o.status, to)) {
+      const bump = ORDER_BUMP[o.status]?.to;
+      return `order ${orderId} is ${o.status}; it cannot go to ${to}${bump ? ` (only to ${bump}, or cancelled)` : ''}`;
+    }
+    if (to === 'cancelled' && !note) return 'cancelling an order needs a reason (params.reason)';
+    return null;
+  };
+
+  return {
+    handleAction(event) {
+      const parsed = actionRequested.safeParse(event.data);
+      if (!parsed.success) return rt.log.warn(`demo: ignored a malformed action.requested (seq ${event.seq})`);
+      const req = parsed.data;
+      // The outcome goes under the request's own keys: that is how the hub ties it to the request.
+      const at = { store_id: event.store_id ?? storeId, ...(event.user_id ? { user_id: event.user_id } : {}), ...(event.strategy_id ? { strategy_id: event.strategy_id } : {}) };
+      const outcome = (type: 'action.accepted' | 'action.rejected' | 'action.completed', data: Record<string, unknown>) =>
+        rt.safely(() => rt.client.publish(type, { action_id: req.action_id, ...data }, { ...at, priority: 'high', id: outcomeId(req.action_id, type.slice(7)) }));
+      if (req.name !== ORDER_STATUS_ACTION) return outcome('action.rejected', { reason: `the store backend does not handle ${req.name}` });
+      const status = storeOrderStatus.safeParse(req.params.status);
+      if (!status.success) return outcome('action.rejected', { reason: `params.status must be one of ${storeOrderStatus.options.join(', ')}` });
+      const to = status.data;
+      const orderId = req.target.id;
+      const given = req.params.reason ?? req.params.note;
+      const note = typeof given === 'string' && given.trim() ? given.trim().slice(0, 1000) : undefined;
+      const why = refusal(orderId, to, note);
+      if (why) return outcome('action.rejected', { reason: why });
+      const o = orders.get(orderId)!;
+      outcome('action.accepted', { message: `order ${orderId}: ${o.status} → ${to}` });
+      const from = o.status;
+      o.status = to;
+      o.gen++;
+      rt.safely(() =>
+        rt.client.publish(
+          'store.order.updated',
+          { order_id: orderId, status: to, table_id: o.table.id, ...(note ? { note } : {}) },
+          { store_id: storeId, priority: to === 'cancelled' ? 'high' : 'normal', id: outcomeId(req.action_id, 'order') },
+        ),
+      );
+      outcome('action.completed', { result: { order_id: orderId, from, status: to } });
+      advance(o);
+    },
+  };
 }

@@ -1,7 +1,9 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { startDemo, type Demo } from '../../electron/demo/index.ts';
 import { KNOWN_TYPES, validateEvent } from '../../shared/events.ts';
-import { startTestHub, api, until, sleep, ADMIN, type TestHub, allEvents } from '../helpers/hub.ts';
+import { Webhook } from 'standardwebhooks';
+import { startTestHub, api, until, sleep, ADMIN, type TestHub, allEvents, createToken } from '../helpers/hub.ts';
+import type { HubEvent } from '../../shared/events.ts';
 import { Subscriber } from '../helpers/sse.ts';
 
 let t: TestHub | undefined;
@@ -115,5 +117,83 @@ describe('demo publishers', () => {
     const ids = (await allEvents(t.url)).map((e) => e.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(demo.stats().failed).toBe(0);
+  });
+
+  it('the store backend answers order.status actions by webhook: accepted, the update, completed; or rejected with the reason', async () => {
+    t = await startTestHub();
+    demo = await startDemo({ url: t.url, adminToken: ADMIN, rate: 1, seed: 7, domains: ['store'] });
+    expect(demo.receiver).toBeDefined();
+    const hooks = (await api(t.url, '/v1/webhooks')).body.webhooks;
+    expect(hooks).toMatchObject([{ id: demo.receiver!.endpointId, types: ['action.requested'], scope: { store_ids: ['12'] } }]);
+    const operator = await createToken(t.url, 'operator', { store_ids: ['12'] }, 'kitchen');
+
+    const created = (await until(async () => (await allEvents(t!.url)).find((e) => e.type === 'store.order.created'), 'a demo order', 20_000, 50)) as HubEvent;
+    const orderId = String(created.data.order_id);
+    const act = async (params: Record<string, unknown>, name = 'order.status') => {
+      const r = await api(t!.url, '/v1/actions', { token: operator, body: { name, target: { type: 'store.order', id: orderId }, params, store_id: '12' } });
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      const id = r.body.action_id as string;
+      const status = await until(async () => {
+        const s = (await api(t!.url, `/v1/actions/${id}`, { token: operator })).body;
+        return ['completed', 'rejected', 'failed'].includes(s.state) && s;
+      }, `action ${id} to finish`, 15_000, 50);
+      return { id, status };
+    };
+    const forOrder = async () => (await allEvents(t!.url)).filter((e) => e.data.order_id === orderId || e.type.startsWith('action.'));
+
+    // Accept it before the simulated kitchen does (2 to 5 s at rate 1).
+    const bump = await act({ status: 'accepted' });
+    expect(bump.status).toMatchObject({ state: 'completed', delivered_to: [demo.receiver!.endpointId] });
+    let evs = await forOrder();
+    const seqOf = (type: string, id: string) => evs.find((e) => e.type === type && e.data.action_id === id)?.seq ?? -1;
+    const update = evs.find((e) => e.type === 'store.order.updated' && e.data.status === 'accepted')!;
+    expect(update).toMatchObject({ store_id: '12', data: { order_id: orderId, status: 'accepted' } });
+    expect(seqOf('action.requested', bump.id)).toBeLessThan(seqOf('action.accepted', bump.id));
+    expect(seqOf('action.accepted', bump.id)).toBeLessThan(update.seq);
+    expect(update.seq).toBeLessThan(seqOf('action.completed', bump.id));
+    expect(evs.find((e) => e.type === 'action.completed')!.store_id).toBe('12');
+
+    // Not a step the kitchen allows from there: rejected, naming the current status; nothing changes.
+    const skip = await act({ status: 'served' });
+    expect(skip.status.state).toBe('rejected');
+    expect(skip.status.reason).toMatch(new RegExp(`order ${orderId} is accepted; it cannot go to served`));
+    const other = await act({}, 'order.refund');
+    expect(other.status.reason).toBe('the store backend does not handle order.refund');
+
+    // The simulation carries on from the operator's status instead of repeating it.
+    await until(async () => (await forOrder()).some((e) => (e.type === 'store.order.updated' && e.data.status !== 'accepted') || e.type === 'store.order.deleted'), 'the kitchen to move the order on', 20_000, 100);
+    evs = await forOrder();
+    const steps = evs.filter((e) => e.type.startsWith('store.order.')).map((e) => (e.type === 'store.order.updated' ? e.data.status : e.type));
+    expect(steps).toEqual(['store.order.created', 'accepted', 'preparing']);
+
+    // Cancelling needs a reason, and the reason travels as the update's note.
+    expect((await act({ status: 'cancelled' })).status.reason).toMatch(/needs a reason/);
+    const cancel = await act({ status: 'cancelled', reason: 'guest left' });
+    expect(cancel.status.state).toBe('completed');
+    evs = await forOrder();
+    expect(evs.find((e) => e.type === 'store.order.updated' && e.data.status === 'cancelled')!.data).toMatchObject({ order_id: orderId, note: 'guest left' });
+    expect((await act({ status: 'preparing' })).status.reason).toMatch(new RegExp(`order ${orderId} is cancelled`));
+
+    // A forged delivery (signed with another secret, or not at all) is refused and changes nothing.
+    const head = (await api(t.url, '/v1/stats')).body.head_seq as number;
+    const body = JSON.stringify({
+      type: 'action.requested',
+      timestamp: new Date().toISOString(),
+      data: { ...created, type: 'action.requested', data: { action_id: 'forged-1', name: 'order.status', target: { type: 'store.order', id: orderId }, params: { status: 'accepted' }, requested_by: 'x' } },
+    });
+    const now = new Date();
+    const forged = new Webhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`).sign('msg_forged_1', now, body);
+    const headers = { 'content-type': 'application/json', 'webhook-id': 'msg_forged_1', 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': forged };
+    expect((await fetch(demo.receiver!.url, { method: 'POST', headers, body })).status).toBe(401);
+    expect((await fetch(demo.receiver!.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status).toBe(401);
+    await sleep(300);
+    const after = await allEvents(t.url);
+    expect(after.filter((e) => e.seq > head && String(e.data.action_id ?? '') === 'forged-1')).toEqual([]);
+
+    // Stopping removes the endpoint and closes the receiver.
+    const url = demo.receiver!.url;
+    await demo.stop();
+    expect((await api(t.url, '/v1/webhooks')).body.webhooks).toEqual([]);
+    await expect(fetch(url, { method: 'POST', body: '{}' })).rejects.toThrow();
   });
 });
