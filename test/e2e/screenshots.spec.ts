@@ -100,6 +100,11 @@ test('screenshots of every view, light and dark', async ({ page }) => {
       await expect(page.getByTestId(`view-${v}`)).toBeVisible();
       if (v === 'live') await page.locator('[data-testid="live-table"] .vbody [role="row"]').nth(2).click();
       if (v === 'stats') await page.waitForTimeout(4_500); // a few samples for the sparklines
+      // One notice read (the mark is the hub's, so the second theme shows it too): read and unread side by side.
+      if (v === 'alerts' && theme === 'dark') {
+        await page.getByTestId('notice').last().locator('.notice-body').click();
+        await expect(page.locator('.notice.read')).toHaveCount(1);
+      }
       await page.screenshot({ path: `${OUT}${v}-${theme}.png` });
     }
   }
