@@ -61,6 +61,9 @@ describe('inbox', () => {
     const next = await inbox(user7, `?min_priority=normal&limit=2&cursor=${normal.next_cursor}`);
     expect(next.items.map((i) => i.event.id)).toEqual(['b', 'a']);
     expect((await inbox(user8)).items.map((i) => i.event.id)).toEqual(['d']);
+    // Operators (subscribers that may act) have an inbox too; publishers do not read events.
+    expect((await inbox(await createToken(t.url, 'operator', { user_id: '8' }))).unread).toBe(1);
+    expect((await api(t.url, '/v1/inbox', { token: await createToken(t.url, 'publisher', { user_id: '8' }) })).status).toBe(403);
   });
 
   it('refuses bad bodies and queries, naming the field', async () => {
