@@ -3,7 +3,7 @@ import type { ProjectionRow } from '../../shared/state.ts';
 import { storeOrderStatus, ORDER_BUMP, ORDER_CANCELLABLE, type StoreOrderStatus } from '../../shared/domains/store.ts';
 import { actionAcceptedResponse } from '../../shared/domains/action.ts';
 import { hubPost } from '../app/connection.ts';
-import { actDenied, orderStatusRequest, type OrderAction } from './order-actions.ts';
+import { ACTION_TEXT, actDenied, orderStatusRequest, type OrderAction } from './order-actions.ts';
 import { useConsole } from '../app/context.ts';
 import { SnapshotNotice } from '../app/SnapshotNotice.tsx';
 import { isBool, isString, useNow, usePersistent } from '../app/hooks.ts';
@@ -108,16 +108,6 @@ export function OrdersBoard() {
   );
 }
 
-const ACTION_TEXT: Record<OrderAction['state'], string> = {
-  requested: 'asked the store',
-  delivered: 'delivered to the store',
-  accepted: 'accepted by the store',
-  completed: 'done',
-  rejected: 'refused',
-  failed: 'failed',
-  timed_out: 'no answer from the store',
-};
-
 /**
  * Bump (the next status) and cancel, as on a kitchen display: click, or with the card focused Enter
  * or → bumps and Delete cancels. The request goes to the store backend as an action; the card moves
@@ -134,20 +124,21 @@ function OrderActions({ row, action }: { row: ProjectionRow; action?: OrderActio
   const busy = action !== undefined && (action.state === 'requested' || action.state === 'accepted' || action.state === 'delivered');
   const ask = async (to: StoreOrderStatus, why?: string) => {
     const body = orderStatusRequest(row, to, why);
-    store.noteAction({ action_id: body.action_id, key: row.key, to, state: 'requested', at: Date.now() });
+    const label = to === 'cancelled' ? 'Cancel' : `→ ${to}`;
+    store.noteAction({ action_id: body.action_id, key: row.key, label, state: 'requested', at: Date.now() });
     try {
       actionAcceptedResponse.parse(await hubPost(conn, '/v1/actions', body));
     } catch (err) {
       store.orderActions.byId.delete(body.action_id);
       store.toast(`Could not ask the store to move order ${String(row.data.order_id)}: ${(err as Error).message}`, 'warn');
-      store.noteAction({ action_id: body.action_id, key: row.key, to, state: 'failed', detail: (err as Error).message, at: Date.now() });
+      store.noteAction({ action_id: body.action_id, key: row.key, label, state: 'failed', detail: (err as Error).message, at: Date.now() });
     }
   };
   return (
     <div className="card-actions" data-testid="order-actions">
       {action && (
         <p className={`action-state st-${action.state}`} data-testid="action-state" role="status">
-          {action.to === 'cancelled' ? 'Cancel' : `→ ${action.to}`}: {ACTION_TEXT[action.state]}
+          {action.label}: {ACTION_TEXT[action.state]}
           {action.detail ? ` (${action.detail})` : ''}
         </p>
       )}

@@ -2,37 +2,63 @@ import type { HubEvent } from '../../shared/events.ts';
 import type { ProjectionRow } from '../../shared/state.ts';
 import type { ActionState } from '../../shared/domains/action.ts';
 import { ORDER_STATUS_ACTION, type StoreOrderStatus } from '../../shared/domains/store.ts';
+import { TRADING_CANCEL_ACTION } from '../../shared/domains/trading.ts';
 import type { TokenRole } from '../../shared/api.ts';
 
 /** An action this window asked for (or saw asked) on an order, as far as the stream has told. */
 export interface OrderAction {
   action_id: string;
-  /** The order's row key. */
+  /** The order's row key (a store order or a trading order). */
   key: string;
-  to: StoreOrderStatus;
+  /** What was asked, as the card shows it: "→ preparing", "Cancel". */
+  label: string;
   state: ActionState;
   /** The backend's reason or error, for a rejected or failed action. */
   detail?: string;
   at: number;
 }
 
+/** How far an action got, as a card or row says it. */
+export const ACTION_TEXT: Record<ActionState, string> = {
+  requested: 'asked, waiting for the backend',
+  delivered: 'delivered to the backend',
+  accepted: 'accepted by the backend',
+  completed: 'done',
+  rejected: 'refused',
+  failed: 'failed',
+  timed_out: 'no answer from the backend',
+};
+
 /** Who may press the buttons: operators and admins; everyone else sees why not. */
 export function actDenied(role: TokenRole): string | null {
   return role === 'operator' || role === 'admin' ? null : `a ${role} token can watch orders but not act on them; sign in with an operator token`;
 }
 
-/** The POST /v1/actions body for moving an order to `to`, under the order's own scope keys. */
-export function orderStatusRequest(row: ProjectionRow, to: StoreOrderStatus, reason?: string) {
+/** A POST /v1/actions body about a row, under the row's own scope keys. */
+function actionOn(row: ProjectionRow, name: string, targetType: string, params: Record<string, unknown>) {
   return {
     // A fresh id per press: a retry of the same press (network) repeats it, a second press is a new ask.
-    action_id: `ord-${crypto.randomUUID()}`,
-    name: ORDER_STATUS_ACTION,
-    target: { type: 'store.order', id: String(row.data.order_id), seq: row.seq },
-    params: { status: to, ...(reason ? { reason } : {}) },
+    action_id: `act-${crypto.randomUUID()}`,
+    name,
+    target: { type: targetType, id: String(row.data.order_id), seq: row.seq },
+    params,
     ...(row.store_id !== null ? { store_id: row.store_id } : {}),
     ...(row.user_id !== null ? { user_id: row.user_id } : {}),
     ...(row.strategy_id !== null ? { strategy_id: row.strategy_id } : {}),
   };
+}
+
+/** Move a store order to `to` (with a reason when cancelling). */
+export const orderStatusRequest = (row: ProjectionRow, to: StoreOrderStatus, reason?: string) => actionOn(row, ORDER_STATUS_ACTION, 'store.order', { status: to, ...(reason ? { reason } : {}) });
+
+/** Cancel a working trading order. */
+export const tradingCancelRequest = (row: ProjectionRow) => actionOn(row, TRADING_CANCEL_ACTION, 'trading.order', {});
+
+/** How a card names an action it shows. */
+export function actionLabel(name: unknown, params: { status?: unknown } | undefined): string | null {
+  if (name === TRADING_CANCEL_ACTION) return 'Cancel';
+  if (name === ORDER_STATUS_ACTION && typeof params?.status === 'string') return params.status === 'cancelled' ? 'Cancel' : `→ ${params.status}`;
+  return null;
 }
 
 const OUTCOME: Record<string, ActionState> = {
@@ -66,11 +92,11 @@ export class OrderActions {
     const id = typeof d.action_id === 'string' ? d.action_id : null;
     if (!id) return false;
     if (ev.type === 'action.requested') {
-      if (d.name !== ORDER_STATUS_ACTION || this.byId.has(id)) return false;
+      if (this.byId.has(id)) return false;
       const target = d.target as { id?: unknown } | undefined;
-      const to = (d.params as { status?: StoreOrderStatus } | undefined)?.status;
-      if (!target?.id || !to) return false;
-      this.byId.set(id, { action_id: id, key: keyOf(String(target.id), ev), to, state: 'requested', at: now });
+      const label = actionLabel(d.name, d.params as { status?: unknown } | undefined);
+      if (!target?.id || !label) return false;
+      this.byId.set(id, { action_id: id, key: keyOf(String(target.id), ev), label, state: 'requested', at: now });
       return true;
     }
     const state = OUTCOME[ev.type];

@@ -6,6 +6,10 @@ import { isString, isStringArray, usePersistent } from '../app/hooks.ts';
 import { VirtualTable, type Column } from '../app/VirtualTable.tsx';
 import { useSlices } from '../stream/store.ts';
 import { StrategyFilter } from './StrategyFilter.tsx';
+import { TRADING_CANCELLABLE } from '../../shared/domains/trading.ts';
+import { actionAcceptedResponse } from '../../shared/domains/action.ts';
+import { hubPost } from '../app/connection.ts';
+import { ACTION_TEXT, actDenied, tradingCancelRequest } from '../orders/order-actions.ts';
 
 type Account = { account_id?: unknown; name?: unknown; exchange?: unknown };
 const acct = (r: ProjectionRow) => (r.data.account ?? {}) as Account;
@@ -16,8 +20,21 @@ const time = (iso: string) => {
 };
 
 export function TradingView() {
-  const { store, me } = useConsole();
+  const { store, me, conn } = useConsole();
   useSlices(store, 'tables');
+  // The order a trader asked to cancel, waiting for the confirmation that names what it is.
+  const [confirming, setConfirming] = useState<ProjectionRow | null>(null);
+  const denied = actDenied(me.role);
+  const cancel = async (row: ProjectionRow) => {
+    setConfirming(null);
+    const body = tradingCancelRequest(row);
+    store.noteAction({ action_id: body.action_id, key: row.key, label: 'Cancel', state: 'requested', at: Date.now() });
+    try {
+      actionAcceptedResponse.parse(await hubPost(conn, '/v1/actions', body));
+    } catch (err) {
+      store.noteAction({ action_id: body.action_id, key: row.key, label: 'Cancel', state: 'failed', detail: (err as Error).message, at: Date.now() });
+    }
+  };
   const [strategies, setStrategies] = usePersistent<string[]>('relaydesk.trading.strategies', [], isStringArray);
   const [account, setAccount] = usePersistent<string>('relaydesk.trading.account', '', isString);
   const version = store.version('tables');
@@ -53,6 +70,21 @@ export function TradingView() {
     { key: 'account', label: 'Account · exchange', width: 'minmax(9rem,1.2fr)', render: (r) => `${String(acct(r).name ?? acct(r).account_id)} · ${String(acct(r).exchange ?? '')}` },
     { key: 'strategy', label: 'Strategy', width: '5.5rem', render: (r) => r.strategy_id ?? '-' },
     { key: 'time', label: 'Time', width: '6.5rem', render: (r) => time(r.updated_at) },
+    {
+      key: 'act',
+      label: '',
+      width: 'minmax(6rem,0.9fr)',
+      render: (r) => {
+        const a = store.orderActions.forKey(r.key);
+        if (a) return <span className={`action-state st-${a.state}`} title={a.detail} data-testid="action-state">{`${a.label}: ${ACTION_TEXT[a.state]}${a.detail ? ` (${a.detail})` : ''}`}</span>;
+        if (!TRADING_CANCELLABLE.includes(String(r.data.status) as never)) return null;
+        return (
+          <button type="button" className="row-action" disabled={!!denied} title={denied ?? 'Cancel this order at the exchange'} onClick={() => setConfirming(r)} data-testid="cancel-order">
+            Cancel
+          </button>
+        );
+      },
+    },
   ];
   const posCols: Column<ProjectionRow>[] = [
     { key: 'symbol', label: 'Symbol', width: 'minmax(7rem,1fr)', render: (r) => <b>{String(r.data.symbol)}</b> },
@@ -65,6 +97,23 @@ export function TradingView() {
 
   return (
     <section className="trading" data-testid="trading">
+      {confirming && (
+        <div className="confirm banner warn" role="alertdialog" aria-label="Confirm cancel" data-testid="confirm-cancel">
+          <span>
+            Cancel <b>{String(confirming.data.side)} {num(confirming.data.quantity)} {String(confirming.data.symbol)}</b> on{' '}
+            <b>
+              {String(acct(confirming).name ?? acct(confirming).account_id)} · {String(acct(confirming).exchange ?? '')}
+            </b>{' '}
+            (order <code>{String(confirming.data.order_id)}</code>)?
+          </span>
+          <button type="button" className="primary" autoFocus onClick={() => void cancel(confirming)}>
+            Cancel order
+          </button>
+          <button type="button" onClick={() => setConfirming(null)}>
+            Keep it
+          </button>
+        </div>
+      )}
       <div className="toolbar">
         <StrategyFilter all={allStrategies} selected={active} onChange={setStrategies} />
         <label>

@@ -71,3 +71,12 @@ export const tradingTypes = {
   'trading.position.updated': tradingPositionEvent,
   'trading.position.closed': tradingPositionEvent,
 } as const;
+
+/**
+ * Cancelling a trading order from the console: the `trading.order.cancel` action asks the bot that
+ * owns the order; it answers with an action outcome and, when done, `trading.order.cancelled`.
+ */
+export const TRADING_CANCEL_ACTION = 'trading.order.cancel';
+
+/** Orders still working at the exchange, the only ones a cancel can reach. */
+export const TRADING_CANCELLABLE: readonly z.infer<typeof tradingOrderStatus>[] = ['NEW', 'OPEN', 'PARTIALLY_FILLED'];

@@ -276,7 +276,7 @@ test('orders board: an operator bumps and cancels orders; the backend answers; a
   const card = board.locator('[data-order="ACT-1"]');
   await expect(card.getByTestId('bump')).toHaveText('Accept');
   await card.getByTestId('bump').click();
-  await expect(card.getByTestId('action-state')).toContainText('accepted: asked the store');
+  await expect(card.getByTestId('action-state')).toContainText('→ accepted: asked, waiting for the backend');
   await until(async () => (await backend(() => 'ok')) >= 1, 'the action reached the backend');
   await expect(board.getByTestId('column-accepted').locator('[data-order="ACT-1"]')).toBeVisible();
   // Keyboard, as a kitchen display is bumped: focus the card, Enter.
@@ -310,6 +310,29 @@ test('orders board: an operator bumps and cancels orders; the backend answers; a
   } finally {
     await viewer.close();
   }
+});
+
+test('trading: cancel an order after a confirmation naming account, symbol, side and quantity', async ({ page }) => {
+  const t = sample.tradingOrder('u1', 2);
+  (t.data as Record<string, unknown>).order_id = 'EX-77';
+  await pub(t);
+  await login(page, hub, 'operator', { user_id: 'u1' }, 'trading');
+  const row = view(page, 'trading').getByTestId('trading-orders').locator(ROWS).filter({ hasText: 'EX-77' });
+  await row.getByTestId('cancel-order').click();
+  const confirm = page.getByTestId('confirm-cancel');
+  await expect(confirm).toContainText('Cancel BUY 0.01 BTC/USDT on Main · BINANCE (order EX-77)?');
+  await confirm.getByRole('button', { name: 'Cancel order' }).click();
+  await expect(row.getByTestId('action-state')).toContainText('Cancel: asked, waiting for the backend');
+  const asked = await until(async () => (await api(hub.url, '/v1/events?type=action.requested')).body.events[0], 'the cancel request');
+  expect(asked).toMatchObject({ user_id: 'u1', strategy_id: '2', data: { name: 'trading.order.cancel', target: { type: 'trading.order', id: 'EX-77' } } });
+  // The bot answers: accepted, then the order's cancellation.
+  await pub([
+    { type: 'action.accepted', user_id: 'u1', strategy_id: 2, data: { action_id: asked.data.action_id } },
+    { ...t, type: 'trading.order.cancelled', data: { ...(t.data as object), status: 'CANCELLED' } },
+    { type: 'action.completed', user_id: 'u1', strategy_id: 2, data: { action_id: asked.data.action_id } },
+  ]);
+  await expect(row).toContainText('CANCELLED');
+  await expect(row.getByTestId('cancel-order')).toHaveCount(0);
 });
 
 test('live view: pause keeps buffering with a counter, resume catches up; export NDJSON and CSV', async ({ page }) => {
