@@ -11,7 +11,7 @@ import type { TokenInfo } from '../../shared/api.ts';
 import { Runtime, seeded, type DemoLog } from './runtime.ts';
 import { DEMO_STORE_ID, startStore } from './store.ts';
 import { startReceiver, type Receiver } from './receiver.ts';
-import { startTrading } from './trading.ts';
+import { DEMO_TRADING_USER, startTrading } from './trading.ts';
 import { startMail } from './mail.ts';
 
 export { DEMO_STORE_ID } from './store.ts';
@@ -35,6 +35,8 @@ export interface Demo {
   tokenId: string;
   /** The store backend's webhook receiver (when the store runs and its endpoint could be registered). */
   receiver?: { url: string; endpointId: string };
+  /** The trading bot's receiver, answering `trading.order.cancel`. */
+  tradingReceiver?: { url: string; endpointId: string };
   stats(): PublisherStats & { published: number; failed: number };
   /** Stop the simulators, drain what is buffered, and revoke the demo's token. */
   stop(): Promise<void>;
@@ -66,6 +68,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
         admin,
         types: ['action.requested'],
         scope: { store_ids: [DEMO_STORE_ID] },
+        description: 'relaydesk demo store backend',
         handle: (ev) => ev.type === 'action.requested' && store.handleAction(ev),
         log,
       });
@@ -75,7 +78,22 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       log.warn(`demo: could not register the store backend's webhook (${(err as Error).message}); actions will not be answered`);
     }
   }
-  if (domains.has('trading')) startTrading(rt);
+  let tradingReceiver: Receiver | undefined;
+  if (domains.has('trading')) {
+    const trading = startTrading(rt);
+    try {
+      tradingReceiver = await startReceiver({
+        admin,
+        types: ['action.requested'],
+        scope: { user_id: DEMO_TRADING_USER },
+        description: 'relaydesk demo trading backend',
+        handle: (ev) => ev.type === 'action.requested' && trading.handleAction(ev),
+        log,
+      });
+    } catch (err) {
+      log.warn(`demo: could not register the trading backend's webhook (${(err as Error).message}); actions will not be answered`);
+    }
+  }
   if (domains.has('mail')) startMail(rt);
   log.info(`demo: publishing ${[...domains].join(', ')} events at ${rate}x as token ${created.id}`);
 
@@ -83,11 +101,12 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   return {
     tokenId: created.id,
     ...(receiver ? { receiver: { url: receiver.url, endpointId: receiver.endpointId } } : {}),
+    ...(tradingReceiver ? { tradingReceiver: { url: tradingReceiver.url, endpointId: tradingReceiver.endpointId } } : {}),
     stats: () => ({ ...client.stats(), published: rt.published, failed: rt.failed }),
     stop: () =>
       (stopping ??= (async () => {
         // The endpoint goes first, so no action is delivered to a backend that can no longer answer it.
-        await receiver?.stop();
+        await Promise.all([receiver?.stop(), tradingReceiver?.stop()]);
         rt.stop();
         const { unsent } = await client.close(5_000);
         if (unsent) log.warn(`demo: ${unsent} event(s) not delivered at stop`);

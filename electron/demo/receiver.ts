@@ -7,8 +7,6 @@ import type { TokenScope } from '../../shared/scope.ts';
 import type { CreatedWebhook, WebhookEndpoint } from '../../shared/webhooks.ts';
 import type { DemoLog } from './runtime.ts';
 
-/** How the demo's endpoints are told apart from the user's in `relaydesk webhooks list`. */
-export const DEMO_WEBHOOK_DESCRIPTION = 'relaydesk demo backend';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Webhook ids remembered for deduplication; deliveries to one endpoint are in log order, so old ids do not come back. */
@@ -25,6 +23,8 @@ export interface ReceiverOptions {
   admin: HttpOptions;
   types: string[];
   scope: TokenScope;
+  /** Tells this backend's endpoint apart in `relaydesk webhooks list` (and a stale one from a killed demo). */
+  description: string;
   /** Applies one event; called once per webhook-id, and must not throw. */
   handle(event: HubEvent): void;
   log: DemoLog;
@@ -83,9 +83,9 @@ export async function startReceiver(o: ReceiverOptions): Promise<Receiver> {
   try {
     // An endpoint left behind by a demo that was killed points at a port nobody listens on: remove it.
     const { webhooks } = await hubFetch<{ webhooks: WebhookEndpoint[] }>(o.admin, 'GET', '/v1/webhooks');
-    for (const w of webhooks.filter((x) => x.description === DEMO_WEBHOOK_DESCRIPTION))
+    for (const w of webhooks.filter((x) => x.description === o.description))
       await hubFetch(o.admin, 'DELETE', `/v1/webhooks/${w.id}`).catch(() => {});
-    const created = await hubFetch<CreatedWebhook>(o.admin, 'POST', '/v1/webhooks', { url, types: o.types, scope: o.scope, description: DEMO_WEBHOOK_DESCRIPTION });
+    const created = await hubFetch<CreatedWebhook>(o.admin, 'POST', '/v1/webhooks', { url, types: o.types, scope: o.scope, description: o.description });
     wh = new Webhook(created.secret);
     endpointId = created.id;
   } catch (err) {

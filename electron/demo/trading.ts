@@ -1,5 +1,7 @@
 import type { Runtime } from './runtime.ts';
 import type { DataIn } from '../client/index.ts';
+import type { HubEvent } from '../../shared/events.ts';
+import { actionRequested } from '../../shared/domains/action.ts';
 
 /** Seed 001: a trading bot; orders, fills and positions per (user, strategy), and bulk order batches. */
 type OrderData = DataIn<'trading.order.created'>;
@@ -33,7 +35,25 @@ export const DEMO_STRATEGIES: Strategy[] = [
 
 const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
 
-export function startTrading(rt: Runtime, userId = DEMO_TRADING_USER, strategies = DEMO_STRATEGIES): void {
+export const TRADING_CANCEL_ACTION = 'trading.order.cancel';
+
+/** An order the bot placed, until it is filled or cancelled (then `closed` with its final status). */
+interface LiveOrder {
+  base: OrderData;
+  strategyId: string;
+  status: OrderData['status'];
+  filled: number;
+  closed: boolean;
+}
+const MAX_KNOWN_ORDERS = 500;
+
+export interface TradingBackend {
+  /** Answers a `trading.order.cancel` action delivered by webhook, under the request's keys. */
+  handleAction(event: HubEvent): void;
+}
+
+export function startTrading(rt: Runtime, userId = DEMO_TRADING_USER, strategies = DEMO_STRATEGIES): TradingBackend {
+  const live = new Map<string, LiveOrder>();
   let orderSeq = 0;
   let batchSeq = 0;
   const positions = new Map<string, { id: string; qty: number; entry: number }>();
@@ -97,21 +117,35 @@ export function startTrading(rt: Runtime, userId = DEMO_TRADING_USER, strategies
         return;
       }
       rt.safely(() => rt.client.publish('trading.order.created', base, keys));
+      const o: LiveOrder = { base, strategyId: s.id, status: 'NEW', filled: 0, closed: false };
+      live.set(id, o);
+      if (live.size > MAX_KNOWN_ORDERS) live.delete(live.keys().next().value!);
       const fillPrice = () => round(price ?? m.price, 2);
+      // Every later step first checks the order is still open: an operator may have cancelled it.
       if (orderType === 'LIMIT' && rt.chance(0.2)) {
-        rt.after(rt.between(5_000, 15_000), () => rt.safely(() => rt.client.publish('trading.order.cancelled', { ...base, status: 'CANCELLED' }, keys)));
+        rt.after(rt.between(5_000, 15_000), () => {
+          if (o.closed) return;
+          Object.assign(o, { closed: true, status: 'CANCELLED' });
+          rt.safely(() => rt.client.publish('trading.order.cancelled', { ...base, status: 'CANCELLED' }, keys));
+        });
         return;
       }
       rt.after(rt.between(500, 3_000), () => {
+        if (o.closed) return;
+        o.status = 'OPEN';
         rt.safely(() => rt.client.publish('trading.order.updated', { ...base, status: 'OPEN' }, keys));
         const partial = quantity > m.lot && rt.chance(0.5);
         const finish = () => {
+          if (o.closed) return;
+          Object.assign(o, { closed: true, status: 'FILLED', filled: quantity });
           const avg = fillPrice();
           rt.safely(() => rt.client.publish('trading.order.filled', { ...base, status: 'FILLED', filled_quantity: quantity, average_price: avg }, keys));
           position(m.symbol, side, quantity, avg);
         };
         if (partial)
           rt.after(rt.between(1_000, 3_000), () => {
+            if (o.closed) return;
+            Object.assign(o, { status: 'PARTIALLY_FILLED', filled: round(quantity / 2, 6) });
             rt.safely(() => rt.client.publish('trading.order.updated', { ...base, status: 'PARTIALLY_FILLED', filled_quantity: round(quantity / 2, 6), average_price: fillPrice() }, keys));
             rt.after(rt.between(1_000, 4_000), finish);
           });
@@ -167,4 +201,28 @@ export function startTrading(rt: Runtime, userId = DEMO_TRADING_USER, strategies
     rt.every(3_000, 7_000, order, 500 + Number(s.id) * 700);
     rt.every(60_000, 120_000, batch, rt.between(15_000, 30_000));
   }
+
+  return {
+    handleAction(event) {
+      // Only requests about one of this bot's strategies are ours to answer.
+      if (event.user_id !== userId || !event.strategy_id) return;
+      const parsed = actionRequested.safeParse(event.data);
+      if (!parsed.success) return rt.log.warn(`demo: ignored a malformed action.requested (seq ${event.seq})`);
+      const req = parsed.data;
+      const at = { user_id: userId, strategy_id: event.strategy_id, ...(event.store_id ? { store_id: event.store_id } : {}) };
+      const outcome = (type: 'action.accepted' | 'action.rejected' | 'action.completed', data: Record<string, unknown>) =>
+        rt.safely(() => rt.client.publish(type, { action_id: req.action_id, ...data }, { ...at, priority: 'high' }));
+      if (req.name !== TRADING_CANCEL_ACTION) return outcome('action.rejected', { reason: `the trading backend does not handle ${req.name}` });
+      const orderId = req.target.id;
+      const o = live.get(orderId);
+      if (!o || o.strategyId !== event.strategy_id) return outcome('action.rejected', { reason: `order ${orderId} is not an open order of strategy ${event.strategy_id} that this backend knows` });
+      if (o.closed) return outcome('action.rejected', { reason: `order ${orderId} is ${o.status}; only an open order can be cancelled` });
+      outcome('action.accepted', { message: `cancelling order ${orderId} (${o.status})` });
+      Object.assign(o, { closed: true, status: 'CANCELLED' });
+      rt.safely(() =>
+        rt.client.publish('trading.order.cancelled', { ...o.base, status: 'CANCELLED', filled_quantity: o.filled }, { user_id: userId, strategy_id: o.strategyId }),
+      );
+      outcome('action.completed', { result: { order_id: orderId, status: 'CANCELLED', filled_quantity: o.filled } });
+    },
+  };
 }

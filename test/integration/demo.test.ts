@@ -196,4 +196,38 @@ describe('demo publishers', () => {
     expect((await api(t.url, '/v1/webhooks')).body.webhooks).toEqual([]);
     await expect(fetch(url, { method: 'POST', body: '{}' })).rejects.toThrow();
   });
+
+  it('the trading backend cancels an open order for trading.order.cancel, and rejects a closed one', async () => {
+    t = await startTestHub();
+    // A slow rate keeps the first order open (not yet filled) for seconds after it is placed.
+    demo = await startDemo({ url: t.url, adminToken: ADMIN, rate: 0.25, seed: 5, domains: ['trading'] });
+    expect((await api(t.url, '/v1/webhooks')).body.webhooks).toMatchObject([{ id: demo.tradingReceiver!.endpointId, scope: { user_id: '1' } }]);
+    const operator = await createToken(t.url, 'operator', { user_id: '1' }, 'desk');
+    const placed = (await until(
+      async () => (await allEvents(t!.url)).find((e) => e.type === 'trading.order.created' && e.data.status === 'NEW'),
+      'an open demo order',
+      30_000,
+      50,
+    )) as HubEvent;
+    const orderId = String(placed.data.order_id);
+    const act = async (name: string) => {
+      const r = await api(t!.url, '/v1/actions', { token: operator, body: { name, target: { type: 'trading.order', id: orderId }, user_id: '1', strategy_id: placed.strategy_id } });
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      return until(async () => {
+        const s = (await api(t!.url, `/v1/actions/${r.body.action_id}`, { token: operator })).body;
+        return ['completed', 'rejected', 'failed'].includes(s.state) && s;
+      }, `action ${r.body.action_id} to finish`, 15_000, 50);
+    };
+    const cancel = await act('trading.order.cancel');
+    expect(cancel.state).toBe('completed');
+    const evs = (await allEvents(t.url)).filter((e) => e.data.order_id === orderId);
+    expect(evs.find((e) => e.type === 'trading.order.cancelled')).toMatchObject({ user_id: '1', strategy_id: placed.strategy_id, data: { status: 'CANCELLED' } });
+    expect((await act('trading.order.cancel')).reason).toBe(`order ${orderId} is CANCELLED; only an open order can be cancelled`);
+    expect((await act('trading.order.close')).reason).toBe('the trading backend does not handle trading.order.close');
+    // The bot does not fill what the operator cancelled.
+    const later = (await allEvents(t.url)).filter((e) => e.data.order_id === orderId);
+    expect(later.filter((e) => e.type === 'trading.order.filled')).toEqual([]);
+    await demo.stop();
+    expect((await api(t.url, '/v1/webhooks')).body.webhooks).toEqual([]);
+  });
 });
