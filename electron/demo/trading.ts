@@ -2,6 +2,7 @@ import type { Runtime } from './runtime.ts';
 import type { DataIn } from '../client/index.ts';
 import type { HubEvent } from '../../shared/events.ts';
 import { actionRequested } from '../../shared/domains/action.ts';
+import { TRADING_CANCEL_ACTION } from '../../shared/domains/trading.ts';
 
 /** Seed 001: a trading bot; orders, fills and positions per (user, strategy), and bulk order batches. */
 type OrderData = DataIn<'trading.order.created'>;
@@ -34,8 +35,6 @@ export const DEMO_STRATEGIES: Strategy[] = [
 ];
 
 const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
-
-export const TRADING_CANCEL_ACTION = 'trading.order.cancel';
 
 /** An order the bot placed, until it is filled or cancelled (then `closed` with its final status). */
 interface LiveOrder {
