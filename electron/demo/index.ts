@@ -11,6 +11,8 @@ import type { TokenInfo } from '../../shared/api.ts';
 import { Runtime, seeded, type DemoLog } from './runtime.ts';
 import { DEMO_STORE_ID, startStore } from './store.ts';
 import { startReceiver, type Receiver } from './receiver.ts';
+import type { HubEvent } from '../../shared/events.ts';
+import type { TokenScope } from '../../shared/scope.ts';
 import { DEMO_TRADING_USER, startTrading } from './trading.ts';
 import { startMail } from './mail.ts';
 
@@ -60,41 +62,24 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   });
   const rt = new Runtime(client, rate, o.seed === undefined ? Math.random : seeded(o.seed), log);
   const domains = new Set(o.domains ?? ['store', 'trading', 'mail']);
-  let receiver: Receiver | undefined;
-  if (domains.has('store')) {
-    const store = startStore(rt);
-    try {
-      receiver = await startReceiver({
-        admin,
-        types: ['action.requested'],
-        scope: { store_ids: [DEMO_STORE_ID] },
-        description: 'relaydesk demo store backend',
-        handle: (ev) => ev.type === 'action.requested' && store.handleAction(ev),
-        log,
-      });
-      log.info(`demo: the store backend answers actions at ${receiver.url} (webhook ${receiver.endpointId})`);
-    } catch (err) {
-      // The events still flow; only operators' actions on demo orders go unanswered (and time out).
-      log.warn(`demo: could not register the store backend's webhook (${(err as Error).message}); actions will not be answered`);
-    }
-  }
-  let tradingReceiver: Receiver | undefined;
-  if (domains.has('trading')) {
-    const trading = startTrading(rt);
-    try {
-      tradingReceiver = await startReceiver({
-        admin,
-        types: ['action.requested'],
-        scope: { user_id: DEMO_TRADING_USER },
-        description: 'relaydesk demo trading backend',
-        handle: (ev) => ev.type === 'action.requested' && trading.handleAction(ev),
-        log,
-      });
-    } catch (err) {
-      log.warn(`demo: could not register the trading backend's webhook (${(err as Error).message}); actions will not be answered`);
-    }
-  }
+  // Every simulator starts before anything is awaited, so a seeded run draws the same numbers in the
+  // same order whatever the webhook registration below costs.
+  const store = domains.has('store') ? startStore(rt) : undefined;
+  const trading = domains.has('trading') ? startTrading(rt) : undefined;
   if (domains.has('mail')) startMail(rt);
+  const register = async (what: string, scope: TokenScope, handle: (ev: HubEvent) => void): Promise<Receiver | undefined> => {
+    try {
+      const r = await startReceiver({ admin, types: ['action.requested'], scope, description: `relaydesk demo ${what} backend`, handle, log });
+      log.info(`demo: the ${what} backend answers actions at ${r.url} (webhook ${r.endpointId})`);
+      return r;
+    } catch (err) {
+      // The events still flow; only operators' actions on this backend go unanswered (and time out).
+      log.warn(`demo: could not register the ${what} backend's webhook (${(err as Error).message}); actions will not be answered`);
+      return undefined;
+    }
+  };
+  const receiver = store && (await register('store', { store_ids: [DEMO_STORE_ID] }, (ev) => ev.type === 'action.requested' && store.handleAction(ev)));
+  const tradingReceiver = trading && (await register('trading', { user_id: DEMO_TRADING_USER }, (ev) => ev.type === 'action.requested' && trading.handleAction(ev)));
   log.info(`demo: publishing ${[...domains].join(', ')} events at ${rate}x as token ${created.id}`);
 
   let stopping: Promise<void> | undefined;
