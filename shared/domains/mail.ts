@@ -55,3 +55,11 @@ export const mailTypes = {
   'mail.sync.completed': mailSyncCompleted,
   'mail.sync.error': mailSyncError,
 } as const;
+
+/**
+ * What a reader can do to a mail from the console, as actions the mail-sync worker carries out on
+ * the mailbox and then confirms with `mail.email.updated`: params `{read: boolean}` and
+ * `{starred: boolean}`, target `{type: 'mail.email', id: email_id}`.
+ */
+export const MAIL_READ_ACTION = 'mail.mark_read';
+export const MAIL_STAR_ACTION = 'mail.star';
