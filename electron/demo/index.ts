@@ -4,7 +4,8 @@
  * using a publisher token created with the admin token. `relaydesk serve --demo` runs them.
  * The restaurant is also a backend that acts: it registers a webhook endpoint for `action.requested`
  * in its store and answers operators' `order.status` actions (accepted, the order's update, completed,
- * or rejected with the reason).
+ * or rejected with the reason); the trading bot answers `trading.order.cancel` and the mailbox
+ * `mail.mark_read` and `mail.star` the same way.
  */
 import { Publisher, hubFetch, type PublisherStats } from '../client/index.ts';
 import type { TokenInfo } from '../../shared/api.ts';
@@ -14,7 +15,7 @@ import { startReceiver, type Receiver } from './receiver.ts';
 import type { HubEvent } from '../../shared/events.ts';
 import type { TokenScope } from '../../shared/scope.ts';
 import { DEMO_TRADING_USER, startTrading } from './trading.ts';
-import { startMail } from './mail.ts';
+import { DEMO_MAIL_USER, startMail } from './mail.ts';
 
 export { DEMO_STORE_ID } from './store.ts';
 export { DEMO_TRADING_USER, DEMO_STRATEGIES } from './trading.ts';
@@ -39,6 +40,8 @@ export interface Demo {
   receiver?: { url: string; endpointId: string };
   /** The trading bot's receiver, answering `trading.order.cancel`. */
   tradingReceiver?: { url: string; endpointId: string };
+  /** The mailbox's receiver, answering `mail.mark_read` and `mail.star`. */
+  mailReceiver?: { url: string; endpointId: string };
   stats(): PublisherStats & { published: number; failed: number };
   /** Stop the simulators, drain what is buffered, and revoke the demo's token. */
   stop(): Promise<void>;
@@ -66,7 +69,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   // same order whatever the webhook registration below costs.
   const store = domains.has('store') ? startStore(rt) : undefined;
   const trading = domains.has('trading') ? startTrading(rt) : undefined;
-  if (domains.has('mail')) startMail(rt);
+  const mail = domains.has('mail') ? startMail(rt) : undefined;
   const register = async (what: string, scope: TokenScope, handle: (ev: HubEvent) => void): Promise<Receiver | undefined> => {
     try {
       const r = await startReceiver({ admin, types: ['action.requested'], scope, description: `relaydesk demo ${what} backend`, handle, log });
@@ -80,6 +83,8 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   };
   const receiver = store && (await register('store', { store_ids: [DEMO_STORE_ID] }, (ev) => ev.type === 'action.requested' && store.handleAction(ev)));
   const tradingReceiver = trading && (await register('trading', { user_id: DEMO_TRADING_USER }, (ev) => ev.type === 'action.requested' && trading.handleAction(ev)));
+  // The same user as the trading bot: each backend answers only its own requests (see handleAction).
+  const mailReceiver = mail && (await register('mail', { user_id: DEMO_MAIL_USER }, (ev) => ev.type === 'action.requested' && mail.handleAction(ev)));
   log.info(`demo: publishing ${[...domains].join(', ')} events at ${rate}x as token ${created.id}`);
 
   let stopping: Promise<void> | undefined;
@@ -87,11 +92,12 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     tokenId: created.id,
     ...(receiver ? { receiver: { url: receiver.url, endpointId: receiver.endpointId } } : {}),
     ...(tradingReceiver ? { tradingReceiver: { url: tradingReceiver.url, endpointId: tradingReceiver.endpointId } } : {}),
+    ...(mailReceiver ? { mailReceiver: { url: mailReceiver.url, endpointId: mailReceiver.endpointId } } : {}),
     stats: () => ({ ...client.stats(), published: rt.published, failed: rt.failed }),
     stop: () =>
       (stopping ??= (async () => {
         // The endpoint goes first, so no action is delivered to a backend that can no longer answer it.
-        await Promise.all([receiver?.stop(), tradingReceiver?.stop()]);
+        await Promise.all([receiver?.stop(), tradingReceiver?.stop(), mailReceiver?.stop()]);
         rt.stop();
         const { unsent } = await client.close(5_000);
         if (unsent) log.warn(`demo: ${unsent} event(s) not delivered at stop`);

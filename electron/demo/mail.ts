@@ -1,4 +1,8 @@
 import type { Runtime } from './runtime.ts';
+import type { HubEvent } from '../../shared/events.ts';
+import { actionRequested } from '../../shared/domains/action.ts';
+import { MAIL_READ_ACTION, MAIL_STAR_ACTION } from '../../shared/domains/mail.ts';
+import { outcomeId } from './receiver.ts';
 
 /** Seed 003: a mailbox where new mail is classified by AI seconds later, and IMAP sync cycles. */
 const INBOX = [
@@ -16,11 +20,22 @@ const SYNC_ERRORS = ['IMAP connection timed out after 30 s', 'authentication fai
 export const DEMO_MAIL_USER = '1';
 export const DEMO_MAIL_ACCOUNT = 'ops@relaydesk.example';
 
-export function startMail(rt: Runtime, userId = DEMO_MAIL_USER, account = DEMO_MAIL_ACCOUNT): void {
+/** Mails remembered after they scroll out of the recent list, so an action on one still applies. */
+const MAX_KNOWN_EMAILS = 500;
+/** The flag each mail action sets, by action name. */
+const FLAG_OF = { [MAIL_READ_ACTION]: 'read', [MAIL_STAR_ACTION]: 'starred' } as const;
+
+export interface MailBackend {
+  /** Answers `mail.mark_read` and `mail.star` delivered by webhook, under the mail user's keys. */
+  handleAction(event: HubEvent): void;
+}
+
+export function startMail(rt: Runtime, userId = DEMO_MAIL_USER, account = DEMO_MAIL_ACCOUNT): MailBackend {
   const keys = { user_id: userId };
   let emailId = 50_000 + rt.int(0, 999);
   let conn = 0;
   const received: string[] = [];
+  const known = new Map<string, { read: boolean; starred: boolean }>();
 
   const arrive = () => {
     const m = rt.pick(INBOX);
@@ -28,6 +43,8 @@ export function startMail(rt: Runtime, userId = DEMO_MAIL_USER, account = DEMO_M
     const subject = m.subject.replace('{n}', String(rt.int(100, 999)));
     received.push(id);
     if (received.length > 50) received.shift();
+    known.set(id, { read: false, starred: false });
+    if (known.size > MAX_KNOWN_EMAILS) known.delete(known.keys().next().value!);
     rt.safely(() => rt.client.publish('mail.email.new', { email_id: id, from: m.from, subject, snippet: m.snippet, folder: 'INBOX', account, received_at: new Date().toISOString() }, keys));
     // The AI classifier answers a few seconds later.
     rt.after(rt.between(2_000, 6_000), () => {
@@ -61,10 +78,38 @@ export function startMail(rt: Runtime, userId = DEMO_MAIL_USER, account = DEMO_M
 
   const readSome = () => {
     if (!received.length) return;
-    rt.safely(() => rt.client.publish('mail.email.updated', { email_id: rt.pick(received), read: true, ...(rt.chance(0.2) ? { starred: true } : {}) }, keys));
+    const id = rt.pick(received);
+    const star = rt.chance(0.2);
+    const m = known.get(id);
+    if (m) Object.assign(m, { read: true }, star ? { starred: true } : {});
+    rt.safely(() => rt.client.publish('mail.email.updated', { email_id: id, read: true, ...(star ? { starred: true } : {}) }, keys));
   };
 
   rt.every(6_000, 14_000, arrive, 800);
   rt.every(15_000, 25_000, sync, 1_500);
   rt.every(10_000, 20_000, readSome);
+
+  return {
+    handleAction(event) {
+      // The endpoint's scope is the user's, which the trading bot shares: a request naming a strategy
+      // or a store is the trading bot's or the store's to answer, and any other name is not a mail's.
+      if (event.user_id !== userId || event.strategy_id || event.store_id) return;
+      const parsed = actionRequested.safeParse(event.data);
+      if (!parsed.success) return rt.log.warn(`demo: ignored a malformed action.requested (seq ${event.seq})`);
+      const req = parsed.data;
+      if (req.name !== MAIL_READ_ACTION && req.name !== MAIL_STAR_ACTION) return;
+      const outcome = (type: 'action.accepted' | 'action.rejected' | 'action.completed', data: Record<string, unknown>) =>
+        rt.safely(() => rt.client.publish(type, { action_id: req.action_id, ...data }, { ...keys, priority: 'high', id: outcomeId(req.action_id, type.slice(7)) }));
+      const flag = FLAG_OF[req.name];
+      const value = req.params[flag];
+      if (typeof value !== 'boolean') return outcome('action.rejected', { reason: `params.${flag} must be true or false` });
+      const emailId = req.target.id;
+      const m = req.target.type === 'mail.email' ? known.get(emailId) : undefined;
+      if (!m) return outcome('action.rejected', { reason: `email ${emailId} is not a mail of user ${userId} that this backend knows` });
+      outcome('action.accepted', { message: `email ${emailId}: ${flag} → ${value}` });
+      m[flag] = value;
+      rt.safely(() => rt.client.publish('mail.email.updated', { email_id: emailId, [flag]: value }, { ...keys, id: outcomeId(req.action_id, 'email') }));
+      outcome('action.completed', { result: { email_id: emailId, [flag]: value } });
+    },
+  };
 }

@@ -12,6 +12,9 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** Webhook ids remembered for deduplication; deliveries to one endpoint are in log order, so old ids do not come back. */
 const MAX_SEEN = 10_000;
 
+/** An outcome's event id derived from the action's, so a repeated answer is a duplicate in the log. */
+export const outcomeId = (actionId: string, what: string) => (actionId.length + what.length < 128 ? `${actionId}~${what}` : undefined);
+
 export interface Receiver {
   url: string;
   endpointId: string;

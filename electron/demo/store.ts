@@ -1,4 +1,5 @@
 import type { Runtime } from './runtime.ts';
+import { outcomeId } from './receiver.ts';
 import type { HubEvent } from '../../shared/events.ts';
 import { actionRequested } from '../../shared/domains/action.ts';
 import { ORDER_BUMP, ORDER_STATUS_ACTION, orderTransitionAllowed, storeOrderStatus, type StoreOrderStatus } from '../../shared/domains/store.ts';
@@ -51,9 +52,6 @@ export interface StoreBackend {
   /** Answers an `action.requested` delivered by webhook: outcome events under the request's keys. */
   handleAction(event: HubEvent): void;
 }
-
-/** An outcome's event id derived from the action's, so a repeated answer is a duplicate in the log. */
-const outcomeId = (actionId: string, what: string) => (actionId.length + what.length < 128 ? `${actionId}~${what}` : undefined);
 
 export function startStore(rt: Runtime, storeId = DEMO_STORE_ID): StoreBackend {
   const tables: Table[] = Array.from({ length: 8 }, (_, i) => ({ id: `T${i + 1}`, session: null, open: new Set<string>(), orders: 0 }));

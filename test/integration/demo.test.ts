@@ -231,4 +231,51 @@ describe('demo publishers', () => {
     await demo.stop();
     expect((await api(t.url, '/v1/webhooks')).body.webhooks).toEqual([]);
   });
+  it('the mail backend marks read and stars its mails for mail.mark_read and mail.star, and rejects an unknown mail', async () => {
+    t = await startTestHub();
+    // With the trading bot, which shares the mail user: each action is answered by one backend only.
+    demo = await startDemo({ url: t.url, adminToken: ADMIN, rate: 1, seed: 11, domains: ['trading', 'mail'] });
+    expect(demo.mailReceiver).toBeDefined();
+    const hooks = (await api(t.url, '/v1/webhooks')).body.webhooks;
+    expect(hooks.find((h: any) => h.id === demo!.mailReceiver!.endpointId)).toMatchObject({ types: ['action.requested'], scope: { user_id: '1' } });
+    const operator = await createToken(t.url, 'operator', { user_id: '1' }, 'inbox');
+    const arrived = (await until(async () => (await allEvents(t!.url)).find((e) => e.type === 'mail.email.new'), 'a demo mail', 20_000, 50)) as HubEvent;
+    const emailId = String(arrived.data.email_id);
+    const act = async (name: string, id: string, params: Record<string, unknown>) => {
+      const r = await api(t!.url, '/v1/actions', { token: operator, body: { name, target: { type: 'mail.email', id }, params, user_id: '1' } });
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      const actionId = r.body.action_id as string;
+      const status = await until(async () => {
+        const s = (await api(t!.url, `/v1/actions/${actionId}`, { token: operator })).body;
+        return ['completed', 'rejected', 'failed'].includes(s.state) && s;
+      }, `action ${actionId} to finish`, 15_000, 50);
+      return { id: actionId, status };
+    };
+
+    for (const [name, params] of [
+      ['mail.mark_read', { read: true }],
+      ['mail.star', { starred: true }],
+    ] as const) {
+      const a = await act(name, emailId, params);
+      expect(a.status.state, JSON.stringify(a.status)).toBe('completed');
+      // Accepted and completed by the mailbox only: the trading bot's receiver got it too, and kept quiet.
+      expect(a.status.outcomes.map((o: any) => o.type)).toEqual(['action.accepted', 'action.completed']);
+      const evs = await allEvents(t.url);
+      const seqOf = (type: string) => evs.find((e) => e.type === type && e.data.action_id === a.id)?.seq ?? -1;
+      const update = evs.find((e) => e.id === `${a.id}~email`)!;
+      expect(update).toMatchObject({ type: 'mail.email.updated', user_id: '1', data: { email_id: emailId, ...params } });
+      expect(seqOf('action.requested')).toBeLessThan(seqOf('action.accepted'));
+      expect(seqOf('action.accepted')).toBeLessThan(update.seq);
+      expect(update.seq).toBeLessThan(seqOf('action.completed'));
+    }
+
+    const unknown = await act('mail.star', 'no-such-mail', { starred: true });
+    expect(unknown.status).toMatchObject({ state: 'rejected', reason: 'email no-such-mail is not a mail of user 1 that this backend knows' });
+    const bad = await act('mail.mark_read', emailId, { read: 'yes' });
+    expect(bad.status).toMatchObject({ state: 'rejected', reason: 'params.read must be true or false' });
+    expect(bad.status.outcomes).toHaveLength(1);
+
+    await demo.stop();
+    expect((await api(t.url, '/v1/webhooks')).body.webhooks).toEqual([]);
+  });
 });
