@@ -6,11 +6,25 @@ import { useNow } from '../app/hooks.ts';
 import { VirtualTable, type Column } from '../app/VirtualTable.tsx';
 import { useSlices } from '../stream/store.ts';
 import { ago } from '../stream/describe.ts';
+import { actionAcceptedResponse } from '../../shared/domains/action.ts';
+import { hubPost } from '../app/connection.ts';
+import { ACTION_TEXT, actDenied, mailReadRequest, mailStarRequest } from '../actions/row-actions.ts';
 
 type Classification = { category?: string; priority?: string; summary?: string };
 
 export function MailView() {
-  const { store } = useConsole();
+  const { store, me, conn } = useConsole();
+  const denied = actDenied(me.role);
+  // Read and starred live in the mailbox, so the mail-sync backend changes them and confirms with
+  // mail.email.updated; the row shows how far the ask got meanwhile.
+  const ask = async (row: ProjectionRow, body: ReturnType<typeof mailReadRequest>, label: string) => {
+    store.noteAction({ action_id: body.action_id, key: row.key, label, state: 'requested', at: Date.now() });
+    try {
+      actionAcceptedResponse.parse(await hubPost(conn, '/v1/actions', body));
+    } catch (err) {
+      store.noteAction({ action_id: body.action_id, key: row.key, label, state: 'failed', detail: (err as Error).message, at: Date.now() });
+    }
+  };
   useSlices(store, 'tables');
   const now = useNow(5_000);
   const version = store.version('tables');
@@ -39,6 +53,38 @@ export function MailView() {
     { key: 'folder', label: 'Folder', width: '7rem', render: (r) => String(r.data.folder ?? 'INBOX') },
     { key: 'class', label: 'Classification', width: 'minmax(14rem,2fr)', render: (r) => <ClassCell c={r.data.classification as Classification | undefined} /> },
     { key: 'time', label: 'Received', width: '6rem', render: (r) => ago(now - Date.parse(String(r.data.received_at ?? r.created_at))) },
+    {
+      key: 'act',
+      label: '',
+      width: '12rem',
+      render: (r) => {
+        const a = store.rowActions.forKey(r.key);
+        const busy = a !== undefined && (a.state === 'requested' || a.state === 'accepted' || a.state === 'delivered');
+        return (
+          <span className="mail-actions">
+            <button type="button" className="row-action" disabled={!!denied || busy} title={denied ?? undefined} onClick={() => void ask(r, mailReadRequest(r, !r.data.read), r.data.read ? 'Mark unread' : 'Mark read')} data-testid="mail-read">
+              {r.data.read ? 'Mark unread' : 'Mark read'}
+            </button>
+            <button
+              type="button"
+              className={`row-action star${r.data.starred ? ' on' : ''}`}
+              disabled={!!denied || busy}
+              title={denied ?? (r.data.starred ? 'Unstar' : 'Star')}
+              aria-label={r.data.starred ? 'Unstar' : 'Star'}
+              onClick={() => void ask(r, mailStarRequest(r, !r.data.starred), r.data.starred ? 'Unstar' : 'Star')}
+              data-testid="mail-star"
+            >
+              {r.data.starred ? '★' : '☆'}
+            </button>
+            {a && a.state !== 'completed' && (
+              <span className={`action-state st-${a.state}`} title={`${a.label}: ${ACTION_TEXT[a.state]}${a.detail ? ` (${a.detail})` : ''}`} data-testid="action-state">
+                {ACTION_TEXT[a.state]}
+              </span>
+            )}
+          </span>
+        );
+      },
+    },
   ];
 
   return (

@@ -3,7 +3,7 @@ import type { ProjectionRow } from '../../shared/state.ts';
 import { storeOrderStatus, ORDER_BUMP, ORDER_CANCELLABLE, type StoreOrderStatus } from '../../shared/domains/store.ts';
 import { actionAcceptedResponse } from '../../shared/domains/action.ts';
 import { hubPost } from '../app/connection.ts';
-import { ACTION_TEXT, actDenied, orderStatusRequest, type OrderAction } from './order-actions.ts';
+import { ACTION_TEXT, actDenied, orderStatusRequest, type RowAction } from '../actions/row-actions.ts';
 import { useConsole } from '../app/context.ts';
 import { SnapshotNotice } from '../app/SnapshotNotice.tsx';
 import { isBool, isString, useNow, usePersistent } from '../app/hooks.ts';
@@ -96,7 +96,7 @@ export function OrdersBoard() {
               </h2>
               <div className="cards">
                 {list.map(({ row, deleted }) => (
-                  <OrderCard key={row.key} row={row} deleted={deleted} now={now} fresh={(store.freshOrders.get(row.key) ?? 0) > now - FRESH_MS} action={store.orderActions.forKey(row.key)} />
+                  <OrderCard key={row.key} row={row} deleted={deleted} now={now} fresh={(store.freshOrders.get(row.key) ?? 0) > now - FRESH_MS} action={store.rowActions.forKey(row.key)} />
                 ))}
               </div>
             </div>
@@ -113,7 +113,7 @@ export function OrdersBoard() {
  * or → bumps and Delete cancels. The request goes to the store backend as an action; the card moves
  * when the backend publishes the order's new status, and says meanwhile how far the ask got.
  */
-function OrderActions({ row, action }: { row: ProjectionRow; action?: OrderAction }) {
+function OrderCardActions({ row, action }: { row: ProjectionRow; action?: RowAction }) {
   const { store, me, conn } = useConsole();
   const [cancelling, setCancelling] = useState(false);
   const [reason, setReason] = useState('');
@@ -129,7 +129,7 @@ function OrderActions({ row, action }: { row: ProjectionRow; action?: OrderActio
     try {
       actionAcceptedResponse.parse(await hubPost(conn, '/v1/actions', body));
     } catch (err) {
-      store.orderActions.byId.delete(body.action_id);
+      store.rowActions.byId.delete(body.action_id);
       store.toast(`Could not ask the store to move order ${String(row.data.order_id)}: ${(err as Error).message}`, 'warn');
       store.noteAction({ action_id: body.action_id, key: row.key, label, state: 'failed', detail: (err as Error).message, at: Date.now() });
     }
@@ -178,7 +178,7 @@ function OrderActions({ row, action }: { row: ProjectionRow; action?: OrderActio
   );
 }
 
-function OrderCard({ row, deleted, now, fresh, action }: { row: ProjectionRow; deleted: boolean; now: number; fresh: boolean; action?: OrderAction }) {
+function OrderCard({ row, deleted, now, fresh, action }: { row: ProjectionRow; deleted: boolean; now: number; fresh: boolean; action?: RowAction }) {
   const d = row.data;
   const age = now - Date.parse(row.created_at);
   const tone = age > LATE_MS ? 'age-late' : age > WARN_MS ? 'age-warn' : '';
@@ -226,7 +226,7 @@ function OrderCard({ row, deleted, now, fresh, action }: { row: ProjectionRow; d
         <span className="total">{formatMoney(d.total, d.currency)}</span>
         <span className="muted">{status.success ? status.data : ''}</span>
       </footer>
-      {!deleted && <OrderActions row={row} action={action} />}
+      {!deleted && <OrderCardActions row={row} action={action} />}
     </article>
   );
 }

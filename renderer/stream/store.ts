@@ -7,7 +7,7 @@ import type { LinkStatus } from './client.ts';
 import { applyEvent, emptyTables, parseData, tablesFromSnapshot, type Change, type Tables } from './projections.ts';
 import { RowFiller, type ReadState } from './row-filler.ts';
 import { CutTotals } from './cut-totals.ts';
-import { OrderActions } from '../orders/order-actions.ts';
+import { RowActions } from '../actions/row-actions.ts';
 import { stateRowKey } from '../../shared/state-keys.ts';
 import { describeEvent, type DescribeContext } from './describe.ts';
 import { ToastQueue, toastFor, type Toast } from '../notify/toast-queue.ts';
@@ -93,7 +93,7 @@ export class ConsoleStore {
   /** "N of M" for the lists the snapshot cut. */
   readonly cutTotals = new CutTotals();
   /** Status changes asked of the store backend and how far they got, shown on the order cards. */
-  readonly orderActions = new OrderActions();
+  readonly rowActions = new RowActions();
   /** Fills in rows that updates patched while this window did not hold them; null without a hub to ask. */
   private rowFiller: RowFiller | null = null;
   private readState: ReadState | null = null;
@@ -236,7 +236,7 @@ export class ConsoleStore {
         this.invalid++;
         continue;
       }
-      if (ev.type.startsWith('action.') && this.orderActions.apply(ev, (orderId, e) => stateRowKey(e, orderId), now)) tablesChanged = true;
+      if (ev.type.startsWith('action.') && this.rowActions.apply(ev, (targetId, e) => stateRowKey(e, targetId), now)) tablesChanged = true;
       if (this.snapshotSeq === null || ev.seq > this.snapshotSeq) {
         applyEvent(this.tables, ev, d, changes);
         tablesChanged ||= changes.length > 0 || ev.type.startsWith('trading.order.batch');
@@ -340,7 +340,7 @@ export class ConsoleStore {
         this.tombstones.delete(k);
         tables = true;
       }
-    if (this.orderActions.expire(now)) tables = true;
+    if (this.rowActions.expire(now)) tables = true;
     const toastsGone = this.toastQueue.expire(now);
     if (tables) this.bump('tables');
     if (toastsGone) this.bump('toasts');
@@ -353,8 +353,8 @@ export class ConsoleStore {
   }
 
   /** An action this window just asked for: shown on its card until the stream says how it went. */
-  noteAction(a: Parameters<OrderActions['asked']>[0]): void {
-    this.orderActions.asked(a);
+  noteAction(a: Parameters<RowActions['asked']>[0]): void {
+    this.rowActions.asked(a);
     this.bump('tables');
   }
 

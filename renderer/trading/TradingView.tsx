@@ -9,7 +9,7 @@ import { StrategyFilter } from './StrategyFilter.tsx';
 import { TRADING_CANCELLABLE } from '../../shared/domains/trading.ts';
 import { actionAcceptedResponse } from '../../shared/domains/action.ts';
 import { hubPost } from '../app/connection.ts';
-import { ACTION_TEXT, actDenied, tradingCancelRequest } from '../orders/order-actions.ts';
+import { ACTION_TEXT, actDenied, tradingCancelRequest } from '../actions/row-actions.ts';
 
 type Account = { account_id?: unknown; name?: unknown; exchange?: unknown };
 const acct = (r: ProjectionRow) => (r.data.account ?? {}) as Account;
@@ -75,7 +75,7 @@ export function TradingView() {
       label: '',
       width: 'minmax(6rem,0.9fr)',
       render: (r) => {
-        const a = store.orderActions.forKey(r.key);
+        const a = store.rowActions.forKey(r.key);
         if (a) return <span className={`action-state st-${a.state}`} title={a.detail} data-testid="action-state">{`${a.label}: ${ACTION_TEXT[a.state]}${a.detail ? ` (${a.detail})` : ''}`}</span>;
         if (!TRADING_CANCELLABLE.includes(String(r.data.status) as never)) return null;
         return (

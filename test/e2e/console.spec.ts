@@ -335,6 +335,31 @@ test('trading: cancel an order after a confirmation naming account, symbol, side
   await expect(row.getByTestId('cancel-order')).toHaveCount(0);
 });
 
+test('mail: mark read and star through the mail backend', async ({ page }) => {
+  await pub({ type: 'mail.email.new', user_id: 'u1', data: { email_id: 'm-9', from: 'kim@supplier.kr', subject: 'Invoice overdue', folder: 'INBOX' } });
+  await login(page, hub, 'operator', { user_id: 'u1' }, 'mail');
+  const row = view(page, 'mail').getByTestId('mail-list').locator(ROWS).filter({ hasText: 'Invoice overdue' });
+  // The test is the mail-sync backend: it applies each request to the mailbox and confirms it.
+  const answer = async (n: number) => {
+    const asked = (await until(async () => {
+      const evs = (await api(hub.url, '/v1/events?type=action.requested&order=asc')).body.events as { data: { action_id: string; name: string; params: Record<string, boolean> } }[];
+      return evs.length >= n ? evs[n - 1] : undefined;
+    }, `action ${n}`))!;
+    await pub([
+      { type: 'action.accepted', user_id: 'u1', data: { action_id: asked.data.action_id } },
+      { type: 'mail.email.updated', user_id: 'u1', data: { email_id: 'm-9', ...asked.data.params } },
+      { type: 'action.completed', user_id: 'u1', data: { action_id: asked.data.action_id } },
+    ]);
+    return asked.data;
+  };
+  await row.getByTestId('mail-read').click();
+  expect(await answer(1)).toMatchObject({ name: 'mail.mark_read', params: { read: true } });
+  await expect(row.getByTestId('mail-read')).toHaveText('Mark unread');
+  await row.getByTestId('mail-star').click();
+  expect(await answer(2)).toMatchObject({ name: 'mail.star', params: { starred: true } });
+  await expect(row.getByTestId('mail-star')).toHaveText('★');
+});
+
 test('live view: pause keeps buffering with a counter, resume catches up; export NDJSON and CSV', async ({ page }) => {
   await login(page, hub, 'admin', {}, 'live');
   const live = view(page, 'live');

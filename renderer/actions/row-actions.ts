@@ -3,10 +3,11 @@ import type { ProjectionRow } from '../../shared/state.ts';
 import type { ActionState } from '../../shared/domains/action.ts';
 import { ORDER_STATUS_ACTION, type StoreOrderStatus } from '../../shared/domains/store.ts';
 import { TRADING_CANCEL_ACTION } from '../../shared/domains/trading.ts';
+import { MAIL_READ_ACTION, MAIL_STAR_ACTION } from '../../shared/domains/mail.ts';
 import type { TokenRole } from '../../shared/api.ts';
 
 /** An action this window asked for (or saw asked) on an order, as far as the stream has told. */
-export interface OrderAction {
+export interface RowAction {
   action_id: string;
   /** The order's row key (a store order or a trading order). */
   key: string;
@@ -35,12 +36,12 @@ export function actDenied(role: TokenRole): string | null {
 }
 
 /** A POST /v1/actions body about a row, under the row's own scope keys. */
-function actionOn(row: ProjectionRow, name: string, targetType: string, params: Record<string, unknown>) {
+function actionOn(row: ProjectionRow, name: string, targetType: string, params: Record<string, unknown>, id = String(row.data.order_id)) {
   return {
     // A fresh id per press: a retry of the same press (network) repeats it, a second press is a new ask.
     action_id: `act-${crypto.randomUUID()}`,
     name,
-    target: { type: targetType, id: String(row.data.order_id), seq: row.seq },
+    target: { type: targetType, id, seq: row.seq },
     params,
     ...(row.store_id !== null ? { store_id: row.store_id } : {}),
     ...(row.user_id !== null ? { user_id: row.user_id } : {}),
@@ -54,9 +55,17 @@ export const orderStatusRequest = (row: ProjectionRow, to: StoreOrderStatus, rea
 /** Cancel a working trading order. */
 export const tradingCancelRequest = (row: ProjectionRow) => actionOn(row, TRADING_CANCEL_ACTION, 'trading.order', {});
 
-/** How a card names an action it shows. */
-export function actionLabel(name: unknown, params: { status?: unknown } | undefined): string | null {
+/** Mark a mail read or unread. */
+export const mailReadRequest = (row: ProjectionRow, read: boolean) => actionOn(row, MAIL_READ_ACTION, 'mail.email', { read }, String(row.data.email_id));
+
+/** Star or unstar a mail. */
+export const mailStarRequest = (row: ProjectionRow, starred: boolean) => actionOn(row, MAIL_STAR_ACTION, 'mail.email', { starred }, String(row.data.email_id));
+
+/** How a card or row names an action it shows. */
+export function actionLabel(name: unknown, params: { status?: unknown; read?: unknown; starred?: unknown } | undefined): string | null {
   if (name === TRADING_CANCEL_ACTION) return 'Cancel';
+  if (name === MAIL_READ_ACTION) return params?.read === false ? 'Mark unread' : 'Mark read';
+  if (name === MAIL_STAR_ACTION) return params?.starred === false ? 'Unstar' : 'Star';
   if (name === ORDER_STATUS_ACTION && typeof params?.status === 'string') return params.status === 'cancelled' ? 'Cancel' : `→ ${params.status}`;
   return null;
 }
@@ -73,17 +82,17 @@ const OUTCOME: Record<string, ActionState> = {
  * Actions on orders, by action id, moved along by the action.* events the stream carries (from this
  * window or another operator's). Returns whether anything changed.
  */
-export class OrderActions {
-  readonly byId = new Map<string, OrderAction>();
+export class RowActions {
+  readonly byId = new Map<string, RowAction>();
 
   /** The latest action on an order, for its card. */
-  forKey(key: string): OrderAction | undefined {
-    let last: OrderAction | undefined;
+  forKey(key: string): RowAction | undefined {
+    let last: RowAction | undefined;
     for (const a of this.byId.values()) if (a.key === key && (!last || a.at >= last.at)) last = a;
     return last;
   }
 
-  asked(a: OrderAction): void {
+  asked(a: RowAction): void {
     this.byId.set(a.action_id, a);
   }
 
@@ -94,7 +103,7 @@ export class OrderActions {
     if (ev.type === 'action.requested') {
       if (this.byId.has(id)) return false;
       const target = d.target as { id?: unknown } | undefined;
-      const label = actionLabel(d.name, d.params as { status?: unknown } | undefined);
+      const label = actionLabel(d.name, d.params as { status?: unknown; read?: unknown; starred?: unknown } | undefined);
       if (!target?.id || !label) return false;
       this.byId.set(id, { action_id: id, key: keyOf(String(target.id), ev), label, state: 'requested', at: now });
       return true;
