@@ -203,12 +203,13 @@ export function startTrading(rt: Runtime, userId = DEMO_TRADING_USER, strategies
 
   return {
     handleAction(event) {
-      // Only requests about one of this bot's strategies are ours to answer.
-      if (event.user_id !== userId || !event.strategy_id) return;
+      // Only requests about one of this bot's strategies are ours to answer; one that names a store
+      // is the store backend's, which answers everything in its store.
+      if (event.user_id !== userId || !event.strategy_id || event.store_id) return;
       const parsed = actionRequested.safeParse(event.data);
       if (!parsed.success) return rt.log.warn(`demo: ignored a malformed action.requested (seq ${event.seq})`);
       const req = parsed.data;
-      const at = { user_id: userId, strategy_id: event.strategy_id, ...(event.store_id ? { store_id: event.store_id } : {}) };
+      const at = { user_id: userId, strategy_id: event.strategy_id };
       const outcome = (type: 'action.accepted' | 'action.rejected' | 'action.completed', data: Record<string, unknown>) =>
         rt.safely(() => rt.client.publish(type, { action_id: req.action_id, ...data }, { ...at, priority: 'high' }));
       if (req.name !== TRADING_CANCEL_ACTION) return outcome('action.rejected', { reason: `the trading backend does not handle ${req.name}` });
