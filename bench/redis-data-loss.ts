@@ -17,6 +17,7 @@ import { redisEngineFactory } from '../electron/hub/bus/redis.ts';
 import { ADMIN } from '../test/helpers/hub.ts';
 import { startRedis, type TestRedis } from '../test/helpers/redis.ts';
 import { sample } from '../test/helpers/events.ts';
+import { seeded } from '../electron/demo/runtime.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -34,17 +35,6 @@ export interface DataLossResult {
   seconds: number;
 }
 
-/** mulberry32: a small seeded generator, so a bad run can be repeated. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Node {
   name: string;
@@ -163,7 +153,7 @@ export async function redisDataLoss(runs = 12, seed = 20261202, log: (s: string)
   const out: DataLossResult = { runs, bad: 0, acked: 0, missing: 0, conflicts: 0, refused: 0, refusedBy: {}, seconds: 0 };
   try {
     for (let run = 0; run < runs; run++) {
-      const r = await oneRun(redis, run, rng(seed + run), dir, out.refusedBy);
+      const r = await oneRun(redis, run, seeded(seed + run), dir, out.refusedBy);
       out.acked += r.acked;
       out.missing += r.missing;
       out.conflicts += r.conflicts;

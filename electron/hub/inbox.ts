@@ -1,37 +1,15 @@
 import type { DB } from './db.ts';
-import type { Priority, HubEvent } from '../../shared/events.ts';
+import type { Priority } from '../../shared/events.ts';
 import { inScope, type TokenScope } from '../../shared/scope.ts';
 import { prioritiesFrom, INBOX_DEFAULT_PRIORITY, type InboxChange, type InboxCounts, type InboxItem, type InboxMark, type InboxOp } from '../../shared/inbox.ts';
 import { scopeWhere } from './scope-sql.ts';
 import { HubError } from './errors.ts';
+import { rowToEvent, type EventRow } from './log.ts';
 
-interface Row {
-  seq: number;
-  id: string;
-  type: string;
-  store_id: string | null;
-  user_id: string | null;
-  strategy_id: string | null;
-  priority: Priority;
-  time: string;
-  received_at: string;
-  data: string;
+interface Row extends EventRow {
   read_at: string | null;
   dismissed_at: string | null;
 }
-
-const toEvent = (r: Row): HubEvent => ({
-  seq: r.seq,
-  id: r.id,
-  type: r.type,
-  data: JSON.parse(r.data) as Record<string, unknown>,
-  store_id: r.store_id,
-  user_id: r.user_id,
-  strategy_id: r.strategy_id,
-  priority: r.priority,
-  time: r.time,
-  received_at: r.received_at,
-});
 
 /**
  * Read and dismissed marks on notable events, per token. Only events in the token's scope can be
@@ -72,7 +50,7 @@ export class InboxStore {
     if (!opts.dismissed) extra.push('m.dismissed_at IS NULL');
     const q = this.notable(scope, opts.min, extra.join(' AND '), params, tokenId, 'ORDER BY e.seq DESC LIMIT ?');
     const rows = this.db.prepare(q.sql).all(...q.params, opts.limit) as Row[];
-    const items = rows.filter((r) => inScope(scope, r)).map((r) => ({ event: toEvent(r), read: r.read_at !== null, dismissed: r.dismissed_at !== null }));
+    const items = rows.filter((r) => inScope(scope, r)).map((r) => ({ event: rowToEvent(r), read: r.read_at !== null, dismissed: r.dismissed_at !== null }));
     return { items, next: rows.length === opts.limit ? rows[rows.length - 1]!.seq : null };
   }
 

@@ -9,7 +9,8 @@ import { scopeWhere, matchesFilters, type KeyFilters } from './scope-sql.ts';
 import { scanWindow, countScanned, prepared, REPLAY_STEP_ROWS, SCAN_BUDGET_ROWS, type ScanRange } from './scan-window.ts';
 import { LogEpochs } from './epoch.ts';
 
-interface EventRow {
+/** An `events` row as SQLite returns it. */
+export interface EventRow {
   seq: number;
   id: string;
   type: string;
@@ -40,7 +41,13 @@ export interface LoggedEvent {
  * same event are the same bytes. `data` is passed when the caller already holds it parsed.
  */
 function toLogged(r: EventRow, origin: string, data: Record<string, unknown> = JSON.parse(r.data)): LoggedEvent {
-  const event: HubEvent = {
+  const event = rowToEvent(r, data);
+  return { event, json: JSON.stringify(event), epoch: r.epoch ?? origin };
+}
+
+/** A stored row as the event clients get, for readers that need the event without its frame. */
+export function rowToEvent(r: EventRow, data: Record<string, unknown> = JSON.parse(r.data)): HubEvent {
+  return {
     seq: r.seq,
     id: r.id,
     type: r.type,
@@ -52,7 +59,6 @@ function toLogged(r: EventRow, origin: string, data: Record<string, unknown> = J
     time: r.time,
     received_at: r.received_at,
   };
-  return { event, json: JSON.stringify(event), epoch: r.epoch ?? origin };
 }
 
 export class IdConflictError extends Error {

@@ -28,14 +28,8 @@ export class HttpError extends Error {
   }
 }
 
-/** GET a JSON resource from the hub; errors carry the hub's own message. */
-export async function hubGet<T = unknown>(conn: HubConnection, path: string, signal?: AbortSignal): Promise<T> {
-  const res = await fetch(conn.base + path, {
-    headers: conn.token ? { authorization: `Bearer ${conn.token}` } : {},
-    credentials: 'same-origin',
-    cache: 'no-store',
-    signal,
-  });
+/** The hub's JSON answer; a non-2xx becomes an HttpError carrying the hub's own message. */
+async function readAnswer<T>(res: Response): Promise<T> {
   const text = await res.text();
   let body: unknown = null;
   try {
@@ -43,32 +37,29 @@ export async function hubGet<T = unknown>(conn: HubConnection, path: string, sig
   } catch {
     body = text;
   }
-  if (!res.ok) {
-    const msg = (body as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${res.status}`;
-    throw new HttpError(res.status, msg);
-  }
+  if (!res.ok) throw new HttpError(res.status, (body as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${res.status}`);
   return body as T;
+}
+
+const authHeaders = (conn: HubConnection): Record<string, string> => (conn.token ? { authorization: `Bearer ${conn.token}` } : {});
+
+/** GET a JSON resource from the hub; errors carry the hub's own message. */
+export async function hubGet<T = unknown>(conn: HubConnection, path: string, signal?: AbortSignal): Promise<T> {
+  return readAnswer<T>(await fetch(conn.base + path, { headers: authHeaders(conn), credentials: 'same-origin', cache: 'no-store', signal }));
 }
 
 /** POST JSON to the hub (the session cookie or the desktop token authenticates it). */
 export async function hubPost<T = unknown>(conn: HubConnection, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
-  const res = await fetch(conn.base + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(conn.token ? { authorization: `Bearer ${conn.token}` } : {}) },
-    credentials: 'same-origin',
-    cache: 'no-store',
-    body: JSON.stringify(body),
-    signal,
-  });
-  const text = await res.text();
-  let parsed: unknown = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    parsed = text;
-  }
-  if (!res.ok) throw new HttpError(res.status, (parsed as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${res.status}`);
-  return parsed as T;
+  return readAnswer<T>(
+    await fetch(conn.base + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...authHeaders(conn) },
+      credentials: 'same-origin',
+      cache: 'no-store',
+      body: JSON.stringify(body),
+      signal,
+    }),
+  );
 }
 
 /** The stream URL. EventSource cannot send headers, so the desktop token rides in `access_token`. */
