@@ -1,6 +1,6 @@
 /**
  * Reconnect schedule: 1 s, 2 s, 5 s, then 15 s for every later attempt, each jittered by +-10 % so a
- * hub restart is not met by every console reconnecting in the same millisecond (seed 002's lesson).
+ * hub restart is not met by every console reconnecting in the same millisecond.
  */
 export const BACKOFF_STEPS_MS = [1_000, 2_000, 5_000, 15_000] as const;
 export const JITTER = 0.1;

@@ -56,7 +56,7 @@ export const tradingBatchSummary = z.looseObject({
 
 export const tradingOrderBatch = z.looseObject({
   summaries: z.array(tradingBatchSummary).min(1).max(50),
-  /** When true, consoles show only the batch toast, not one per order (seed 001's suppress_toast). */
+  /** When true, consoles show only the batch toast, not one per order (the trading bot's own suppress_toast flag, which it sets on every order of a batch). */
   suppress_toasts: z.boolean().default(true),
   batch_id: z.string().max(128).optional(),
 });
