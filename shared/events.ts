@@ -3,7 +3,7 @@ import { scopeKey, type EventKeys } from './scope.ts';
 import { storeTypes } from './domains/store.ts';
 import { tradingTypes } from './domains/trading.ts';
 import { mailTypes } from './domains/mail.ts';
-import { actionTypes } from './domains/action.ts';
+import { actionTypes, eventActionSchema, eventActionsSchema, type EventAction } from './domains/action.ts';
 
 /** Every known event type with the schema of its `data`. */
 export const knownTypes = { ...storeTypes, ...tradingTypes, ...mailTypes, ...actionTypes } as const;
@@ -78,6 +78,10 @@ export const publishEnvelope = z
     strategy_id: scopeKey.optional(),
     priority: priority.optional(),
     time: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
+    /** Buttons the console shows on this event; a click is an action request about it (domains/action.ts). */
+    actions: eventActionsSchema
+      .refine((v) => jsonDepth(v) <= MAX_DATA_DEPTH, `must not be nested deeper than ${MAX_DATA_DEPTH} levels`)
+      .optional(),
   })
   .strict();
 export type PublishEnvelope = z.input<typeof publishEnvelope>;
@@ -98,6 +102,8 @@ export interface ValidEvent {
   strategy_id: string | null;
   priority: Priority;
   time: string | null;
+  /** As sent: absent when the publisher attached none. */
+  actions?: EventAction[];
 }
 
 function zodIssues(err: z.ZodError, prefix: string): FieldError[] {
@@ -143,6 +149,9 @@ export function validateEvent(input: unknown, prefix = ''): { ok: true; event: V
       strategy_id: e.strategy_id ?? null,
       priority: e.priority ?? 'normal',
       time: e.time ?? null,
+      // The publisher's own objects, not zod's copies: those list keys in schema order, and the
+      // actions are stored and delivered as sent.
+      ...(e.actions !== undefined ? { actions: (input as { actions: EventAction[] }).actions } : {}),
     },
   };
 }
@@ -170,13 +179,18 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * What "the same event" means for an idempotency key: type, data, scope keys and priority. A retry
- * must match all of them; the same id with any of them different is a conflict, not a duplicate.
- * Key order is not content (JSON objects are unordered), every field is, including ones the type's
- * schema does not name.
+ * What "the same event" means for an idempotency key: type, data, scope keys, priority and attached
+ * actions. A retry must match all of them; the same id with any of them different is a conflict,
+ * not a duplicate. Key order is not content (JSON objects are unordered), every field is, including
+ * ones the type's schema does not name. An event without actions keeps the key it had before events
+ * could carry them, so fingerprints already stored (the Redis engine's) still match their retries.
  */
-export function eventContentKey(ev: Pick<ValidEvent, 'type' | 'data' | 'store_id' | 'user_id' | 'strategy_id' | 'priority'>): string {
-  return canonicalJson([ev.type, ev.data, ev.store_id ?? null, ev.user_id ?? null, ev.strategy_id ?? null, ev.priority]);
+export function eventContentKey(
+  ev: Pick<ValidEvent, 'type' | 'data' | 'store_id' | 'user_id' | 'strategy_id' | 'priority'> & { actions?: unknown },
+): string {
+  const parts: unknown[] = [ev.type, ev.data, ev.store_id ?? null, ev.user_id ?? null, ev.strategy_id ?? null, ev.priority];
+  if (ev.actions !== undefined && ev.actions !== null) parts.push({ actions: ev.actions });
+  return canonicalJson(parts);
 }
 
 /** An event as the hub stores and delivers it. `seq` is the global order and the SSE id. */
@@ -193,6 +207,8 @@ export const hubEventSchema = z.object({
   time: z.string(),
   /** When the hub committed it. */
   received_at: z.string(),
+  /** Actions its publisher attached, as sent; absent when none were. */
+  actions: z.array(eventActionSchema).optional(),
 });
 export type HubEvent = z.infer<typeof hubEventSchema>;
 

@@ -157,6 +157,9 @@ export const MIGRATIONS: string[] = [
   // Actions are events found by their action_id (electron/hub/actions.ts): a partial index holds
   // action rows only, so looking one up or sweeping for timeouts never reads the rest of the log.
   `CREATE INDEX events_action_id ON events(json_extract(data, '$.action_id')) WHERE type GLOB 'action.*';`,
+  // Actions a publisher attaches to an event (buttons in the console), kept as sent; NULL for none,
+  // so events without them cost nothing.
+  `ALTER TABLE events ADD COLUMN actions TEXT;`,
 ];
 
 /**

@@ -23,6 +23,8 @@ export interface EventRow {
   data: string;
   /** NULL: the log's first epoch. */
   epoch?: string | null;
+  /** The publisher's attached actions as JSON text; NULL when it attached none. */
+  actions?: string | null;
 }
 
 /** The instant of `time`, for range queries (the publisher's offset stays in `time`, as sent). */
@@ -58,6 +60,7 @@ export function rowToEvent(r: EventRow, data: Record<string, unknown> = JSON.par
     priority: r.priority,
     time: r.time,
     received_at: r.received_at,
+    ...(r.actions ? { actions: JSON.parse(r.actions) as HubEvent['actions'] } : {}),
   };
 }
 
@@ -140,10 +143,10 @@ export class EventLog {
 
   constructor(private readonly db: DB) {
     this.insert = db.prepare(
-      `INSERT INTO events (seq, id, type, store_id, user_id, strategy_id, priority, time, time_ms, received_at, data, epoch)
-       VALUES (@seq, @id, @type, @store_id, @user_id, @strategy_id, @priority, @time, @time_ms, @received_at, @data, @epoch)`,
+      `INSERT INTO events (seq, id, type, store_id, user_id, strategy_id, priority, time, time_ms, received_at, data, epoch, actions)
+       VALUES (@seq, @id, @type, @store_id, @user_id, @strategy_id, @priority, @time, @time_ms, @received_at, @data, @epoch, @actions)`,
     );
-    this.byId = db.prepare('SELECT seq, type, data, store_id, user_id, strategy_id, priority FROM events WHERE namespace = ? AND id = ?');
+    this.byId = db.prepare('SELECT seq, type, data, store_id, user_id, strategy_id, priority, actions FROM events WHERE namespace = ? AND id = ?');
     this.afterStmt = db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
     this.countStmt = db.prepare('SELECT COUNT(*) AS n FROM events');
     this.head = this.readHead();
@@ -200,7 +203,7 @@ export class EventLog {
     if (ev.id !== undefined) {
       const prior = this.byId.get(scopeNamespace(ev), ev.id) as (Omit<EventRow, 'data'> & { data: string }) | undefined;
       if (prior) {
-        if (eventContentKey({ ...prior, data: JSON.parse(prior.data) }) !== eventContentKey(ev)) throw new IdConflictError(ev.id, prior.seq);
+        if (eventContentKey({ ...prior, data: JSON.parse(prior.data), actions: prior.actions ? JSON.parse(prior.actions) : undefined }) !== eventContentKey(ev)) throw new IdConflictError(ev.id, prior.seq);
         return { seq: prior.seq, id: ev.id, duplicate: true };
       }
     }
@@ -216,6 +219,7 @@ export class EventLog {
       received_at: receivedAt,
       data,
       epoch: epoch === undefined || epoch === this.epochs.origin ? null : epoch,
+      actions: ev.actions === undefined ? null : JSON.stringify(ev.actions),
     };
     this.insert.run({ ...row, time_ms: instantOf(row.time, receivedAt) });
     if (seq > this.head) this.head = seq;

@@ -63,6 +63,43 @@ export const HUB_WRITTEN_ACTION_TYPES: readonly string[] = ['action.requested', 
 
 export const ACTION_OUTCOME_TYPES = ['action.accepted', 'action.rejected', 'action.completed', 'action.failed', 'action.timed_out'] as const;
 
+/**
+ * Actions a publisher attaches to its own event (the envelope's `actions`): buttons the console shows
+ * on the event, each a request the publisher's backend answers like any other action. `id` becomes
+ * the request's `name`, `params` its params; the target is the event itself.
+ */
+export const MAX_EVENT_ACTIONS = 5;
+export const MAX_EVENT_ACTION_PARAMS_BYTES = 4096;
+export const eventActionStyle = z.enum(['primary', 'danger', 'default']);
+export type EventActionStyle = z.infer<typeof eventActionStyle>;
+
+export const eventActionSchema = z
+  .object({
+    id: actionNameSchema,
+    /** The button's text; short, because it sits on a card, a table row and a notification. */
+    label: z.string().min(1, 'must not be empty').max(40, 'must be at most 40 characters (it is a button)'),
+    style: eventActionStyle.optional(),
+    /** When present the console asks this question before sending the request. */
+    confirm: z.string().min(1, 'must not be empty (omit it for no confirmation)').max(300, 'must be at most 300 characters').optional(),
+    params: params
+      .refine((p) => JSON.stringify(p).length <= MAX_EVENT_ACTION_PARAMS_BYTES, `must be at most ${MAX_EVENT_ACTION_PARAMS_BYTES} bytes of JSON`)
+      .optional(),
+  })
+  .strict();
+export type EventAction = z.infer<typeof eventActionSchema>;
+
+export const eventActionsSchema = z
+  .array(eventActionSchema)
+  .max(MAX_EVENT_ACTIONS, `at most ${MAX_EVENT_ACTIONS} actions per event`)
+  .superRefine((list, ctx) => {
+    // The id is what a click sends; two buttons with one id could not be told apart by the backend.
+    const seen = new Set<string>();
+    list.forEach((a, i) => {
+      if (seen.has(a.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate action id "${a.id}"; each action of an event needs its own id` });
+      seen.add(a.id);
+    });
+  });
+
 /** POST /v1/actions. The scope keys are the target's (the event's keys), checked against the caller's scope. */
 export const actionRequestSchema = z
   .object({
