@@ -4,9 +4,10 @@ import { storeTypes } from './domains/store.ts';
 import { tradingTypes } from './domains/trading.ts';
 import { mailTypes } from './domains/mail.ts';
 import { actionTypes, eventActionSchema, eventActionsSchema, type EventAction } from './domains/action.ts';
+import { jobTypes, JOB_DEFAULT_PRIORITY } from './domains/job.ts';
 
 /** Every known event type with the schema of its `data`. */
-export const knownTypes = { ...storeTypes, ...tradingTypes, ...mailTypes, ...actionTypes } as const;
+export const knownTypes = { ...storeTypes, ...tradingTypes, ...mailTypes, ...actionTypes, ...jobTypes } as const;
 export type KnownType = keyof typeof knownTypes;
 export const KNOWN_TYPES = Object.keys(knownTypes) as KnownType[];
 export type DataOf<T extends KnownType> = z.output<(typeof knownTypes)[T]>;
@@ -25,10 +26,18 @@ export const REQUIRED_KEYS: Record<string, (keyof EventKeys)[]> = {
   store: ['store_id'],
   trading: ['user_id', 'strategy_id'],
   mail: ['user_id'],
+  job: [],
 };
 
 export const priority = z.enum(['low', 'normal', 'high', 'urgent']);
 export type Priority = z.infer<typeof priority>;
+
+/**
+ * The priority of an event published without one, for types whose nature sets it (a failed job is
+ * worth an alert); every other type defaults to normal.
+ */
+const DEFAULT_PRIORITY: Partial<Record<string, Priority>> = { ...JOB_DEFAULT_PRIORITY };
+export const defaultPriorityOf = (type: string): Priority => DEFAULT_PRIORITY[type] ?? 'normal';
 
 /** Publisher idempotency keys: printable ASCII without spaces, so they are safe in logs and URLs. */
 export const eventIdSchema = z
@@ -147,7 +156,7 @@ export function validateEvent(input: unknown, prefix = ''): { ok: true; event: V
       store_id: e.store_id ?? null,
       user_id: e.user_id ?? null,
       strategy_id: e.strategy_id ?? null,
-      priority: e.priority ?? 'normal',
+      priority: e.priority ?? defaultPriorityOf(e.type),
       time: e.time ?? null,
       // The publisher's own objects, not zod's copies: those list keys in schema order, and the
       // actions are stored and delivered as sent.

@@ -1,6 +1,7 @@
 import type { HubEvent } from './events.ts';
 import type { StateKind } from './state.ts';
 import { carriedKeys, stateRowKey, type CarriedKeys } from './state-keys.ts';
+import { jobStateChange } from './domains/job.ts';
 
 type Data = Record<string, unknown>;
 
@@ -68,6 +69,6 @@ export function stateChangeOf(ev: Pick<HubEvent, 'type' | 'store_id' | 'user_id'
         fields: fields({ ...d, state: ev.type.slice('mail.sync.'.length), at: ev.time }),
       };
     default:
-      return null;
+      return jobStateChange(ev, d);
   }
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageCutSchema } from './api.ts';
+import { JOB_SNAPSHOT_CAP } from './domains/job.ts';
 
 /** Rows of the projections the hub keeps in the same transaction as the log. */
 export const projectionRowSchema = z.object({
@@ -14,7 +15,7 @@ export const projectionRowSchema = z.object({
 });
 export type ProjectionRow = z.infer<typeof projectionRowSchema>;
 
-export const stateKinds = ['store_order', 'trading_order', 'position', 'mail', 'mail_sync'] as const;
+export const stateKinds = ['store_order', 'trading_order', 'position', 'mail', 'mail_sync', 'job'] as const;
 export type StateKind = (typeof stateKinds)[number];
 
 /** The wire name of each kind's rows, the same in the `initial` snapshot and in GET /v1/state. */
@@ -24,6 +25,7 @@ export const stateFields = {
   position: 'positions',
   mail: 'mail',
   mail_sync: 'mail_sync',
+  job: 'jobs',
 } as const satisfies Record<StateKind, string>;
 export type StateField = (typeof stateFields)[StateKind];
 
@@ -32,6 +34,7 @@ export const stateViews = {
   orders: ['store_order', 'trading_order'],
   positions: ['position'],
   mail: ['mail', 'mail_sync'],
+  jobs: ['job'],
 } as const satisfies Record<string, readonly StateKind[]>;
 export type StateView = keyof typeof stateViews;
 
@@ -52,6 +55,7 @@ export const SNAPSHOT_CAPS: Readonly<Record<StateKind, number>> = {
   position: 5_000,
   mail: 1_000,
   mail_sync: 5_000,
+  job: JOB_SNAPSHOT_CAP,
 };
 
 /**
@@ -91,7 +95,7 @@ export const stateCountSchema = z.object({
 export type StateCount = z.infer<typeof stateCountSchema>;
 
 const perField = <T extends z.ZodType>(s: T) =>
-  z.object({ store_orders: s, trading_orders: s, positions: s, mail: s, mail_sync: s } satisfies Record<StateField, T>);
+  z.object({ store_orders: s, trading_orders: s, positions: s, mail: s, mail_sync: s, jobs: s } satisfies Record<StateField, T>);
 const rowList = z.array(projectionRowSchema);
 
 export const snapshotSchema = z.object({

@@ -3,6 +3,7 @@ import { EventSource } from 'eventsource';
 import { normalizeData, type HubEvent } from '../../shared/events.ts';
 import { formatMoney } from '../../shared/money.ts';
 import { tableLabel } from '../../shared/table-label.ts';
+import { describeJob } from '../../shared/domains/job.ts';
 import { CONTROL, formatEventId, parseEventId, type ConnectionEvent, type ResetEvent, type ForceDisconnect } from '../../shared/wire.ts';
 import { stateViewOf, truncatedFields, type Snapshot } from '../../shared/state.ts';
 import { errorFromResponse } from '../client/index.ts';
@@ -21,7 +22,7 @@ interface TailFlags {
   heartbeats?: boolean;
 }
 
-const DOMAIN_COLOUR: Record<string, string> = { store: '36', trading: '35', mail: '33' };
+const DOMAIN_COLOUR: Record<string, string> = { store: '36', trading: '35', mail: '33', job: '32' };
 const PRIORITY_COLOUR: Record<string, string> = { low: '2', normal: '0', high: '1;33', urgent: '1;31' };
 
 const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
@@ -63,6 +64,8 @@ export function summarize(e: Pick<HubEvent, 'type' | 'data'>): string {
     return `${str(d.order_id)} ${str(d.side)} ${str(d.quantity)} ${str(d.symbol)} ${str(d.order_type)}${d.price != null ? ` @ ${str(d.price)}` : ''} ${str(d.status)}${d.filled_quantity !== undefined ? ` filled ${str(d.filled_quantity)}` : ''}${acct?.exchange ? ` [${acct.exchange}]` : ''}`;
   if (e.type.startsWith('trading.position.'))
     return `${str(d.symbol)} qty ${str(d.previous_quantity ?? '?')} → ${str(d.quantity)} @ ${str(d.entry_price)}${d.unrealized_pnl !== undefined ? ` pnl ${str(d.unrealized_pnl)}` : ''}`;
+  const domain = describeJob({ type: e.type, data: d });
+  if (domain !== null) return domain;
   const json = JSON.stringify(d);
   return json.length > 160 ? json.slice(0, 157) + '...' : json;
 }

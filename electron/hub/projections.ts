@@ -3,6 +3,7 @@ import { inScope, type TokenScope } from '../../shared/scope.ts';
 import { normalizeData, type HubEvent } from '../../shared/events.ts';
 import { stateChangeOf } from '../../shared/state-changes.ts';
 import { SCOPE_KEY_NAMES } from '../../shared/state-keys.ts';
+import { JOB_FINAL_STATES } from '../../shared/domains/job.ts';
 import type { PageCut } from '../../shared/api.ts';
 import { stateFields, stateKinds, type ProjectionRow, type Snapshot, type StateCount, type StateField, type StateKind } from '../../shared/state.ts';
 import type { DB } from './db.ts';
@@ -219,13 +220,16 @@ export class Projections {
     return { seq, truncated, counts, ...out } as Snapshot;
   }
 
-  /** Finished trading orders and mail older than the retained log leave the state with it. */
+  /** Finished trading orders and jobs, and mail, older than the retained log leave the state with it. */
   pruneBefore(seq: number): number {
     let n = this.db.prepare(`DELETE FROM projections WHERE kind = 'mail' AND seq < ?`).run(seq).changes;
     const terminal = [...TERMINAL_TRADING].map(() => '?').join(',');
     n += this.db
       .prepare(`DELETE FROM projections WHERE kind = 'trading_order' AND seq < ? AND json_extract(data, '$.status') IN (${terminal})`)
       .run(seq, ...TERMINAL_TRADING).changes;
+    n += this.db
+      .prepare(`DELETE FROM projections WHERE kind = 'job' AND seq < ? AND json_extract(data, '$.state') IN (${JOB_FINAL_STATES.map(() => '?').join(',')})`)
+      .run(seq, ...JOB_FINAL_STATES).changes;
     return n;
   }
 }
