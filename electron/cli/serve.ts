@@ -56,7 +56,7 @@ export function serveCommand(onDemo?: (url: string, adminToken: string, flags: S
         .argParser(int('--max-connections')),
     )
     .addOption(new Option('--log-level <level>', 'structured log level (stderr)').env('RELAYDESK_LOG_LEVEL').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
-    .option('--demo', 'run the demo publishers (a store, two trading strategies, a mailbox) through the HTTP API', false)
+    .option('--demo', 'run the demo publishers (a store, two trading strategies, a mailbox, the jobs of a script generator) through the HTTP API', false)
     .addOption(new Option('--demo-rate <x>', 'demo speed multiplier (1 = a few events per second)').env('RELAYDESK_DEMO_RATE').default(1).argParser((v: string) => {
       const n = Number(v);
       if (!(n > 0 && n <= 1000)) throw new Error(`--demo-rate must be a number in (0, 1000], got "${v}"`);

@@ -5,7 +5,8 @@
  * The restaurant is also a backend that acts: it registers a webhook endpoint for `action.requested`
  * in its store and answers operators' `order.status` actions (accepted, the order's update, completed,
  * or rejected with the reason); the trading bot answers `trading.order.cancel` and the mailbox
- * `mail.mark_read` and `mail.star` the same way.
+ * `mail.mark_read` and `mail.star` the same way. An AI script generator's worker (user 1) reports
+ * its jobs' progress and outcomes.
  */
 import { Publisher, hubFetch, type PublisherStats } from '../client/index.ts';
 import type { TokenInfo } from '../../shared/api.ts';
@@ -16,12 +17,14 @@ import type { HubEvent } from '../../shared/events.ts';
 import type { TokenScope } from '../../shared/scope.ts';
 import { DEMO_TRADING_USER, startTrading } from './trading.ts';
 import { DEMO_MAIL_USER, startMail } from './mail.ts';
+import { startJobs } from './jobs.ts';
 
 export { DEMO_STORE_ID } from './store.ts';
 export { DEMO_TRADING_USER, DEMO_STRATEGIES } from './trading.ts';
 export { DEMO_MAIL_USER, DEMO_MAIL_ACCOUNT } from './mail.ts';
+export { DEMO_JOBS_USER } from './jobs.ts';
 
-export type DemoDomain = 'store' | 'trading' | 'mail';
+export type DemoDomain = 'store' | 'trading' | 'mail' | 'jobs';
 
 export interface DemoOptions {
   url: string;
@@ -64,12 +67,13 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     onRetry: ({ attempt, error }) => attempt === 1 && log.warn(`demo: publish failed (${error.message}); retrying`),
   });
   const rt = new Runtime(client, rate, o.seed === undefined ? Math.random : seeded(o.seed), log);
-  const domains = new Set(o.domains ?? ['store', 'trading', 'mail']);
+  const domains = new Set(o.domains ?? ['store', 'trading', 'mail', 'jobs']);
   // Every simulator starts before anything is awaited, so a seeded run draws the same numbers in the
   // same order whatever the webhook registration below costs.
   const store = domains.has('store') ? startStore(rt) : undefined;
   const trading = domains.has('trading') ? startTrading(rt) : undefined;
   const mail = domains.has('mail') ? startMail(rt) : undefined;
+  if (domains.has('jobs')) startJobs(rt);
   const register = async (what: string, scope: TokenScope, handle: (ev: HubEvent) => void): Promise<Receiver | undefined> => {
     try {
       const r = await startReceiver({ admin, types: ['action.requested'], scope, description: `relaydesk demo ${what} backend`, handle, log });

@@ -16,6 +16,7 @@ import { StreamClient } from '../stream/client.ts';
 import { OrdersBoard } from '../orders/OrdersBoard.tsx';
 import { TradingView } from '../trading/TradingView.tsx';
 import { MailView } from '../mail/MailView.tsx';
+import { JobsView } from '../jobs/JobsView.tsx';
 import { LiveView } from '../live/LiveView.tsx';
 import { StatsView } from '../stats/StatsView.tsx';
 import { NotificationCentre } from '../notify/NotificationCentre.tsx';
@@ -26,6 +27,7 @@ export const VIEWS = [
   { id: 'orders', label: 'Orders' },
   { id: 'trading', label: 'Trading' },
   { id: 'mail', label: 'Mail' },
+  { id: 'jobs', label: 'Jobs' },
   { id: 'live', label: 'Live stream' },
   { id: 'stats', label: 'Stats' },
   { id: 'alerts', label: 'Alerts' },
@@ -195,7 +197,7 @@ function Shell({ theme, toggleTheme }: { theme: string; toggleTheme(): void }) {
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
 
-  // Global keys: 1-6 switch views, t toggles the theme. Ignored while typing in a field.
+  // Global keys: 1-9 switch views, t toggles the theme. Ignored while typing in a field.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (typingIn(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
@@ -257,6 +259,7 @@ function Shell({ theme, toggleTheme }: { theme: string; toggleTheme(): void }) {
         {view === 'orders' && <OrdersBoard />}
         {view === 'trading' && <TradingView />}
         {view === 'mail' && <MailView />}
+        {view === 'jobs' && <JobsView />}
         {view === 'live' && <LiveView />}
         {view === 'stats' && <StatsView />}
         {view === 'alerts' && <NotificationCentre />}

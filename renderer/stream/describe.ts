@@ -1,6 +1,7 @@
 import type { HubEvent } from '../../shared/events.ts';
 import { formatMoney } from '../../shared/money.ts';
 import { tableLabel } from '../../shared/table-label.ts';
+import { describeJob } from '../../shared/domains/job.ts';
 
 /** What the window already knows about an email, so an alert about it can name it. */
 export interface DescribeContext {
@@ -51,6 +52,8 @@ export function describeEvent(ev: HubEvent, ctx: DescribeContext = {}): string {
     case 'mail.sync.error':
       return `Mail sync failed ${s(d.account)}: ${s(d.error)}`;
     default: {
+      const domain = describeJob(ev);
+      if (domain !== null) return domain;
       const text = JSON.stringify(ev.data);
       return text.length > 140 ? text.slice(0, 139) + '…' : text;
     }

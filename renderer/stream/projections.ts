@@ -2,6 +2,7 @@ import { normalizeData, type HubEvent } from '../../shared/events.ts';
 import type { ProjectionRow, Snapshot, StateKind } from '../../shared/state.ts';
 import { stateChangeOf } from '../../shared/state-changes.ts';
 import { underCarriedKeys } from '../../shared/state-keys.ts';
+import { JOB_WHOLE_ROW_TYPES } from '../../shared/domains/job.ts';
 
 /**
  * The client twin of electron/hub/projections.ts: the snapshot gives us the hub's state at seq N and
@@ -17,6 +18,7 @@ export const emptyTables = (): Tables => ({
   position: new Map(),
   mail: new Map(),
   mail_sync: new Map(),
+  job: new Map(),
 });
 
 export function tablesFromSnapshot(s: Snapshot): Tables {
@@ -29,6 +31,7 @@ export function tablesFromSnapshot(s: Snapshot): Tables {
   fill('position', s.positions);
   fill('mail', s.mail);
   fill('mail_sync', s.mail_sync);
+  fill('job', s.jobs);
   return t;
 }
 
@@ -59,6 +62,7 @@ const WHOLE_ROW_TYPES: ReadonlySet<string> = new Set([
   'mail.sync.started',
   'mail.sync.completed',
   'mail.sync.error',
+  ...JOB_WHOLE_ROW_TYPES,
 ]);
 
 export const startsWholeRow = (type: string): boolean => WHOLE_ROW_TYPES.has(type);

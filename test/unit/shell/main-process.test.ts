@@ -253,12 +253,12 @@ describe('the bundled main process (fake electron, real hub)', () => {
     const auth = { headers: { authorization: `Bearer ${conn.token}` } };
     const end = Date.now() + 30_000;
     let domains = new Set<string>();
-    while (domains.size < 3 && Date.now() < end) {
+    while (domains.size < 4 && Date.now() < end) {
       const events = (await (await fetch(`${origin}/v1/events?limit=1000`, auth)).json()).events as { type: string }[];
       domains = new Set(events.map((e) => e.type.split('.')[0]!));
       await new Promise((r) => setTimeout(r, 250));
     }
-    expect([...domains].sort()).toEqual(['mail', 'store', 'trading']);
+    expect([...domains].sort()).toEqual(['job', 'mail', 'store', 'trading']);
     await main.cmd('quit');
     expect(await main.exited).toBe(0);
   }, 60_000);

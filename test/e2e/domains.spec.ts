@@ -1,0 +1,78 @@
+import { test, expect, type Page } from '@playwright/test';
+import { publish, type TestHub } from '../helpers/hub.ts';
+import { login, startConsoleHub } from './fixtures.ts';
+
+let hub: TestHub;
+let pageErrors: string[] = [];
+test.beforeEach(async ({ page }) => {
+  hub = await startConsoleHub();
+  pageErrors = [];
+  // Uncaught exceptions in the console fail the test, whatever it asserts.
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+});
+test.afterEach(async () => {
+  await hub?.stop();
+  expect(pageErrors, 'uncaught errors in the page').toEqual([]);
+});
+
+async function pub(events: unknown) {
+  const r = await publish(hub.url, events);
+  expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
+}
+
+const view = (page: Page, id: string) => page.getByTestId(`view-${id}`);
+const ROWS = '.vbody [role="row"]';
+
+test('Jobs view: progress bars, stage and elapsed, live; failures say whether they are retryable', async ({ page }) => {
+  const u = { user_id: 'u1' };
+  const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+  // Jobs already under way when the console opens come from the snapshot.
+  await pub([
+    { type: 'job.queued', data: { job_id: 'gen-1', title: 'Episode 12 cold open', kind: 'script.generate' }, time: minutesAgo(3), ...u },
+    { type: 'job.progress', data: { job_id: 'gen-1', progress: 35, stage: 'drafting', message: 'scene 2 of 6' }, ...u },
+    { type: 'job.queued', data: { job_id: 'gen-2', title: 'Launch explainer' }, time: minutesAgo(2), ...u },
+    { type: 'job.progress', data: { job_id: 'gen-2', progress: 60, stage: 'dialogue' }, ...u },
+    { type: 'job.failed', data: { job_id: 'gen-2', error: 'model rate limit reached (429)', retryable: true }, ...u },
+    { type: 'job.failed', data: { job_id: 'gen-3', error: 'prompt refused by the content policy', retryable: false }, ...u },
+  ]);
+  await login(page, hub, 'operator', { user_id: 'u1' }, 'jobs');
+  const jobs = view(page, 'jobs');
+  const row = (title: string) => jobs.getByTestId('job-list').locator(ROWS).filter({ hasText: title });
+
+  await expect(row('Episode 12')).toContainText('running');
+  await expect(row('Episode 12')).toContainText('drafting');
+  await expect(row('Episode 12')).toContainText('scene 2 of 6');
+  await expect(row('Episode 12').getByRole('progressbar')).toHaveAttribute('aria-valuenow', '35');
+  // Elapsed counts from the job's queued time: three minutes and going.
+  await expect(row('Episode 12').getByTestId('job-elapsed')).toContainText(/^3m/);
+
+  await expect(row('Launch explainer')).toContainText('failed');
+  await expect(row('Launch explainer').getByTestId('job-retryable')).toHaveText('retryable');
+  await expect(row('Launch explainer')).toContainText('model rate limit reached (429)');
+  // The bar keeps how far the job got before it failed.
+  await expect(row('Launch explainer').getByRole('progressbar')).toHaveAttribute('aria-valuenow', '60');
+  await expect(row('gen-3').getByTestId('job-retryable')).toHaveText('not retryable');
+  await expect(jobs.getByTestId('job-counts')).toContainText('1 running');
+  await expect(jobs.getByTestId('job-counts')).toContainText('2 failed');
+
+  // Live: the bar moves, then the job completes; a new job appears queued.
+  await pub({ type: 'job.progress', data: { job_id: 'gen-1', progress: 80, stage: 'polishing' }, ...u });
+  await expect(row('Episode 12').getByRole('progressbar')).toHaveAttribute('aria-valuenow', '80');
+  await expect(row('Episode 12')).toContainText('polishing');
+  await pub([
+    { type: 'job.completed', data: { job_id: 'gen-1', message: '1,840 words, 6 scenes' }, ...u },
+    { type: 'job.queued', data: { job_id: 'gen-4', title: 'Podcast intro' }, ...u },
+  ]);
+  await expect(row('Episode 12')).toContainText('completed');
+  await expect(row('Episode 12')).toContainText('1,840 words, 6 scenes');
+  await expect(row('Episode 12').getByRole('progressbar')).toHaveAttribute('aria-valuenow', '100');
+  await expect(row('Podcast intro')).toContainText('waiting for a worker');
+  // A finished job's elapsed time stops at its outcome.
+  const frozen = await row('Episode 12').getByTestId('job-elapsed').textContent();
+  await page.waitForTimeout(2_100);
+  await expect(row('Episode 12').getByTestId('job-elapsed')).toHaveText(frozen!);
+
+  // A failed job raised an alert (job.failed is high priority unless its publisher says otherwise).
+  await page.getByTestId('tab-alerts').click();
+  await expect(view(page, 'alerts')).toContainText('model rate limit reached (429)');
+});
