@@ -1,16 +1,13 @@
 import { z } from 'zod';
 import { scopeKey, type EventKeys } from './scope.ts';
-import { storeTypes } from './domains/store.ts';
-import { tradingTypes } from './domains/trading.ts';
-import { mailTypes } from './domains/mail.ts';
-import { actionTypes, eventActionSchema, eventActionsSchema, type EventAction } from './domains/action.ts';
-import { jobTypes, JOB_DEFAULT_PRIORITY } from './domains/job.ts';
+import { eventActionSchema, eventActionsSchema, type EventAction } from './domains/action.ts';
+import { builtinRegistry, type DomainRegistry, type KnownTypes } from './domains/index.ts';
 
-/** Every known event type with the schema of its `data`. */
-export const knownTypes = { ...storeTypes, ...tradingTypes, ...mailTypes, ...actionTypes, ...jobTypes } as const;
-export type KnownType = keyof typeof knownTypes;
-export const KNOWN_TYPES = Object.keys(knownTypes) as KnownType[];
-export type DataOf<T extends KnownType> = z.output<(typeof knownTypes)[T]>;
+/** Every known event type with the schema of its `data` (derived from shared/domains). */
+export const knownTypes = builtinRegistry.types as KnownTypes;
+export type KnownType = keyof KnownTypes & string;
+export const KNOWN_TYPES = builtinRegistry.typeNames as KnownType[];
+export type DataOf<T extends KnownType> = z.output<KnownTypes[T]>;
 
 /** Types outside the known domains must carry this prefix; their data is any JSON object. */
 export const CUSTOM_PREFIX = 'x.';
@@ -18,26 +15,25 @@ export const CUSTOM_PREFIX = 'x.';
 export const TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z0-9_-]+){1,5}$/;
 
 /**
- * Scope keys a domain requires. An order without a store, a trading event without a strategy or a
- * mail event without a user could only be delivered to unscoped admins; we refuse it at publish
- * instead of letting it silently vanish from every scoped console.
+ * Scope keys each domain requires (each domain declares its own). An order without a store, a
+ * trading event without a strategy or a mail event without a user could only be delivered to
+ * unscoped admins; we refuse it at publish instead of letting it silently vanish from every scoped
+ * console.
  */
-export const REQUIRED_KEYS: Record<string, (keyof EventKeys)[]> = {
-  store: ['store_id'],
-  trading: ['user_id', 'strategy_id'],
-  mail: ['user_id'],
-  job: [],
-};
+export const REQUIRED_KEYS: Readonly<Record<string, readonly (keyof EventKeys)[]>> = Object.fromEntries(builtinRegistry.domains.map((d) => [d.name, d.requiredKeys]));
 
 export const priority = z.enum(['low', 'normal', 'high', 'urgent']);
 export type Priority = z.infer<typeof priority>;
+/** Priorities in rising order, as thresholds compare them: the one ranking hub, console and CLI use. */
+export const PRIORITY_RANK = Object.fromEntries(priority.options.map((p, i) => [p, i])) as Readonly<Record<Priority, number>>;
+/** Whether `p` reaches the threshold `min` (an alert at or above the user's alert priority). */
+export const reaches = (p: Priority, min: Priority): boolean => PRIORITY_RANK[p] >= PRIORITY_RANK[min];
 
 /**
- * The priority of an event published without one, for types whose nature sets it (a failed job is
- * worth an alert); every other type defaults to normal.
+ * The priority of an event published without one: its domain's default for the type when it sets
+ * one (a failed job is worth an alert), normal otherwise.
  */
-const DEFAULT_PRIORITY: Partial<Record<string, Priority>> = { ...JOB_DEFAULT_PRIORITY };
-export const defaultPriorityOf = (type: string): Priority => DEFAULT_PRIORITY[type] ?? 'normal';
+export const defaultPriorityOf = (type: string, registry: DomainRegistry = builtinRegistry): Priority => registry.defaultPriority(type) ?? 'normal';
 
 /** Publisher idempotency keys: printable ASCII without spaces, so they are safe in logs and URLs. */
 export const eventIdSchema = z
@@ -127,24 +123,24 @@ function zodIssues(err: z.ZodError, prefix: string): FieldError[] {
 }
 
 /** Validate one envelope: shape, type, typed data, and the scope keys its domain needs. */
-export function validateEvent(input: unknown, prefix = ''): { ok: true; event: ValidEvent } | { ok: false; errors: FieldError[] } {
+export function validateEvent(input: unknown, prefix = '', registry: DomainRegistry = builtinRegistry): { ok: true; event: ValidEvent } | { ok: false; errors: FieldError[] } {
   const env = publishEnvelope.safeParse(input);
   if (!env.success) return { ok: false, errors: zodIssues(env.error, prefix) };
   const e = env.data;
   const at = (f: string) => (prefix ? `${prefix}.${f}` : f);
   const domain = e.type.split('.')[0]!;
-  if (e.type in knownTypes) {
+  if (registry.isKnown(e.type)) {
     // Checked, not rewritten: the event keeps the data as sent (fields the schema does not name,
     // numeric ids, omitted defaults); normalizeData gives readers the schema's view of it.
-    const parsed = knownTypes[e.type as KnownType].safeParse(e.data);
+    const parsed = registry.types[e.type]!.safeParse(e.data);
     if (!parsed.success) return { ok: false, errors: zodIssues(parsed.error, at('data')) };
   } else if (!e.type.startsWith(CUSTOM_PREFIX)) {
-    const reason = domain in REQUIRED_KEYS
-      ? `unknown ${domain} event type; known: ${KNOWN_TYPES.filter((t) => t.startsWith(domain + '.')).join(', ')}`
+    const reason = registry.domain(domain)
+      ? `unknown ${domain} event type; known: ${registry.typeNames.filter((t) => t.startsWith(domain + '.')).join(', ')}`
       : `unknown event type; use a known type or the custom prefix "${CUSTOM_PREFIX}" (e.g. x.${e.type})`;
     return { ok: false, errors: [{ path: at('type'), reason }] };
   }
-  const missing = (REQUIRED_KEYS[domain] ?? []).filter((k) => e[k] === undefined);
+  const missing = registry.requiredKeys(e.type).filter((k) => e[k] === undefined);
   if (missing.length)
     return { ok: false, errors: missing.map((k) => ({ path: at(k), reason: `required for ${domain}.* events` })) };
   return {
@@ -156,7 +152,7 @@ export function validateEvent(input: unknown, prefix = ''): { ok: true; event: V
       store_id: e.store_id ?? null,
       user_id: e.user_id ?? null,
       strategy_id: e.strategy_id ?? null,
-      priority: e.priority ?? defaultPriorityOf(e.type),
+      priority: e.priority ?? defaultPriorityOf(e.type, registry),
       time: e.time ?? null,
       // The publisher's own objects, not zod's copies: those list keys in schema order, and the
       // actions are stored and delivered as sent.
@@ -171,10 +167,8 @@ export function validateEvent(input: unknown, prefix = ''): { ok: true; event: V
  * so projections and consoles see normalized values while the log keeps what was sent. Data of
  * other types is returned as it is; null when known-type data does not match its schema.
  */
-export function normalizeData(type: string, data: Record<string, unknown>): Record<string, unknown> | null {
-  if (!Object.hasOwn(knownTypes, type)) return data;
-  const r = knownTypes[type as KnownType].safeParse(data);
-  return r.success ? (r.data as Record<string, unknown>) : null;
+export function normalizeData(type: string, data: Record<string, unknown>, registry: DomainRegistry = builtinRegistry): Record<string, unknown> | null {
+  return registry.normalize(type, data);
 }
 
 /** JSON with object keys sorted at every level: equal for values that differ only in key order. */

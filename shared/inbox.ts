@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hubEventSchema, priority, type Priority } from './events.ts';
+import { hubEventSchema, priority, reaches, type Priority } from './events.ts';
 
 /**
  * The notification inbox: which notable events (priority at or above a threshold) a token has read
@@ -13,8 +13,7 @@ export const INBOX_MARK_MAX = 1_000;
 /** The threshold the hub counts unread events at when none is asked for (and in `inbox` frames). */
 export const INBOX_DEFAULT_PRIORITY: Priority = 'high';
 
-export const PRIORITY_RANK: Record<Priority, number> = { low: 0, normal: 1, high: 2, urgent: 3 };
-export const prioritiesFrom = (min: Priority): Priority[] => priority.options.filter((p) => PRIORITY_RANK[p] >= PRIORITY_RANK[min]);
+export const prioritiesFrom = (min: Priority): Priority[] => priority.options.filter((p) => reaches(p, min));
 
 /** POST /v1/inbox/read, /unread and /dismiss: either the seqs to mark, or `all` (every notable event in scope). */
 export const inboxMarkSchema = z

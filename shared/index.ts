@@ -11,3 +11,4 @@ export * from './domains/mail.ts';
 export * from './domains/action.ts';
 export * from './settings.ts';
 export * from './desktop-bridge.ts';
+export * from './domains/index.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { pageCutSchema } from './api.ts';
-import { JOB_SNAPSHOT_CAP } from './domains/job.ts';
+import { builtinRegistry, type BuiltinKinds, type DomainRegistry } from './domains/index.ts';
 
 /** Rows of the projections the hub keeps in the same transaction as the log. */
 export const projectionRowSchema = z.object({
@@ -15,48 +15,33 @@ export const projectionRowSchema = z.object({
 });
 export type ProjectionRow = z.infer<typeof projectionRowSchema>;
 
-export const stateKinds = ['store_order', 'trading_order', 'position', 'mail', 'mail_sync', 'job'] as const;
-export type StateKind = (typeof stateKinds)[number];
+// Kinds, wire fields, views and caps are declared by the domains (shared/domains/<domain>.ts `kinds`)
+// and derived here from the registry of the built-in ones.
+
+export type StateKind = keyof BuiltinKinds & string;
+export const stateKinds = builtinRegistry.kinds as readonly StateKind[];
 
 /** The wire name of each kind's rows, the same in the `initial` snapshot and in GET /v1/state. */
-export const stateFields = {
-  store_order: 'store_orders',
-  trading_order: 'trading_orders',
-  position: 'positions',
-  mail: 'mail',
-  mail_sync: 'mail_sync',
-  job: 'jobs',
-} as const satisfies Record<StateKind, string>;
+export const stateFields = builtinRegistry.fields as { readonly [K in StateKind]: BuiltinKinds[K]['field'] };
 export type StateField = (typeof stateFields)[StateKind];
 
 /** GET /v1/state/{view}: the kinds each view carries. */
-export const stateViews = {
-  orders: ['store_order', 'trading_order'],
-  positions: ['position'],
-  mail: ['mail', 'mail_sync'],
-  jobs: ['job'],
-} as const satisfies Record<string, readonly StateKind[]>;
-export type StateView = keyof typeof stateViews;
+export type StateView = BuiltinKinds[StateKind]['view'];
+export const stateViews = builtinRegistry.views as Readonly<Record<StateView, readonly StateKind[]>>;
 
 /** The GET /v1/state view that pages through a field's rows. */
 export function stateViewOf(field: StateField): StateView {
-  return (Object.keys(stateViews) as StateView[]).find((v) => stateViews[v].some((k) => stateFields[k] === field))!;
+  return builtinRegistry.viewOf(field) as StateView;
 }
 
 /**
  * The most rows of each kind one snapshot carries (the newest, by seq). A snapshot is one SSE frame
  * built in one synchronous step while publishes wait, so it must stay bounded; when a scope holds
- * more, the snapshot's `counts` say so and GET /v1/state pages through all of them. Mail is lower
- * because its rows are the largest. A hub may lower these (HubOptions.snapshotCaps).
+ * more, the snapshot's `counts` say so and GET /v1/state pages through all of them. Each domain sets
+ * its kinds' caps (mail's is lower: its rows are the largest). A hub may lower these
+ * (HubOptions.snapshotCaps).
  */
-export const SNAPSHOT_CAPS: Readonly<Record<StateKind, number>> = {
-  store_order: 5_000,
-  trading_order: 5_000,
-  position: 5_000,
-  mail: 1_000,
-  mail_sync: 5_000,
-  job: JOB_SNAPSHOT_CAP,
-};
+export const SNAPSHOT_CAPS = builtinRegistry.caps as Readonly<Record<StateKind, number>>;
 
 /**
  * The most row JSON of each kind one snapshot carries, on top of SNAPSHOT_CAPS: 5,000 orders of 1 MB
@@ -94,32 +79,46 @@ export const stateCountSchema = z.object({
 });
 export type StateCount = z.infer<typeof stateCountSchema>;
 
-const perField = <T extends z.ZodType>(s: T) =>
-  z.object({ store_orders: s, trading_orders: s, positions: s, mail: s, mail_sync: s, jobs: s } satisfies Record<StateField, T>);
+/** One schema per wire field. */
+const perField = <F extends string, T extends z.ZodType>(fields: readonly F[], s: T) =>
+  z.object(Object.fromEntries(fields.map((f) => [f, s]))) as unknown as z.ZodObject<{ [K in F]: T }, z.core.$strip>;
 const rowList = z.array(projectionRowSchema);
 
-export const snapshotSchema = z.object({
-  seq: z.number().int().nonnegative(),
-  counts: perField(stateCountSchema),
-  /** 'bytes' when a list was cut at its byte bound, else 'rows' when one was cut at its row cap, else null. */
-  truncated: pageCutSchema,
-  ...perField(rowList).shape,
-});
-export type Snapshot = z.infer<typeof snapshotSchema>;
+/** The `initial` snapshot with one list (and one count) per field. */
+function snapshotSchemaFor<F extends string>(fields: readonly F[]) {
+  return z.object({
+    seq: z.number().int().nonnegative(),
+    counts: perField(fields, stateCountSchema),
+    /** 'bytes' when a list was cut at its byte bound, else 'rows' when one was cut at its row cap, else null. */
+    truncated: pageCutSchema,
+    ...perField(fields, rowList).shape,
+  });
+}
 
 /** A GET /v1/state/{view} page: only the view's fields are present, in `counts` and as lists. */
-export const statePageSchema = z.object({
-  seq: z.number().int().nonnegative(),
-  counts: perField(stateCountSchema).partial(),
-  ...perField(rowList).partial().shape,
-  /** Pass as `cursor` (with the same `order`) for the next page; null when this was the last. */
-  next_cursor: z.string().nullable(),
-  /** The hub's per-request scan budget ended this page early; `next_cursor` continues it. */
-  partial: z.literal(true).optional(),
-  /** The page ended at its `limit` ('rows') or at STATE_PAGE_MAX_BYTES ('bytes'); null otherwise. */
-  truncated: pageCutSchema,
-});
+function statePageSchemaFor<F extends string>(fields: readonly F[]) {
+  return z.object({
+    seq: z.number().int().nonnegative(),
+    counts: perField(fields, stateCountSchema).partial(),
+    ...perField(fields, rowList).partial().shape,
+    /** Pass as `cursor` (with the same `order`) for the next page; null when this was the last. */
+    next_cursor: z.string().nullable(),
+    /** The hub's per-request scan budget ended this page early; `next_cursor` continues it. */
+    partial: z.literal(true).optional(),
+    /** The page ended at its `limit` ('rows') or at STATE_PAGE_MAX_BYTES ('bytes'); null otherwise. */
+    truncated: pageCutSchema,
+  });
+}
+
+const builtinFields = stateKinds.map((k) => stateFields[k]);
+export const snapshotSchema = snapshotSchemaFor(builtinFields);
+export type Snapshot = z.infer<typeof snapshotSchema>;
+export const statePageSchema = statePageSchemaFor(builtinFields);
 export type StatePage = z.infer<typeof statePageSchema>;
+
+/** The snapshot and state-page schemas of a hub started with more domains than the built-in ones. */
+export const snapshotSchemaOf = (registry: DomainRegistry) => snapshotSchemaFor(registry.kinds.map((k) => registry.fields[k]!));
+export const statePageSchemaOf = (registry: DomainRegistry) => statePageSchemaFor(registry.kinds.map((k) => registry.fields[k]!));
 
 /** The fields whose lists hold fewer rows than exist in the scope, e.g. for a "showing N of M" note. */
 export function truncatedFields(counts: Partial<Record<StateField, StateCount>>): StateField[] {

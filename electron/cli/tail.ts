@@ -1,9 +1,7 @@
 import { Command, Option } from 'commander';
 import { EventSource } from 'eventsource';
-import { normalizeData, type HubEvent } from '../../shared/events.ts';
-import { formatMoney } from '../../shared/money.ts';
-import { tableLabel } from '../../shared/table-label.ts';
-import { describeJob } from '../../shared/domains/job.ts';
+import type { HubEvent } from '../../shared/events.ts';
+import { builtinRegistry } from '../../shared/domains/index.ts';
 import { CONTROL, formatEventId, parseEventId, type ConnectionEvent, type ResetEvent, type ForceDisconnect } from '../../shared/wire.ts';
 import { stateViewOf, truncatedFields, type Snapshot } from '../../shared/state.ts';
 import { errorFromResponse } from '../client/index.ts';
@@ -22,62 +20,20 @@ interface TailFlags {
   heartbeats?: boolean;
 }
 
-const DOMAIN_COLOUR: Record<string, string> = { store: '36', trading: '35', mail: '33', job: '32' };
 const PRIORITY_COLOUR: Record<string, string> = { low: '2', normal: '0', high: '1;33', urgent: '1;31' };
 
-const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
-
-/** A one-line human summary of an event's data, for the known domains; compact JSON otherwise. */
-export function summarize(e: Pick<HubEvent, 'type' | 'data'>): string {
-  // Events arrive as published (a batch summary may leave its counts to their defaults).
-  const d = normalizeData(e.type, e.data) ?? e.data;
-  const acct = d.account as { exchange?: string } | undefined;
-  switch (e.type) {
-    case 'store.order.created': {
-      const items = (d.items as { name: string; quantity: number }[] | undefined) ?? [];
-      return `order ${str(d.order_id)}${tableLabel(d) !== null ? ` ${tableLabel(d)!}` : ''} · ${items.map((i) => `${i.quantity}× ${i.name}`).join(', ')} · ${formatMoney(d.total, d.currency)}`;
-    }
-    case 'store.order.updated':
-      return `order ${str(d.order_id)} → ${str(d.status)}${tableLabel(d) !== null ? ` (${tableLabel(d)!})` : ''}${d.note ? ` · ${str(d.note)}` : ''}`;
-    case 'store.order.deleted':
-      return `order ${str(d.order_id)} deleted${d.reason ? `: ${str(d.reason)}` : ''}`;
-    case 'store.session.ended':
-      return `${tableLabel(d) ?? 'table'} session ${str(d.session_id)} ended`;
-    case 'trading.order.batch': {
-      const s = (d.summaries as { order_type: string; created: number; filled: number; cancelled: number; failed: number }[] | undefined) ?? [];
-      return `batch ${str(d.batch_id)}: ${s.map((x) => `${x.order_type} created ${x.created}, filled ${x.filled}, cancelled ${x.cancelled}, failed ${x.failed}`).join('; ')}`;
-    }
-    case 'mail.email.new':
-      return `from ${str(d.from)}: "${str(d.subject)}"`;
-    case 'mail.email.classified':
-      return `mail ${str(d.email_id)} → ${str(d.category)} (${str(d.priority)})${d.summary ? ` · ${str(d.summary)}` : ''}`;
-    case 'mail.email.updated':
-      return `mail ${str(d.email_id)} ${Object.entries(d).filter(([k]) => k !== 'email_id').map(([k, v]) => `${k}=${str(v)}`).join(' ')}`;
-    case 'mail.sync.started':
-      return `sync ${str(d.account)} started`;
-    case 'mail.sync.completed':
-      return `sync ${str(d.account)} done: ${str(d.new_count)} new in ${str(d.duration_ms)} ms`;
-    case 'mail.sync.error':
-      return `sync ${str(d.account)} FAILED: ${str(d.error)}${d.retry_in_s !== undefined ? ` (retry in ${str(d.retry_in_s)} s)` : ''}`;
-  }
-  if (e.type.startsWith('trading.order.'))
-    return `${str(d.order_id)} ${str(d.side)} ${str(d.quantity)} ${str(d.symbol)} ${str(d.order_type)}${d.price != null ? ` @ ${str(d.price)}` : ''} ${str(d.status)}${d.filled_quantity !== undefined ? ` filled ${str(d.filled_quantity)}` : ''}${acct?.exchange ? ` [${acct.exchange}]` : ''}`;
-  if (e.type.startsWith('trading.position.'))
-    return `${str(d.symbol)} qty ${str(d.previous_quantity ?? '?')} → ${str(d.quantity)} @ ${str(d.entry_price)}${d.unrealized_pnl !== undefined ? ` pnl ${str(d.unrealized_pnl)}` : ''}`;
-  const domain = describeJob({ type: e.type, data: d });
-  if (domain !== null) return domain;
-  const json = JSON.stringify(d);
-  return json.length > 160 ? json.slice(0, 157) + '...' : json;
+/** The event's one-line summary, the same text the console shows (each domain writes its own). */
+export function summarize(e: Pick<HubEvent, 'type' | 'data'> & Partial<HubEvent>): string {
+  return builtinRegistry.summarize(e);
 }
 
 export function formatEvent(e: HubEvent, paint: Paint): string {
   const time = (e.received_at ?? e.time ?? '').slice(11, 23);
-  const domain = e.type.split('.')[0]!;
   const keys = [e.store_id != null ? `store=${e.store_id}` : '', e.user_id != null ? `user=${e.user_id}` : '', e.strategy_id != null ? `strategy=${e.strategy_id}` : '']
     .filter(Boolean)
     .join(' ');
   const prio = e.priority !== 'normal' ? ' ' + paint(PRIORITY_COLOUR[e.priority] ?? '0', `[${e.priority.toUpperCase()}]`) : '';
-  return `${paint('2', time)} ${paint('2', `#${e.seq}`)} ${paint(DOMAIN_COLOUR[domain] ?? '34', e.type)}${prio} ${paint('2', keys)}  ${summarize(e)}`;
+  return `${paint('2', time)} ${paint('2', `#${e.seq}`)} ${paint(builtinRegistry.colour(e.type) ?? '34', e.type)}${prio} ${paint('2', keys)}  ${summarize(e)}`;
 }
 
 export function tailCommand(): Command {

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { SNAPSHOT_CAPS, SNAPSHOT_KIND_MAX_BYTES, type StateKind } from '../../shared/state.ts';
+import { SNAPSHOT_CAPS, SNAPSHOT_KIND_MAX_BYTES } from '../../shared/state.ts';
+import type { AnyDomain } from '../../shared/domains/index.ts';
 import { SCAN_BUDGET_ROWS } from './scan-window.ts';
 import { defaultMaxConnections } from './http/connections.ts';
 import { WEBHOOK_DEFAULTS, type WebhookOptions } from './webhooks/dispatcher.ts';
@@ -19,10 +20,16 @@ export interface HubOptions {
   queue: { maxEvents: number; maxBytes: number; stallTimeoutMs: number };
   /**
    * Most rows of each kind in a stream's `initial` snapshot (newest first; `counts` report the rest).
-   * Defaults to SNAPSHOT_CAPS; lower it for small devices, or in tests to exceed it with a few rows.
-   * GET /v1/state pages are not affected.
+   * Defaults to SNAPSHOT_CAPS (a kind not named here: its domain's cap); lower it for small devices,
+   * or in tests to exceed it with a few rows. GET /v1/state pages are not affected.
    */
-  snapshotCaps: Record<StateKind, number>;
+  snapshotCaps: Record<string, number>;
+  /**
+   * Domains this hub knows besides the built-in ones (shared/domains/define.ts): their types are
+   * validated, projected and summarized like the built-in ones. Each hub builds its own registry
+   * from these, so hubs in one process never share domains.
+   */
+  domains: AnyDomain[];
   /** Most row JSON of each kind in an `initial` snapshot (newest first; `counts` say it was cut by bytes). */
   snapshotMaxBytes: number;
   bodyLimitBytes: number;
@@ -72,6 +79,7 @@ export function hubDefaults(overrides: Partial<HubOptions> = {}): HubOptions {
     retention: { maxAgeMs: 7 * 24 * 3600_000, maxEvents: 1_000_000, chunk: 2_000, intervalMs: 1_000 },
     queue: { maxEvents: 5_000, maxBytes: 4 * 1024 * 1024, stallTimeoutMs: 30_000 },
     snapshotCaps: { ...SNAPSHOT_CAPS },
+    domains: [],
     snapshotMaxBytes: SNAPSHOT_KIND_MAX_BYTES,
     bodyLimitBytes: 1024 * 1024,
     rateLimitPerSecond: 1_000,

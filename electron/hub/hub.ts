@@ -6,6 +6,7 @@ import type { ValidEvent } from '../../shared/events.ts';
 import { openDatabase, claimDatabase, getMeta, setMeta, HOLDER_KEY, type DB, type DbClaim } from './db.ts';
 import { EventLog, type AppendResult, type LoggedEvent } from './log.ts';
 import { Projections } from './projections.ts';
+import { builtinRegistry, type DomainRegistry } from '../../shared/domains/index.ts';
 import { InboxStore } from './inbox.ts';
 import { TokenStore, BOOTSTRAP_ADMIN_ID } from './tokens.ts';
 import { Strategies } from './strategies.ts';
@@ -34,6 +35,8 @@ export class Hub {
   readonly db: DB;
   readonly log: EventLog;
   readonly projections: Projections;
+  /** The domains this hub knows: the built-in ones and HubOptions.domains. */
+  readonly registry: DomainRegistry;
   readonly tokens: TokenStore;
   readonly strategies: Strategies;
   readonly inbox: InboxStore;
@@ -89,7 +92,8 @@ export class Hub {
       throw err;
     }
     this.log = new EventLog(this.db);
-    this.projections = new Projections(this.db);
+    this.registry = builtinRegistry.with(...this.opts.domains);
+    this.projections = new Projections(this.db, this.registry);
     this.tokens = new TokenStore(this.db);
     this.strategies = new Strategies(this.db);
     this.inbox = new InboxStore(this.db);

@@ -1,11 +1,10 @@
 import type { Statement } from 'better-sqlite3';
 import { inScope, type TokenScope } from '../../shared/scope.ts';
-import { normalizeData, type HubEvent } from '../../shared/events.ts';
-import { stateChangeOf } from '../../shared/state-changes.ts';
+import type { HubEvent } from '../../shared/events.ts';
 import { SCOPE_KEY_NAMES } from '../../shared/state-keys.ts';
-import { JOB_FINAL_STATES } from '../../shared/domains/job.ts';
 import type { PageCut } from '../../shared/api.ts';
-import { stateFields, stateKinds, type ProjectionRow, type Snapshot, type StateCount, type StateField, type StateKind } from '../../shared/state.ts';
+import { builtinRegistry, type DomainRegistry } from '../../shared/domains/index.ts';
+import type { ProjectionRow, Snapshot, StateCount } from '../../shared/state.ts';
 import type { DB } from './db.ts';
 import { seqPageSql, type SeqPage } from './log.ts';
 import { scopeWhere, matchesFilters, type KeyFilters } from './scope-sql.ts';
@@ -23,16 +22,16 @@ interface Row {
 }
 
 type Data = Record<string, unknown>;
-type KindRow = Row & { kind: StateKind };
+type KindRow = Row & { kind: string };
 
 /** What a row adds to a page, near enough: its data's JSON and its key (the other fields are small). */
 const rowBytes = (r: Row) => r.data.length + r.key.length + 200;
 
-const TERMINAL_TRADING = new Set(['FILLED', 'CANCELLED', 'EXPIRED', 'REJECTED']);
-
 /**
- * Current-state tables (open store orders, trading orders, positions, mail) derived from the log.
- * `apply` runs inside the same transaction as the log append, so state and log never disagree.
+ * Current-state tables (open store orders, trading orders, positions, mail, and the kinds of any
+ * other registered domain) derived from the log. `apply` runs inside the same transaction as the log
+ * append, so state and log never disagree. Kinds are rows of one table told apart by `kind`, so a
+ * domain's kinds need no schema change.
  */
 export class Projections {
   private readonly get: Statement;
@@ -41,7 +40,10 @@ export class Projections {
   /** Session-end deletes, one per combination of carried keys. */
   private readonly endSession = new Map<string, Statement>();
 
-  constructor(private readonly db: DB) {
+  constructor(
+    private readonly db: DB,
+    private readonly registry: DomainRegistry = builtinRegistry,
+  ) {
     this.get = db.prepare('SELECT * FROM projections WHERE kind = ? AND key = ?');
     this.upsert = db.prepare(
       `INSERT INTO projections (kind, key, store_id, user_id, strategy_id, seq, created_at, updated_at, data)
@@ -52,14 +54,14 @@ export class Projections {
   }
 
   /**
-   * Apply what the event does to the state (shared/state-changes.ts, the console applies the same).
+   * Apply what the event does to the state (its domain's rule, shared/state-changes.ts; the console applies the same).
    * A row's key includes the scope keys of the events that write it, so a row only ever holds data
    * written under its own keys, and a writer reaches no row outside them.
    */
   apply(e: HubEvent): void {
     // The log keeps data as sent; state holds the schema's reading of it (string ids, defaults), so
     // keys and merges do not depend on how a publisher spelled an id. Validated at publish, so never null.
-    const c = stateChangeOf(e, normalizeData(e.type, e.data) ?? e.data);
+    const c = this.registry.stateChangeOf(e, this.registry.normalize(e.type, e.data) ?? e.data);
     if (!c) return;
     switch (c.op) {
       case 'create':
@@ -83,10 +85,10 @@ export class Projections {
         return;
       case 'end_session': {
         const keys = SCOPE_KEY_NAMES.filter((k) => c.carried[k] !== undefined);
-        const sql = `DELETE FROM projections WHERE kind = 'store_order' AND json_extract(data, '$.table_id') = ?${keys.map((k) => ` AND ${k} = ?`).join('')}`;
+        const sql = `DELETE FROM projections WHERE kind = ? AND json_extract(data, ?) = ?${keys.map((k) => ` AND ${k} = ?`).join('')}`;
         let stmt = this.endSession.get(sql);
         if (!stmt) this.endSession.set(sql, (stmt = this.db.prepare(sql)));
-        stmt.run(c.table_id, ...keys.map((k) => c.carried[k]!));
+        stmt.run(c.kind, `$.${JSON.stringify(c.field)}`, c.value, ...keys.map((k) => c.carried[k]!));
         return;
       }
     }
@@ -103,7 +105,7 @@ export class Projections {
    * whether the row limit or the byte bound ended it.
    */
   read(
-    kinds: readonly StateKind[],
+    kinds: readonly string[],
     scope: TokenScope,
     filters: KeyFilters,
     page: SeqPage,
@@ -111,8 +113,8 @@ export class Projections {
     budget = Infinity,
     maxBytes = Infinity,
   ): {
-    rows: Partial<Record<StateField, ProjectionRow[]>>;
-    counts: Partial<Record<StateField, StateCount>>;
+    rows: Partial<Record<string, ProjectionRow[]>>;
+    counts: Partial<Record<string, StateCount>>;
     next: number | null;
     partial: boolean;
     scanned: number;
@@ -175,15 +177,16 @@ export class Projections {
       merged.push(r);
       pageBytes += rowBytes(r);
     }
-    const rows: Partial<Record<StateField, ProjectionRow[]>> = {};
-    const counts: Partial<Record<StateField, StateCount>> = {};
-    for (const kind of kinds) rows[stateFields[kind]] = [];
-    for (const r of merged) if (inScope(scope, r) && matchesFilters(filters, r)) rows[stateFields[r.kind]]!.push({ ...r, data: JSON.parse(r.data) as Data });
+    const fields = this.registry.fields;
+    const rows: Partial<Record<string, ProjectionRow[]>> = {};
+    const counts: Partial<Record<string, StateCount>> = {};
+    for (const kind of kinds) rows[fields[kind]!] = [];
+    for (const r of merged) if (inScope(scope, r) && matchesFilters(filters, r)) rows[fields[r.kind]!]!.push({ ...r, data: JSON.parse(r.data) as Data });
     for (const kind of kinds) {
       // The same predicate as the rows (scopeWhere encodes inScope and matchesFilters for these
       // columns), so a scoped token learns nothing about rows outside its scope, not even how many.
       const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM projections WHERE kind = ? AND ${where.sql}`).get(kind, ...where.params) as { n: number };
-      counts[stateFields[kind]] = { total: n, returned: rows[stateFields[kind]]!.length };
+      counts[fields[kind]!] = { total: n, returned: rows[fields[kind]!]!.length };
     }
     const full = merged.length === page.limit;
     let scanned = 0;
@@ -199,13 +202,14 @@ export class Projections {
    * The current state, newest rows first, each kind cut at its row cap and at `maxBytes` of row JSON,
    * saying so in `counts` (and `truncated`).
    */
-  snapshot(seq: number, scope: TokenScope, filters: KeyFilters, caps: Readonly<Record<StateKind, number>>, maxBytes = Infinity): Snapshot {
+  snapshot(seq: number, scope: TokenScope, filters: KeyFilters, caps: Readonly<Record<string, number>> = {}, maxBytes = Infinity): Snapshot {
     const out: Record<string, unknown> = {};
     const counts: Record<string, StateCount> = {};
     let truncated: PageCut = null;
-    for (const kind of stateKinds) {
-      const r = this.read([kind], scope, filters, { order: 'desc', limit: caps[kind] }, undefined, Infinity, maxBytes);
-      const field = stateFields[kind];
+    for (const kind of this.registry.kinds) {
+      // A kind the hub's caps do not name (a domain registered at start) keeps its domain's cap.
+      const r = this.read([kind], scope, filters, { order: 'desc', limit: caps[kind] ?? this.registry.caps[kind]! }, undefined, Infinity, maxBytes);
+      const field = this.registry.fields[kind]!;
       const count = r.counts[field]!;
       if (r.truncated === 'bytes') {
         counts[field] = { ...count, truncated: 'bytes' };
@@ -220,16 +224,20 @@ export class Projections {
     return { seq, truncated, counts, ...out } as Snapshot;
   }
 
-  /** Finished trading orders and jobs, and mail, older than the retained log leave the state with it. */
+  /**
+   * Rows older than the retained log leave the state with it, for the kinds whose domain says so
+   * (mail; finished trading orders): what is left is what still matters now.
+   */
   pruneBefore(seq: number): number {
-    let n = this.db.prepare(`DELETE FROM projections WHERE kind = 'mail' AND seq < ?`).run(seq).changes;
-    const terminal = [...TERMINAL_TRADING].map(() => '?').join(',');
-    n += this.db
-      .prepare(`DELETE FROM projections WHERE kind = 'trading_order' AND seq < ? AND json_extract(data, '$.status') IN (${terminal})`)
-      .run(seq, ...TERMINAL_TRADING).changes;
-    n += this.db
-      .prepare(`DELETE FROM projections WHERE kind = 'job' AND seq < ? AND json_extract(data, '$.state') IN (${JOB_FINAL_STATES.map(() => '?').join(',')})`)
-      .run(seq, ...JOB_FINAL_STATES).changes;
+    let n = 0;
+    for (const kind of this.registry.kinds) {
+      const rule = this.registry.kindSpecs[kind]!.prunedWithLog;
+      if (rule === true) n += this.db.prepare(`DELETE FROM projections WHERE kind = ? AND seq < ?`).run(kind, seq).changes;
+      else if (rule)
+        n += this.db
+          .prepare(`DELETE FROM projections WHERE kind = ? AND seq < ? AND json_extract(data, ?) IN (${rule.in.map(() => '?').join(',')})`)
+          .run(kind, seq, `$.${JSON.stringify(rule.field)}`, ...rule.in).changes;
+    }
     return n;
   }
 }

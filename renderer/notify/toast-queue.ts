@@ -1,5 +1,6 @@
-import type { HubEvent, Priority } from '../../shared/events.ts';
-import { batchText, describeEvent, type DescribeContext } from '../stream/describe.ts';
+import { reaches, type HubEvent, type Priority } from '../../shared/events.ts';
+import { builtinRegistry } from '../../shared/domains/index.ts';
+import { describeEvent, type DescribeContext } from '../stream/describe.ts';
 
 export interface Toast {
   id: number;
@@ -11,32 +12,28 @@ export interface Toast {
   until: number;
 }
 
-const PRIORITY_RANK: Record<Priority, number> = { low: 0, normal: 1, high: 2, urgent: 3 };
 const OVERFLOW = 'overflow';
 
 export interface ToastContext extends DescribeContext {
   /** The user's alert threshold and mute switch (the notification settings). */
   minPriority: Priority;
   muted: boolean;
-  /** The view the user is looking at: trading chatter is worth a toast only to someone watching trading. */
+  /** The view the user is looking at: some chatter is worth a toast only to someone watching its view. */
   view: string;
 }
 
 /**
  * Which events raise a toast. A toast interrupts, so only what the user treats as an alert does: an
- * event at or above their alert threshold, anywhere. The trading bot's own toasts (a batch summary,
- * an order it did not mark suppress_toast) show only while the trading view is open, so a store
- * manager working the orders board is not interrupted by another desk's fills; those events remain
- * in the trading tables and the live view.
+ * event at or above their alert threshold, anywhere. Below it, only what a domain marks as a toast
+ * for its own view (the trading bot's batch summaries and the orders it did not mark
+ * suppress_toast, while the trading view is open), so a store manager working the orders board is
+ * not interrupted by another desk's fills; those events remain in their tables and the live view.
  */
 export function toastFor(ev: HubEvent, d: Record<string, unknown>, ctx: ToastContext): { group: string; text: string; tone: Toast['tone'] } | null {
   if (ctx.muted) return null;
-  if (PRIORITY_RANK[ev.priority] >= PRIORITY_RANK[ctx.minPriority])
-    return { group: `alert:${ev.type}`, text: ev.type === 'trading.order.batch' ? batchText(d) : describeEvent(ev, ctx), tone: ev.priority === 'urgent' ? 'warn' : 'info' };
-  if (ctx.view !== 'trading') return null;
-  if (ev.type === 'trading.order.batch') return { group: 'trading.batch', text: batchText(d), tone: 'info' };
-  if (ev.type.startsWith('trading.order.') && d.suppress_toast !== true) return { group: 'trading.order', text: describeEvent(ev, ctx), tone: 'info' };
-  return null;
+  if (reaches(ev.priority, ctx.minPriority)) return { group: `alert:${ev.type}`, text: describeEvent(ev, ctx), tone: ev.priority === 'urgent' ? 'warn' : 'info' };
+  const t = builtinRegistry.viewToast(ev.type, d, ctx.view);
+  return t && { group: t.group, text: describeEvent(ev, ctx), tone: 'info' };
 }
 
 /**

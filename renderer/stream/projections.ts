@@ -1,38 +1,23 @@
-import { normalizeData, type HubEvent } from '../../shared/events.ts';
+import type { HubEvent } from '../../shared/events.ts';
 import type { ProjectionRow, Snapshot, StateKind } from '../../shared/state.ts';
-import { stateChangeOf } from '../../shared/state-changes.ts';
 import { underCarriedKeys } from '../../shared/state-keys.ts';
-import { JOB_WHOLE_ROW_TYPES } from '../../shared/domains/job.ts';
+import { builtinRegistry, type DomainRegistry } from '../../shared/domains/index.ts';
 
 /**
  * The client twin of electron/hub/projections.ts: the snapshot gives us the hub's state at seq N and
- * each later event is applied here with the same keys and merge rules (both take them from
- * shared/state-changes.ts), so a window that has been live for an hour shows exactly what a fresh
- * snapshot would.
+ * each later event is applied here with the same keys and merge rules (both take them from the
+ * domains' state rules, shared/domains), so a window that has been live for an hour shows exactly
+ * what a fresh snapshot would. One table per state kind the registry knows.
  */
 export type Tables = Record<StateKind, Map<string, ProjectionRow>>;
 
-export const emptyTables = (): Tables => ({
-  store_order: new Map(),
-  trading_order: new Map(),
-  position: new Map(),
-  mail: new Map(),
-  mail_sync: new Map(),
-  job: new Map(),
-});
+export const emptyTables = (registry: DomainRegistry = builtinRegistry): Tables =>
+  Object.fromEntries(registry.kinds.map((k) => [k, new Map<string, ProjectionRow>()])) as Tables;
 
-export function tablesFromSnapshot(s: Snapshot): Tables {
-  const t = emptyTables();
-  const fill = (kind: StateKind, rows: ProjectionRow[]) => {
-    for (const r of rows) t[kind].set(r.key, r);
-  };
-  fill('store_order', s.store_orders);
-  fill('trading_order', s.trading_orders);
-  fill('position', s.positions);
-  fill('mail', s.mail);
-  fill('mail_sync', s.mail_sync);
-  fill('job', s.jobs);
-  return t;
+export function tablesFromSnapshot(s: Snapshot, registry: DomainRegistry = builtinRegistry): Tables {
+  const t = emptyTables(registry) as Record<string, Map<string, ProjectionRow>>;
+  for (const kind of registry.kinds) for (const r of (s as unknown as Record<string, ProjectionRow[] | undefined>)[registry.fields[kind]!] ?? []) t[kind]!.set(r.key, r);
+  return t as Tables;
 }
 
 type Data = Record<string, unknown>;
@@ -46,45 +31,38 @@ export type Change =
  * A known type's data as the hub's projections read it (shared normalizeData: ids as strings,
  * defaults, unnamed fields kept); null when it does not match. The event itself stays as sent.
  */
-export function parseData(ev: HubEvent): Data | null {
-  return normalizeData(ev.type, ev.data);
+export function parseData(ev: HubEvent, registry: DomainRegistry = builtinRegistry): Data | null {
+  return registry.normalize(ev.type, ev.data);
 }
 
 /**
- * Types whose event carries a whole row. Any other type patches a row; patching one this window does
- * not hold (cut from the snapshot, or trimmed) leaves a partial row until the hub's copy is fetched.
+ * Whether the type's event carries a whole row (its domain's state rule says so). Any other type
+ * patches a row; patching one this window does not hold (cut from the snapshot, or trimmed) leaves
+ * a partial row until the hub's copy is fetched.
  */
-const WHOLE_ROW_TYPES: ReadonlySet<string> = new Set([
-  'store.order.created',
-  'trading.order.created',
-  'trading.position.created',
-  'mail.email.new',
-  'mail.sync.started',
-  'mail.sync.completed',
-  'mail.sync.error',
-  ...JOB_WHOLE_ROW_TYPES,
-]);
-
-export const startsWholeRow = (type: string): boolean => WHOLE_ROW_TYPES.has(type);
+export const startsWholeRow = (type: string): boolean => builtinRegistry.startsWholeRow(type);
 
 /** An upsert that patched a row this window did not hold: the row it shows lacks the fields it missed. */
 export const patchedUnknownRow = (c: Change): boolean => c.op === 'upsert' && !c.prev && !startsWholeRow(c.ev.type);
 
-export function applyEvent(t: Tables, ev: HubEvent, d: Data, out: Change[]): void {
-  const c = stateChangeOf(ev, d);
+export function applyEvent(tables: Tables, ev: HubEvent, d: Data, out: Change[], registry: DomainRegistry = builtinRegistry): void {
+  const c = registry.stateChangeOf(ev, d);
   if (!c) return;
+  const t = tables as Record<string, Map<string, ProjectionRow>>;
+  const kind = c.kind as StateKind;
+  const table = (t[kind] ??= new Map());
   // A row fetched whole from the hub (row-filler.ts) can be newer than events still on their way to
   // this window; those must not roll it back. The hub applies events in order and never needs this.
-  const remove = (kind: StateKind, key: string) => {
-    const prev = t[kind].get(key);
+  const remove = (key: string) => {
+    const prev = table.get(key);
     if (!prev || prev.seq > ev.seq) return;
-    t[kind].delete(key);
+    table.delete(key);
     out.push({ kind, op: 'delete', key, prev, ev });
   };
   switch (c.op) {
     case 'create':
     case 'patch': {
-      const prev = t[c.kind].get(c.key);
+      const prev = table.get(c.key);
       if (prev && prev.seq >= ev.seq) return;
       const base: Data = prev && c.op === 'patch' ? prev.data : {};
       const row: ProjectionRow = {
@@ -97,14 +75,14 @@ export function applyEvent(t: Tables, ev: HubEvent, d: Data, out: Change[]): voi
         updated_at: ev.time,
         data: { ...base, ...c.fields },
       };
-      t[c.kind].set(c.key, row);
-      out.push({ kind: c.kind, op: 'upsert', key: c.key, row, prev, ev });
+      table.set(c.key, row);
+      out.push({ kind, op: 'upsert', key: c.key, row, prev, ev });
       return;
     }
     case 'delete':
-      return remove(c.kind, c.key);
+      return remove(c.key);
     case 'end_session':
-      for (const [key, row] of t.store_order) if (underCarriedKeys(c.carried, row) && String(row.data.table_id) === c.table_id) remove('store_order', key);
+      for (const [key, row] of table) if (underCarriedKeys(c.carried, row) && String(row.data[c.field]) === c.value) remove(key);
       return;
   }
 }

@@ -1,5 +1,5 @@
 import { useSyncExternalStore } from 'react';
-import type { HubEvent, Priority } from '../../shared/events.ts';
+import { reaches, type HubEvent, type Priority } from '../../shared/events.ts';
 import type { ConnectionEvent, ForceDisconnect, ResetEvent } from '../../shared/wire.ts';
 import { SNAPSHOT_CAPS, stateFields, type Snapshot, type StateKind } from '../../shared/state.ts';
 import type { Settings } from '../../shared/settings.ts';
@@ -28,7 +28,6 @@ const NOTIFY_CAP = 500;
 export const TOMBSTONE_MS = 5_000;
 /** How long a new order keeps its highlight. */
 export const FRESH_MS = 15_000;
-const PRIORITY_RANK: Record<Priority, number> = { low: 0, normal: 1, high: 2, urgent: 3 };
 
 export interface Notice {
   seq: number;
@@ -206,15 +205,12 @@ export class ConsoleStore {
   }
 
   private notable(ev: HubEvent): boolean {
-    return !this.settings.muted && PRIORITY_RANK[ev.priority] >= PRIORITY_RANK[this.settings.min_priority];
+    return !this.settings.muted && reaches(ev.priority, this.settings.min_priority);
   }
 
-  /** Alerts about an email name it by subject and sender, from the mail the window holds. */
+  /** Summaries may name what an event refers to from the rows the window holds (a mail's subject). */
   private readonly describeContext: DescribeContext = {
-    mail: (emailId) => {
-      for (const r of this.tables.mail.values()) if (String(r.data.email_id) === emailId) return r.data;
-      return undefined;
-    },
+    row: (kind, key) => (this.tables as Record<string, Map<string, { data: Record<string, unknown> }> | undefined>)[kind]?.get(key)?.data,
   };
 
   private notice(ev: HubEvent): Notice {
@@ -254,7 +250,7 @@ export class ConsoleStore {
     this.rowFiller?.note(changes);
     if (newNotices.length) {
       this.notices = [...newNotices.reverse(), ...this.notices].slice(0, NOTIFY_CAP);
-      const desktop = newNotices.filter((n) => PRIORITY_RANK[n.priority] >= PRIORITY_RANK[this.settings.desktop_min_priority]);
+      const desktop = newNotices.filter((n) => reaches(n.priority, this.settings.desktop_min_priority));
       for (const n of desktop.slice(0, 3)) this.desktopNotify?.(n);
     }
     const last = evs[evs.length - 1];
@@ -406,7 +402,7 @@ export class ConsoleStore {
   /** A change from the hub: made in this window or in another of the same token. */
   applyInbox(c: InboxChange): void {
     const hit = (n: Notice) =>
-      c.seqs ? c.seqs.includes(n.seq) : c.through !== null && n.seq <= c.through && PRIORITY_RANK[n.priority] >= PRIORITY_RANK[c.all_min_priority ?? 'high'];
+      c.seqs ? c.seqs.includes(n.seq) : c.through !== null && n.seq <= c.through && reaches(n.priority, c.all_min_priority ?? 'high');
     // Named seqs are remembered even when this window does not list them (yet): a live event or a
     // reload may bring them.
     for (const seq of c.seqs ?? this.notices.filter(hit).map((n) => n.seq)) {

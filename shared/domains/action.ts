@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { scopeKey } from '../scope.ts';
+import { defineDomain, str, type Data } from './define.ts';
 
 // Actions travel the other way from every other domain: an operator asks, the hub records the ask
 // as `action.requested` and delivers it (webhooks, streams), and the backend that owns the target
@@ -49,14 +50,46 @@ export const actionCompleted = outcome.extend({ result: params.optional() });
 export const actionFailed = outcome.extend({ error: z.string().min(1, 'must say what failed').max(2000) });
 export const actionTimedOut = outcome.extend({ timeout_ms: z.number().int().nonnegative() });
 
-export const actionTypes = {
-  'action.requested': actionRequested,
-  'action.accepted': actionAccepted,
-  'action.rejected': actionRejected,
-  'action.completed': actionCompleted,
-  'action.failed': actionFailed,
-  'action.timed_out': actionTimedOut,
-} as const;
+/** "order.status on store.order 1002 {"status":"accepted"}": what was asked, of what. */
+function askedText(d: Data): string {
+  const target = (d.target ?? {}) as Data;
+  const params = d.params && typeof d.params === 'object' && Object.keys(d.params).length ? ` ${JSON.stringify(d.params)}` : '';
+  return `${str(d.name)} on ${str(target.type)} ${str(target.id)}${params}`;
+}
+
+export const action = defineDomain({
+  name: 'action',
+  types: {
+    'action.requested': actionRequested,
+    'action.accepted': actionAccepted,
+    'action.rejected': actionRejected,
+    'action.completed': actionCompleted,
+    'action.failed': actionFailed,
+    'action.timed_out': actionTimedOut,
+  },
+  // The keys are the target's: an action about a store order carries its store, and so on.
+  requiredKeys: [],
+  kinds: {},
+  // An action's progress is read from the log (GET /v1/actions/:id), not kept as current state.
+  state: {
+    'action.requested': null,
+    'action.accepted': null,
+    'action.rejected': null,
+    'action.completed': null,
+    'action.failed': null,
+    'action.timed_out': null,
+  },
+  summary: {
+    'action.requested': (d) => `Asked ${askedText(d)}${d.requested_by_label || d.requested_by ? ` by ${str(d.requested_by_label ?? d.requested_by)}` : ''}`,
+    'action.accepted': (d) => `Action ${str(d.action_id)} accepted${d.message ? `: ${str(d.message)}` : ''}`,
+    'action.rejected': (d) => `Action ${str(d.action_id)} refused: ${str(d.reason)}`,
+    'action.completed': (d) => `Action ${str(d.action_id)} done${d.result && typeof d.result === 'object' && Object.keys(d.result).length ? ` ${JSON.stringify(d.result)}` : ''}`,
+    'action.failed': (d) => `Action ${str(d.action_id)} failed: ${str(d.error)}`,
+    'action.timed_out': (d) => `Action ${str(d.action_id)} timed out: no answer in ${str(d.timeout_ms)} ms`,
+  },
+  colour: '34',
+});
+export const actionTypes = action.types;
 
 /** Written only by the hub: the request through POST /v1/actions, the timeout by its sweeper. */
 export const HUB_WRITTEN_ACTION_TYPES: readonly string[] = ['action.requested', 'action.timed_out'];

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import type { HubEvent, Priority } from '../events.ts';
-import type { StateChange } from '../state-changes.ts';
-import { stateRowKey } from '../state-keys.ts';
+import { defineDomain, str, type Data, type DomainEvent, type RowRule } from './define.ts';
 
 // Long-running work a backend runs for someone (a script generation, an export, a report): queued,
 // then progress reports, then exactly one of completed, failed or cancelled. Each job is one row of
@@ -68,69 +66,44 @@ export const jobTypes = {
 } as const;
 export type JobType = keyof typeof jobTypes;
 
-/** Jobs need no scope key: a job published without one is for unscoped consoles (admins). */
-export const JOB_REQUIRED_KEYS = [] as const;
-
-/** A failure interrupts (it is at the default alert threshold) unless its publisher says otherwise. */
-export const JOB_DEFAULT_PRIORITY: Partial<Record<JobType, Priority>> = { 'job.failed': 'high' };
-
 export const jobStates = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobState = (typeof jobStates)[number];
 /** States after which nothing more happens to the job (until it is queued again). */
 export const JOB_FINAL_STATES: readonly JobState[] = ['completed', 'failed', 'cancelled'];
 
-/** The state-row kind of jobs, its wire field and its snapshot cap. */
-export const JOB_KIND = 'job';
-export const JOB_FIELD = 'jobs';
-export const JOB_SNAPSHOT_CAP = 5_000;
-
-type Data = Record<string, unknown>;
-
 /**
- * The change a job event makes to its row. `job.queued` starts the row over (a retry is a fresh
- * attempt); the others patch it, so a progress report or an outcome for a job whose queued event was
- * never seen still makes a row. Terminal events record `finished_at`, which with the row's
+ * The change a job event makes to its row, keyed by job_id. `job.queued` starts the row over (a retry
+ * is a fresh attempt); the others patch it, so a progress report or an outcome for a job whose queued
+ * event was never seen still makes a row. Terminal events record `finished_at`, which with the row's
  * `created_at` gives the elapsed time of a finished job.
  */
-export function jobStateChange(ev: Pick<HubEvent, 'type' | 'time'> & Parameters<typeof stateRowKey>[0], d: Data): StateChange | null {
-  const key = stateRowKey(ev, d.job_id);
-  const row = (f: Data): Data => ({ ...f, last_type: ev.type });
-  switch (ev.type) {
-    case 'job.queued':
-      return { op: 'create', kind: JOB_KIND, key, fields: row({ ...d, state: 'queued', progress: 0, queued_at: ev.time }) };
-    case 'job.progress':
-      return { op: 'patch', kind: JOB_KIND, key, fields: row({ ...d, state: 'running' }) };
-    case 'job.completed':
-      return { op: 'patch', kind: JOB_KIND, key, fields: row({ ...d, state: 'completed', progress: 100, finished_at: ev.time }) };
-    case 'job.failed':
-      return { op: 'patch', kind: JOB_KIND, key, fields: row({ ...d, state: 'failed', finished_at: ev.time }) };
-    case 'job.cancelled':
-      return { op: 'patch', kind: JOB_KIND, key, fields: row({ ...d, state: 'cancelled', finished_at: ev.time }) };
-    default:
-      return null;
-  }
-}
+const jobRule = (op: 'create' | 'patch', extra: (ev: DomainEvent) => Data): RowRule<'job'> => ({ op, kind: 'job', id: 'job_id', fields: (d, ev) => ({ ...d, ...extra(ev) }) });
 
-/** Types whose event carries a whole job row (the console need not fetch the rest from the hub). */
-export const JOB_WHOLE_ROW_TYPES: readonly JobType[] = ['job.queued'];
+const name = (d: Data) => `Job ${str(d.title ?? d.job_id)}`;
 
-/** One line a person can read for a job event. */
-export function describeJob(ev: Pick<HubEvent, 'type' | 'data'>): string | null {
-  const d = ev.data as Data;
-  const s = (v: unknown) => (v === undefined || v === null ? '' : String(v));
-  const name = `Job ${s(d.title ?? d.job_id)}`;
-  switch (ev.type) {
-    case 'job.queued':
-      return `${name} queued${d.attempt && Number(d.attempt) > 1 ? ` (attempt ${s(d.attempt)})` : ''}`;
-    case 'job.progress':
-      return `${name} · ${s(d.stage)} ${Math.round(Number(d.progress))}%${d.message ? ` · ${s(d.message)}` : ''}`;
-    case 'job.completed':
-      return `${name} completed${d.message ? `: ${s(d.message)}` : ''}`;
-    case 'job.failed':
-      return `${name} failed${d.retryable ? ' (retryable)' : ''}: ${s(d.error)}`;
-    case 'job.cancelled':
-      return `${name} cancelled${d.reason ? `: ${s(d.reason)}` : ''}`;
-    default:
-      return null;
-  }
-}
+export const job = defineDomain({
+  name: 'job',
+  types: jobTypes,
+  // Jobs need no scope key: a job published without one is for unscoped consoles (admins).
+  requiredKeys: [],
+  kinds: {
+    job: { field: 'jobs', cap: 5_000, view: 'jobs', prunedWithLog: { field: 'state', in: JOB_FINAL_STATES } },
+  },
+  state: {
+    'job.queued': jobRule('create', (ev) => ({ state: 'queued', progress: 0, queued_at: ev.time })),
+    'job.progress': jobRule('patch', () => ({ state: 'running' })),
+    'job.completed': jobRule('patch', (ev) => ({ state: 'completed', progress: 100, finished_at: ev.time })),
+    'job.failed': jobRule('patch', (ev) => ({ state: 'failed', finished_at: ev.time })),
+    'job.cancelled': jobRule('patch', (ev) => ({ state: 'cancelled', finished_at: ev.time })),
+  },
+  summary: {
+    'job.queued': (d) => `${name(d)} queued${d.attempt && Number(d.attempt) > 1 ? ` (attempt ${str(d.attempt)})` : ''}`,
+    'job.progress': (d) => `${name(d)} · ${str(d.stage)} ${Math.round(Number(d.progress))}%${d.message ? ` · ${str(d.message)}` : ''}`,
+    'job.completed': (d) => `${name(d)} completed${d.message ? `: ${str(d.message)}` : ''}`,
+    'job.failed': (d) => `${name(d)} failed${d.retryable ? ' (retryable)' : ''}: ${str(d.error)}`,
+    'job.cancelled': (d) => `${name(d)} cancelled${d.reason ? `: ${str(d.reason)}` : ''}`,
+  },
+  // A failure interrupts (it is at the default alert threshold) unless its publisher says otherwise.
+  defaultPriority: { 'job.failed': 'high' },
+  colour: '32',
+});

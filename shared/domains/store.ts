@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { formatMoney } from '../money.ts';
+import { tableLabel } from '../table-label.ts';
+import { defineDomain, str } from './define.ts';
 
 // Loose at every level: these schemas check the fields they name and keep every other one, because
 // an event is stored and delivered as its publisher sent it (shared/events.ts#normalizeData).
@@ -48,12 +51,42 @@ export const storeSessionEnded = z.looseObject({
   session_id: z.string().max(128).optional(),
 });
 
-export const storeTypes = {
-  'store.order.created': storeOrderCreated,
-  'store.order.updated': storeOrderUpdated,
-  'store.order.deleted': storeOrderDeleted,
-  'store.session.ended': storeSessionEnded,
-} as const;
+/** Items as the kitchen reads them: "2× Bibimbap, 1× Tea". */
+function itemsText(items: unknown): string {
+  if (!Array.isArray(items) || !items.length) return '0 items';
+  return (items as { name?: unknown; quantity?: unknown }[]).map((i) => `${str(i.quantity)}× ${str(i.name)}`).join(', ');
+}
+
+export const store = defineDomain({
+  name: 'store',
+  types: {
+    'store.order.created': storeOrderCreated,
+    'store.order.updated': storeOrderUpdated,
+    'store.order.deleted': storeOrderDeleted,
+    'store.session.ended': storeSessionEnded,
+  },
+  // An order without a store could only be delivered to unscoped admins: refused at publish instead
+  // of silently missing from every store's console.
+  requiredKeys: ['store_id'],
+  kinds: {
+    store_order: { field: 'store_orders', cap: 5_000, view: 'orders' },
+  },
+  state: {
+    'store.order.created': { op: 'create', kind: 'store_order', id: 'order_id' },
+    'store.order.updated': { op: 'patch', kind: 'store_order', id: 'order_id' },
+    'store.order.deleted': { op: 'delete', kind: 'store_order', id: 'order_id' },
+    // A table's session ends: every order of the table goes from the board.
+    'store.session.ended': { op: 'end_session', kind: 'store_order', match: 'table_id' },
+  },
+  summary: {
+    'store.order.created': (d) => `Order ${str(d.order_number ?? d.order_id)} · ${tableLabel(d) ?? 'takeaway'} · ${itemsText(d.items)} · ${formatMoney(d.total, d.currency)}`,
+    'store.order.updated': (d) => `Order ${str(d.order_id)} → ${str(d.status)}${tableLabel(d) !== null ? ` (${tableLabel(d)!})` : ''}${d.note ? ` · ${str(d.note)}` : ''}`,
+    'store.order.deleted': (d) => `Order ${str(d.order_id)} deleted${d.reason ? `: ${str(d.reason)}` : ''}`,
+    'store.session.ended': (d) => `${tableLabel(d) ?? 'Table'} session ended${d.session_id ? ` (session ${str(d.session_id)})` : ''}`,
+  },
+  colour: '36',
+});
+export const storeTypes = store.types;
 
 /**
  * How a kitchen moves an order along, as the console's buttons and the store backend both read it:

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defineDomain, str, type Data } from './define.ts';
 
 // Loose at every level: these schemas check the fields they name and keep every other one, because
 // an event is stored and delivered as its publisher sent it (shared/events.ts#normalizeData).
@@ -61,16 +62,84 @@ export const tradingOrderBatch = z.looseObject({
   batch_id: z.string().max(128).optional(),
 });
 
-export const tradingTypes = {
-  'trading.order.created': tradingOrderEvent,
-  'trading.order.updated': tradingOrderEvent,
-  'trading.order.filled': tradingOrderEvent,
-  'trading.order.cancelled': tradingOrderEvent,
-  'trading.order.batch': tradingOrderBatch,
-  'trading.position.created': tradingPositionEvent,
-  'trading.position.updated': tradingPositionEvent,
-  'trading.position.closed': tradingPositionEvent,
-} as const;
+/** "50 LIMIT created, 10 cancelled; 5 MARKET filled" from a trading.order.batch payload. */
+export function batchText(d: Data): string {
+  const summaries = Array.isArray(d.summaries) ? (d.summaries as Data[]) : [];
+  return summaries
+    .map((x) => {
+      const parts = (['created', 'cancelled', 'filled', 'failed'] as const).filter((k) => Number(x[k] ?? 0) > 0).map((k) => `${Number(x[k])} ${k}`);
+      if (!parts.length) return `${String(x.order_type)}: no changes`;
+      parts[0] = `${parts[0]!.split(' ')[0]} ${String(x.order_type)} ${parts[0]!.split(' ')[1]}`;
+      return parts.join(', ');
+    })
+    .join('; ');
+}
+
+/** "BUY 0.01 BTC/USDT LIMIT @ 95000 · PARTIALLY_FILLED · filled 0.005 · BINANCE (order EX-77)". */
+function orderText(d: Data): string {
+  const exchange = (d.account as { exchange?: unknown } | undefined)?.exchange;
+  return `${str(d.side)} ${str(d.quantity)} ${str(d.symbol)} ${str(d.order_type)}${d.price != null ? ` @ ${str(d.price)}` : ''} · ${str(d.status)}${d.filled_quantity !== undefined ? ` · filled ${str(d.filled_quantity)}` : ''}${exchange ? ` · ${str(exchange)}` : ''} (order ${str(d.order_id)})`;
+}
+
+/** "Position ETH/USDT 1 → 1.5 @ 3100 · pnl 12". */
+const positionText = (closed: boolean) => (d: Data) =>
+  `Position ${str(d.symbol)} ${d.previous_quantity !== undefined ? `${str(d.previous_quantity)} → ` : ''}${str(d.quantity)} @ ${str(d.entry_price)}${d.unrealized_pnl !== undefined ? ` · pnl ${str(d.unrealized_pnl)}` : ''}${closed ? ' · closed' : ''}`;
+
+// Every trading state change merges into its row, a create too, so a create that arrives after an
+// update of the same order keeps the update's fields. A create still carries the whole row.
+const orderRule = { op: 'patch', kind: 'trading_order', id: 'order_id', wholeRow: true } as const;
+const positionRule = { op: 'patch', kind: 'position', id: 'position_id', wholeRow: true } as const;
+// The trading bot's own chatter: worth a toast only to someone watching trading, and not for the
+// orders of a batch it already summarised (it marks those suppress_toast).
+const orderToast = { view: 'trading', group: 'trading.order', when: (d: Data) => d.suppress_toast !== true };
+
+export const trading = defineDomain({
+  name: 'trading',
+  types: {
+    'trading.order.created': tradingOrderEvent,
+    'trading.order.updated': tradingOrderEvent,
+    'trading.order.filled': tradingOrderEvent,
+    'trading.order.cancelled': tradingOrderEvent,
+    'trading.order.batch': tradingOrderBatch,
+    'trading.position.created': tradingPositionEvent,
+    'trading.position.updated': tradingPositionEvent,
+    'trading.position.closed': tradingPositionEvent,
+  },
+  requiredKeys: ['user_id', 'strategy_id'],
+  kinds: {
+    trading_order: { field: 'trading_orders', cap: 5_000, view: 'orders', prunedWithLog: { field: 'status', in: ['FILLED', 'CANCELLED', 'EXPIRED', 'REJECTED'] } },
+    position: { field: 'positions', cap: 5_000, view: 'positions' },
+  },
+  state: {
+    'trading.order.created': orderRule,
+    'trading.order.updated': { ...orderRule, wholeRow: false },
+    'trading.order.filled': { ...orderRule, wholeRow: false },
+    'trading.order.cancelled': { ...orderRule, wholeRow: false },
+    'trading.order.batch': null,
+    'trading.position.created': positionRule,
+    'trading.position.updated': { ...positionRule, wholeRow: false },
+    'trading.position.closed': { op: 'delete', kind: 'position', id: 'position_id' },
+  },
+  summary: {
+    'trading.order.created': orderText,
+    'trading.order.updated': orderText,
+    'trading.order.filled': orderText,
+    'trading.order.cancelled': orderText,
+    'trading.order.batch': (d) => `${batchText(d)}${d.batch_id ? ` (batch ${str(d.batch_id)})` : ''}`,
+    'trading.position.created': positionText(false),
+    'trading.position.updated': positionText(false),
+    'trading.position.closed': positionText(true),
+  },
+  viewToasts: {
+    'trading.order.created': orderToast,
+    'trading.order.updated': orderToast,
+    'trading.order.filled': orderToast,
+    'trading.order.cancelled': orderToast,
+    'trading.order.batch': { view: 'trading', group: 'trading.batch' },
+  },
+  colour: '35',
+});
+export const tradingTypes = trading.types;
 
 /**
  * Cancelling a trading order from the console: the `trading.order.cancel` action asks the bot that

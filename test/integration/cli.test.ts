@@ -276,8 +276,9 @@ describe('relaydesk tail', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/#\d+ mail\.email\.new \[HIGH\] user=9 +from supplier@example\.com: "Invoice"/);
-    expect(lines[1]).toMatch(/trading\.order\.created user=9 strategy=4 +t-\S+ BUY 0\.01 BTC\/USDT LIMIT @ 95000 NEW/);
+    // The same one-line summaries as the console's live view (shared/domains).
+    expect(lines[0]).toMatch(/#\d+ mail\.email\.new \[HIGH\] user=9 +supplier@example\.com: Invoice$/);
+    expect(lines[1]).toMatch(/trading\.order\.created user=9 strategy=4 +BUY 0\.01 BTC\/USDT LIMIT @ 95000 · NEW · BINANCE \(order t-\S+\)$/);
     expect(r.stdout).not.toContain('\x1b[');
     expect(r.stderr).toMatch(/connected to hub-\S+ at http/);
   });

@@ -26,7 +26,7 @@ export function publishRoutes(app: FastifyInstance, { hub, limiter }: RouteConte
     const errors: FieldError[] = [];
     const events: ValidEvent[] = [];
     inputs.forEach((input, i) => {
-      const r = validateEvent(input, batch ? String(i) : '');
+      const r = validateEvent(input, batch ? String(i) : '', hub.registry);
       if (!r.ok) errors.push(...r.errors);
       // A request or a timeout published directly would skip the operator and scope checks of
       // POST /v1/actions; backends publish outcomes (action.accepted, ...) only.

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Principal } from '../../tokens.ts';
 import { z } from 'zod';
-import { STATE_KEY_MAX, STATE_KEYS_PER_REQUEST, STATE_PAGE_DEFAULT, STATE_PAGE_MAX, STATE_PAGE_MAX_BYTES, stateViews, type StateView } from '../../../../shared/state.ts';
+import { STATE_KEY_MAX, STATE_KEYS_PER_REQUEST, STATE_PAGE_DEFAULT, STATE_PAGE_MAX, STATE_PAGE_MAX_BYTES } from '../../../../shared/state.ts';
 import { HISTORY_PAGE_MAX_BYTES } from '../../../../shared/api.ts';
 import { rfc3339Ms } from '../../../../shared/time.ts';
 import { authenticate, requireRole, readCost } from '../auth.ts';
@@ -84,9 +84,10 @@ export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
     const p = authenticate(req, hub.tokens, false);
     requireRole(p, ['subscriber', 'operator', 'admin'], 'read state');
     limiter.take(p);
-    if (!Object.hasOwn(stateViews, req.params.view))
-      return reply.code(404).send({ error: { status: 404, code: 'not_found', message: `state views: ${Object.keys(stateViews).join(', ')}` } });
-    const kinds = stateViews[req.params.view as StateView];
+    const views = hub.registry.views;
+    if (!Object.hasOwn(views, req.params.view))
+      return reply.code(404).send({ error: { status: 404, code: 'not_found', message: `state views: ${Object.keys(views).join(', ')}` } });
+    const kinds = views[req.params.view]!;
     const q = parseWith(stateQuery, req.query, 'query');
     checkFilters(p.scope, q);
     const page = seqPage(q, STATE_PAGE_DEFAULT);
