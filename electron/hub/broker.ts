@@ -1,114 +1,49 @@
-import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { inScope, describeScope, type TokenScope } from '../../shared/scope.ts';
-import { typeMatches, type HubEvent } from '../../shared/events.ts';
 import { sseFrame, CONTROL, type ForceDisconnect } from '../../shared/wire.ts';
 import type { LoggedEvent } from './log.ts';
-import { matchesFilters, type KeyFilters } from './scope-sql.ts';
+import { Subscriber, frameOf, type FrameSink, type QueueLimits, type Subscription } from './subscriber.ts';
 
-export interface StreamSpec {
-  tokenId: string;
-  scope: TokenScope;
-  filters: KeyFilters;
-  types?: string[];
-  mode: 'named' | 'message';
-}
-
-export interface BrokerLimits {
-  /** Events written while the socket could not take them, before the client counts as slow. */
-  maxQueueEvents: number;
-  /** Bytes Node holds for one connection, before the client counts as slow. */
-  maxQueueBytes: number;
-  /** How long a connection may stay unable to drain before it counts as stalled. */
-  stallTimeoutMs: number;
+export interface BrokerLimits extends QueueLimits {
   heartbeatMs: number;
 }
 
-/** A frame per event and mode, built once however many subscribers receive it. */
-interface FramedEvent extends LoggedEvent {
-  named?: string;
-  message?: string;
+/** Where a subscriber catches up from: the log, read after a position in pages bounded by bytes. */
+export interface ReplaySource {
+  /** Events after `cursor` the subscriber may see, their JSON at most `maxBytes` (at least one event). */
+  readAfter(cursor: number, maxBytes: number): ReplayPage;
 }
 
-function frameOf(e: FramedEvent, mode: StreamSpec['mode']): string {
-  if (mode === 'named') return (e.named ??= sseFrame(e.event.type, e.json, { seq: e.event.seq, epoch: e.epoch }));
-  return (e.message ??= sseFrame(null, e.json, { seq: e.event.seq, epoch: e.epoch }));
-}
-
-export function visibleTo(spec: Pick<StreamSpec, 'scope' | 'filters' | 'types'>, e: HubEvent): boolean {
-  return inScope(spec.scope, e) && matchesFilters(spec.filters, e) && typeMatches(spec.types, e.type);
-}
-
-export class Subscriber {
-  readonly id = `c_${randomBytes(6).toString('hex')}`;
-  readonly connectedAt = Date.now();
-  lastSeq = 0;
-  /**
-   * The newest seq this connection may be told about: its scope's head when it connected, then the
-   * last event it was sent. Heartbeats carry it; `lastSeq` can be a global position (how far replay
-   * scanned), which would tell a scoped client how busy the other scopes are.
-   */
-  headSeq = 0;
-  live = false;
-  closed = false;
-  /** Events handed to Node while the socket was backed up; reset when it drains. */
-  backlog = 0;
-  stalledSince: number | null = null;
-  delivered = 0;
-  groupKey: string;
-  /**
-   * Frames go straight to the socket: the response is sent without chunked encoding (an SSE body
-   * ends when the connection does), which saves the three writes and a cork per frame that
-   * ServerResponse.write costs. With 1,000 subscribers that is most of the fan-out CPU.
-   */
-  readonly sink: Socket;
-
-  constructor(
-    readonly spec: StreamSpec,
-    readonly res: ServerResponse,
-  ) {
-    this.groupKey = JSON.stringify([spec.scope, spec.filters, spec.types ?? null, spec.mode]);
-    this.sink = res.socket!;
-    this.sink.on('drain', () => {
-      this.backlog = 0;
-      this.stalledSince = null;
-    });
-  }
-
-  /** The strategies, users and stores this connection is bound to, for targeted disconnects. */
-  get strategies(): string[] | undefined {
-    return this.spec.filters.strategy_id?.length ? this.spec.filters.strategy_id : this.spec.scope.strategy_ids;
-  }
-  get users(): string[] | undefined {
-    if (this.spec.filters.user_id?.length) return this.spec.filters.user_id;
-    return this.spec.scope.user_id !== undefined ? [this.spec.scope.user_id] : undefined;
-  }
-  get stores(): string[] | undefined {
-    return this.spec.filters.store_id?.length ? this.spec.filters.store_id : this.spec.scope.store_ids;
-  }
-  get scopeLabel(): string {
-    return describeScope({ user_id: this.users?.join('|'), strategy_ids: this.strategies, store_ids: this.stores });
-  }
+export interface ReplayPage {
+  events: LoggedEvent[];
+  /** Every seq up to this one was examined (the next page starts after it). */
+  scannedTo: number;
+  /** The read reached the newest committed event: nothing committed is left to replay. */
+  caughtUp: boolean;
+  /** Rows examined, for the reader's cost. */
+  scanned: number;
 }
 
 export interface BrokerCounters {
   slowDisconnects: number;
 }
 
-type Group = { spec: StreamSpec; subs: Set<Subscriber> };
+type Group = { subscription: Subscription; subs: Set<Subscriber> };
 
 /**
- * Fan-out to SSE connections. Committed events are coalesced per event-loop turn and, per group of
- * connections with identical scope and filters, framed and concatenated once; each connection then
- * gets a single write. A connection whose socket cannot keep up is disconnected with a reason
- * instead of growing memory; it resumes from the log with Last-Event-ID.
+ * Fan-out to subscribers. Committed events are coalesced per event-loop turn and, per group of
+ * subscribers with the same subscription key, matched, framed and concatenated once; each
+ * subscriber then gets a single write. Subscribers that cannot keep up are cut (see Subscriber)
+ * instead of growing memory; they resume from the log.
+ *
+ * A subscriber starts catching up (`catchUp`: pages from the log, each written only once the sink
+ * took the previous one) and joins the live set in the same synchronous turn as its last log read.
+ * Commits and `publish` also happen in single turns, so no event can fall between the last read
+ * and going live; events it already got from the log are skipped by seq.
  */
 export class Broker {
   private groups = new Map<string, Group>();
   private all = new Set<Subscriber>();
-  private pending: FramedEvent[] = [];
+  private pending: LoggedEvent[] = [];
   private flushScheduled = false;
   /** Earliest time for the next flush; see `publish`. */
   private nextFlushAt = 0;
@@ -118,6 +53,8 @@ export class Broker {
   onSlowDisconnect?: () => void;
   /** After each flush: how long it took, and how long its oldest event waited since commit (ms). */
   onFlushed?: (flushMs: number, lagMs: number) => void;
+  /** The number of subscribers changed (one connected or went away). */
+  onSize?: (size: number) => void;
   private pendingSince = 0;
   /**
    * Connections a heartbeat writes per event-loop turn. A socket write costs 10–60 µs (most of it the
@@ -127,6 +64,13 @@ export class Broker {
   heartbeatSlice = 250;
   private beating = false;
   private closing = false;
+  private readonly hooks = {
+    gone: (sub: Subscriber) => this.remove(sub),
+    slow: () => {
+      this.counters.slowDisconnects++;
+      this.onSlowDisconnect?.();
+    },
+  };
 
   constructor(readonly limits: BrokerLimits) {
     this.heartbeat = setInterval(() => void this.beat(), limits.heartbeatMs);
@@ -141,30 +85,76 @@ export class Broker {
     return this.all;
   }
 
-  /** Track a connection that is still catching up; it receives heartbeats but no live events yet. */
-  register(sub: Subscriber): void {
+  /**
+   * A new subscriber writing to `sink`: it gets heartbeats and control frames at once, and events
+   * once `catchUp` (or `goLive`) puts it in the live set.
+   */
+  subscribe(subscription: Subscription, sink: FrameSink): Subscriber {
+    const sub = new Subscriber(subscription, sink, this.limits, this.hooks);
+    if (sink.destroyed) {
+      sub.disconnect({ reason: 'shutdown', message: 'the connection closed before it was subscribed', retry_ms: null });
+      return sub;
+    }
     this.all.add(sub);
-    sub.res.on('close', () => this.remove(sub));
+    this.onSize?.(this.all.size);
+    return sub;
   }
 
-  /** Switch a caught-up connection to live delivery. Must run in the same turn as its last log read. */
+  /**
+   * Replay from `source` after `cursor` until caught up, then go live in the same turn as the last
+   * read: that read saw every committed event, and everything committed later reaches the broker
+   * after it, so nothing falls in between (what the read had, the flush skips by seq). Going live on
+   * the read that reaches the head, rather than on an empty read after it, means a subscriber
+   * catches up even while something commits in every turn.
+   *
+   * A page holds at most a quarter of the queue bound of event JSON (at least one event), and the
+   * next is read only once the sink took it: a reader that stops reading costs its queue bound, not
+   * the log. `onPage` sees each page (the reader's cost). Resolves true once live, false when the
+   * subscriber went away (or was cut as slow) first.
+   */
+  async catchUp(sub: Subscriber, cursor: number, source: ReplaySource, onPage?: (page: ReplayPage) => void): Promise<boolean> {
+    // Whatever was written before (a snapshot can be larger than the queue bound, by design) must be
+    // taken first, or the first page written on top would count the client as slow.
+    await sub.waitDrain();
+    const pageBytes = this.limits.maxQueueBytes / 4;
+    for (;;) {
+      if (sub.closed) return false;
+      const page = source.readAfter(cursor, pageBytes);
+      onPage?.(page);
+      cursor = page.scannedTo;
+      if (page.events.length) {
+        if (!sub.write(sub.framesOf(page.events), page.events.length, cursor)) return false;
+        const last = page.events[page.events.length - 1]!.event.seq;
+        if (last > sub.headSeq) sub.headSeq = last;
+      }
+      if (page.caughtUp) {
+        this.goLive(sub, cursor);
+        return !sub.closed;
+      }
+      sub.lastSeq = cursor;
+      if (sub.sink.writableNeedDrain) await sub.waitDrain();
+      else await nextTurn();
+    }
+  }
+
+  /** Switch a caught-up subscriber to live delivery. Must run in the same turn as its last log read. */
   goLive(sub: Subscriber, lastSeq: number): void {
     if (sub.closed) return;
     sub.lastSeq = lastSeq;
     sub.live = true;
     let g = this.groups.get(sub.groupKey);
-    if (!g) this.groups.set(sub.groupKey, (g = { spec: sub.spec, subs: new Set() }));
+    if (!g) this.groups.set(sub.groupKey, (g = { subscription: sub.subscription, subs: new Set() }));
     g.subs.add(sub);
   }
 
   private remove(sub: Subscriber): void {
-    sub.closed = true;
-    this.all.delete(sub);
+    if (!this.all.delete(sub)) return;
     const g = this.groups.get(sub.groupKey);
     if (g) {
       g.subs.delete(sub);
       if (!g.subs.size) this.groups.delete(sub.groupKey);
     }
+    this.onSize?.(this.all.size);
   }
 
   /** Called after a commit; delivery happens once per event-loop turn for everything committed in it. */
@@ -190,20 +180,21 @@ export class Broker {
     this.pending = [];
     let delivered = 0;
     for (const g of this.groups.values()) {
-      const matching = events.filter((e) => visibleTo(g.spec, e.event));
+      const { match, format } = g.subscription;
+      const matching = events.filter((e) => match(e.event));
       if (!matching.length) continue;
       // Encoded once: a string would be UTF-8 encoded again for every socket it is written to.
-      const chunk = Buffer.from(matching.map((e) => frameOf(e, g.spec.mode)).join(''));
+      const chunk = Buffer.from(matching.map((e) => frameOf(e, format)).join(''));
       const lastSeq = matching[matching.length - 1]!.event.seq;
       for (const sub of g.subs) {
         if (sub.lastSeq >= lastSeq) continue;
         if (sub.lastSeq >= matching[0]!.event.seq) {
           // It read some of these from the log while catching up: send only the rest.
           const rest = matching.filter((e) => e.event.seq > sub.lastSeq);
-          this.write(sub, rest.map((e) => frameOf(e, g.spec.mode)).join(''), rest.length, lastSeq);
+          sub.write(sub.framesOf(rest), rest.length, lastSeq);
           delivered += rest.length;
         } else {
-          this.write(sub, chunk, matching.length, lastSeq);
+          sub.write(chunk, matching.length, lastSeq);
           delivered += matching.length;
         }
         if (lastSeq > sub.headSeq) sub.headSeq = lastSeq;
@@ -215,47 +206,9 @@ export class Broker {
     if (delivered) this.onFlushed?.(now - started, now - this.pendingSince);
   }
 
-  /** Frame a page read from the log for one connection (replay). */
-  framesFor(sub: Subscriber, events: LoggedEvent[]): string {
-    return events.map((e) => frameOf(e, sub.spec.mode)).join('');
-  }
-
-  /** Write to a connection, enforcing its queue bound. Returns false if the connection is gone. */
-  write(sub: Subscriber, chunk: string | Buffer, count: number, lastSeq?: number): boolean {
-    if (sub.closed || sub.sink.destroyed) return false;
-    sub.sink.write(chunk);
-    if (lastSeq !== undefined) sub.lastSeq = lastSeq;
-    sub.delivered += count;
-    if (sub.sink.writableNeedDrain) {
-      sub.backlog += count;
-      sub.stalledSince ??= Date.now();
-      if (sub.backlog > this.limits.maxQueueEvents || sub.sink.writableLength > this.limits.maxQueueBytes) {
-        this.slow(sub, `queue limit exceeded (${sub.backlog} events, ${sub.sink.writableLength} bytes buffered)`);
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private slow(sub: Subscriber, why: string): void {
-    this.counters.slowDisconnects++;
-    this.onSlowDisconnect?.();
-    this.disconnect(sub, {
-      reason: 'slow_consumer',
-      message: `disconnected: the client could not keep up (${why}); reconnect with Last-Event-ID to catch up from the log`,
-      retry_ms: 1000,
-    });
-  }
-
-  /** Send force_disconnect and close. A socket that will not drain is destroyed after a grace period. */
+  /** Send force_disconnect and close. */
   disconnect(sub: Subscriber, payload: ForceDisconnect): void {
-    if (sub.closed) return;
-    const sink = sub.sink;
-    this.remove(sub);
-    if (!sink.destroyed) {
-      sink.end(sseFrame(CONTROL.forceDisconnect, JSON.stringify(payload)));
-      setTimeout(() => sink.destroy(), 2000).unref();
-    }
+    sub.disconnect(payload);
   }
 
   /**
@@ -268,7 +221,7 @@ export class Broker {
     for (const sub of this.all) {
       if (sub.spec.tokenId !== tokenId || sub.closed) continue;
       frame ??= Buffer.from(sseFrame(event, JSON.stringify(payload)));
-      if (this.write(sub, frame, 0)) n++;
+      if (sub.write(frame, 0)) n++;
     }
     return n;
   }
@@ -277,7 +230,7 @@ export class Broker {
     let n = 0;
     for (const sub of [...this.all]) {
       if (pred(sub)) {
-        this.disconnect(sub, payload);
+        sub.disconnect(payload);
         n++;
       }
     }
@@ -302,14 +255,10 @@ export class Broker {
         if (i > 0) await nextTurn();
         if (this.closing) return;
         for (const sub of subs.slice(i, i + this.heartbeatSlice)) {
-          if (sub.closed) continue;
-          if (sub.stalledSince !== null && now - sub.stalledSince > this.limits.stallTimeoutMs) {
-            this.slow(sub, `no progress for ${Math.round((now - sub.stalledSince) / 1000)} s`);
-            continue;
-          }
+          if (sub.closed || sub.checkStall(now)) continue;
           let frame = frames.get(sub.headSeq);
           if (!frame) frames.set(sub.headSeq, (frame = Buffer.from(`: heartbeat\n` + sseFrame(CONTROL.heartbeat, JSON.stringify({ time, head_seq: sub.headSeq })))));
-          this.write(sub, frame, 0);
+          sub.write(frame, 0);
         }
       }
     } finally {

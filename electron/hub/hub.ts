@@ -123,6 +123,7 @@ export class Hub {
     };
     this.control = new ControlPlane(this.tokens, this.strategies, this.broker, () => this.engine?.control);
     this.broker.onSlowDisconnect = () => this.metrics.slowDisconnects.inc();
+    this.broker.onSize = (n) => this.metrics.connections.set(n);
     this.broker.onFlushed = (flushMs, lagMs) => {
       this.metrics.flushSeconds.observe(flushMs / 1000);
       this.metrics.deliveryLag.observe(lagMs / 1000);

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startTestHub, until, type TestHub } from '../helpers/hub.ts';
 import { rawStream } from '../helpers/sse.ts';
@@ -22,15 +23,15 @@ describe('heartbeats with many connections', () => {
     const broker = t.hub.broker;
     broker.heartbeatSlice = 25;
     const subs = [...broker.subscribers()];
-    const before = subs.map((s) => s.sink.bytesWritten);
+    const before = subs.map((s) => (s.sink as Socket).bytesWritten);
     const beat = broker.beat();
     // What the beat wrote before giving the loop back: one slice, not every connection.
-    const inFirstTurn = subs.filter((s, i) => s.sink.bytesWritten > before[i]!).length;
+    const inFirstTurn = subs.filter((s, i) => (s.sink as Socket).bytesWritten > before[i]!).length;
     expect(inFirstTurn).toBeGreaterThan(0);
     expect(inFirstTurn).toBeLessThanOrEqual(25);
 
     await beat;
-    expect(subs.filter((s, i) => s.sink.bytesWritten > before[i]!).length).toBe(n);
+    expect(subs.filter((s, i) => (s.sink as Socket).bytesWritten > before[i]!).length).toBe(n);
     await until(() => streams.every((s) => s.text.includes('event: heartbeat')), 'a heartbeat on every stream');
     for (const s of streams) s.destroy();
     await until(() => broker.size === 0, 'every connection gone');

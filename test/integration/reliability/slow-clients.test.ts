@@ -120,10 +120,11 @@ describe('slow and dead clients', () => {
     // Precise leak check: every per-connection object the hub made must be collectable afterwards.
     const refs: WeakRef<object>[] = [];
     const broker = t.hub.broker;
-    const register = broker.register.bind(broker);
-    broker.register = (sub) => {
-      refs.push(new WeakRef(sub), new WeakRef(sub.res), new WeakRef(sub.res.socket ?? {}));
-      register(sub);
+    const subscribe = broker.subscribe.bind(broker);
+    broker.subscribe = (subscription, sink) => {
+      const sub = subscribe(subscription, sink);
+      refs.push(new WeakRef(sub), new WeakRef(subscription), new WeakRef(sink));
+      return sub;
     };
     await collectGarbage();
     const base = await stats();
@@ -151,7 +152,7 @@ describe('slow and dead clients', () => {
       rounds.push({ round, connected: N, heap_mb: Math.round(((process.memoryUsage().heapUsed - heapStart) / 1048576) * 10) / 10 });
     }
     agent.destroy();
-    broker.register = register;
+    broker.subscribe = subscribe;
     await sleep(2500); // the 2 s destroy grace timer for force-closed streams
     await collectGarbage();
     const alive = refs.filter((r) => r.deref() !== undefined).length;
@@ -160,7 +161,7 @@ describe('slow and dead clients', () => {
     expect(s.connections.queue_bytes_total).toBe(0);
     const growthMb = (process.memoryUsage().heapUsed - heapBase) / 1048576;
     console.log(JSON.stringify({ vanish: { rounds, heap_growth_mb: Math.round(growthMb * 10) / 10, hub_objects_tracked: refs.length, hub_objects_alive: alive } }));
-    // No subscriber, response or socket of the 1,200 connections survives a GC.
+    // No subscriber, subscription or socket of the 1,200 connections survives a GC.
     expect(refs.length).toBe(3 * 1200);
     expect(alive).toBe(0);
     // The heap (test clients + hub in one process, so noisy) is back near the post-warm-up level.

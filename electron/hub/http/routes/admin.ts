@@ -8,7 +8,7 @@ import { authenticate, requireRole, requireUnscoped } from '../auth.ts';
 import { parseWith } from '../query.ts';
 import type { Principal } from '../../tokens.ts';
 import type { RouteContext } from '../app.ts';
-import type { Subscriber } from '../../broker.ts';
+import type { Subscriber } from '../../subscriber.ts';
 
 const reasonBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
 const connectionsQuery = z
