@@ -1,25 +1,22 @@
 import { z } from 'zod';
 import { priority } from './events.ts';
-import { settingsSchema, type Settings } from './settings.ts';
 
 /**
  * The contract between the Electron preload (electron/preload.ts) and the renderer. One method per
  * IPC message; every payload crossing the bridge is checked with these schemas on both sides.
- * In browser mode `window.relaydesk` is undefined and the console uses its session cookie instead.
+ *
+ * It carries no credential in either direction: the window signs in to its hub like a browser (a
+ * one-time login link answered with an HttpOnly session cookie), so the page's JavaScript never holds
+ * a token. Only what the console calls is here; in browser mode `window.relaydesk` is undefined.
  */
 export const IPC = {
-  getConnection: 'relaydesk:get-connection',
   notify: 'relaydesk:notify',
   setUnreadUrgent: 'relaydesk:set-unread-urgent',
-  getSettings: 'relaydesk:get-settings',
-  setSettings: 'relaydesk:set-settings',
-  openExternal: 'relaydesk:open-external',
+  /** A pasted `relaydesk login-url` link: the window moves to that hub and signs in there. */
+  signIn: 'relaydesk:sign-in',
   /** main -> renderer: a native notification was clicked; focus that event. */
   focusEvent: 'relaydesk:focus-event',
 } as const;
-
-export const connectionInfoSchema = z.object({ hubUrl: z.url(), token: z.string().min(1) });
-export type ConnectionInfo = z.infer<typeof connectionInfoSchema>;
 
 export const notifyRequestSchema = z.object({
   title: z.string().min(1).max(200),
@@ -30,21 +27,16 @@ export const notifyRequestSchema = z.object({
 export type NotifyRequest = z.infer<typeof notifyRequestSchema>;
 
 export const unreadCountSchema = z.number().int().nonnegative().max(1_000_000);
-export const externalUrlSchema = z.url().refine((u) => /^https?:\/\//.test(u), 'only http(s) links open externally');
 export const focusEventSchema = z.object({ seq: z.number().int().positive() });
 
 export interface DesktopBridge {
-  getConnection(): Promise<ConnectionInfo>;
   notify(n: NotifyRequest): Promise<void>;
   setUnreadUrgent(count: number): void;
-  getSettings(): Promise<Settings>;
-  setSettings(s: Settings): Promise<Settings>;
-  openExternal(url: string): Promise<void>;
+  /** Resolves once the main process accepted the link (the window then navigates away). */
+  signIn(loginLink: string): Promise<void>;
   /** Returns an unsubscribe function. */
   onFocusEvent(cb: (seq: number) => void): () => void;
 }
-
-export { settingsSchema };
 
 declare global {
   interface Window {

@@ -1,19 +1,12 @@
-import {
-  IPC,
-  connectionInfoSchema,
-  externalUrlSchema,
-  focusEventSchema,
-  notifyRequestSchema,
-  settingsSchema,
-  unreadCountSchema,
-  type DesktopBridge,
-} from '../../shared/desktop-bridge.ts';
+import { IPC, focusEventSchema, notifyRequestSchema, unreadCountSchema, type DesktopBridge } from '../../shared/desktop-bridge.ts';
+import { loginLinkSchema } from '../../shared/login-link.ts';
 
 /**
  * The preload's whole API, built on the smallest slice of Electron's ipcRenderer it needs. Kept
  * free of an `electron` import so tests can build it with a fake ipcRenderer; electron/preload.ts
- * passes the real one. Outgoing payloads are validated before they are sent, replies before they
- * reach the page, and the page never sees the IPC event object or ipcRenderer itself.
+ * passes the real one. Outgoing payloads are validated before they are sent, and the page never
+ * sees the IPC event object or ipcRenderer itself. Nothing here returns a credential: the window is
+ * signed in by its session cookie, which the page cannot read.
  */
 export interface IpcRendererLike {
   invoke(channel: string, ...args: unknown[]): Promise<unknown>;
@@ -31,23 +24,16 @@ export const BRIDGE_KEY = 'relaydesk';
 
 export function createDesktopBridge(ipc: IpcRendererLike): DesktopBridge {
   const bridge: DesktopBridge = {
-    async getConnection() {
-      return connectionInfoSchema.parse(await ipc.invoke(IPC.getConnection));
-    },
     async notify(n) {
       await ipc.invoke(IPC.notify, notifyRequestSchema.parse(n));
     },
     setUnreadUrgent(count) {
       ipc.send(IPC.setUnreadUrgent, unreadCountSchema.parse(count));
     },
-    async getSettings() {
-      return settingsSchema.parse(await ipc.invoke(IPC.getSettings));
-    },
-    async setSettings(s) {
-      return settingsSchema.parse(await ipc.invoke(IPC.setSettings, settingsSchema.parse(s)));
-    },
-    async openExternal(url) {
-      await ipc.invoke(IPC.openExternal, externalUrlSchema.parse(url));
+    async signIn(loginLink) {
+      // Checked here too, so a mistyped link is answered in the page without a round trip.
+      loginLinkSchema.parse(loginLink);
+      await ipc.invoke(IPC.signIn, loginLink);
     },
     onFocusEvent(cb) {
       if (typeof cb !== 'function') throw new TypeError('onFocusEvent needs a callback');

@@ -1,24 +1,13 @@
-import {
-  IPC,
-  externalUrlSchema,
-  notifyRequestSchema,
-  settingsSchema,
-  unreadCountSchema,
-  type ConnectionInfo,
-  type NotifyRequest,
-} from '../../shared/desktop-bridge.ts';
-import type { Settings } from '../../shared/settings.ts';
+import { IPC, notifyRequestSchema, unreadCountSchema, type NotifyRequest } from '../../shared/desktop-bridge.ts';
+import { loginLinkSchema, type LoginLink } from '../../shared/login-link.ts';
 import { guarded, type IpcEventLike } from './ipc-guard.ts';
-import { isAllowedExternal, type ExternalLinkPolicy } from './navigation.ts';
 
 /** What the main process does for each message; main.ts wires these to Electron. */
 export interface ShellActions {
-  connection(): ConnectionInfo;
   notify(n: NotifyRequest): void | Promise<void>;
   setUnreadUrgent(count: number): void;
-  getSettings(): Settings | Promise<Settings>;
-  setSettings(s: Settings): Settings | Promise<Settings>;
-  openExternal(url: string): void | Promise<void>;
+  /** Move the window to the link's hub and sign in there. */
+  signIn(link: LoginLink): void | Promise<void>;
 }
 
 type Invoke = (event: IpcEventLike, payload?: unknown) => unknown;
@@ -32,20 +21,17 @@ export interface IpcTable {
 
 /**
  * One handler per renderer-to-main message of shared/desktop-bridge.ts, each guarded: the sender
- * must be the console's main frame, the payload must match the shared schema.
+ * must be the console's main frame, the payload must match the shared schema. No handler answers
+ * with a secret, so a compromised page gains nothing here it could not already do with its cookie.
  */
-export function createIpcTable(appOrigin: () => string, actions: ShellActions, external: ExternalLinkPolicy): IpcTable {
+export function createIpcTable(appOrigin: () => string, actions: ShellActions): IpcTable {
   return {
     handle: {
-      [IPC.getConnection]: guarded(IPC.getConnection, appOrigin, null, () => actions.connection()),
       [IPC.notify]: guarded(IPC.notify, appOrigin, notifyRequestSchema, async (n) => {
         await actions.notify(n);
       }),
-      [IPC.getSettings]: guarded(IPC.getSettings, appOrigin, null, async () => settingsSchema.parse(await actions.getSettings())),
-      [IPC.setSettings]: guarded(IPC.setSettings, appOrigin, settingsSchema, async (s) => settingsSchema.parse(await actions.setSettings(s))),
-      [IPC.openExternal]: guarded(IPC.openExternal, appOrigin, externalUrlSchema, async (url) => {
-        if (!isAllowedExternal(url, external)) throw new Error(`${IPC.openExternal}: ${new URL(url).hostname} is not on the external link allow-list`);
-        await actions.openExternal(url);
+      [IPC.signIn]: guarded(IPC.signIn, appOrigin, loginLinkSchema, async (link) => {
+        await actions.signIn(link);
       }),
     },
     on: {
@@ -63,4 +49,3 @@ export function createIpcTable(appOrigin: () => string, actions: ShellActions, e
 
 /** Channels the main process sends to the renderer (not handled here). */
 export const MAIN_TO_RENDERER: readonly string[] = [IPC.focusEvent];
-

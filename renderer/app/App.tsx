@@ -5,10 +5,11 @@ import { inboxChangeSchema, inboxPageSchema } from '../../shared/inbox.ts';
 import { settingsSchema } from '../../shared/settings.ts';
 import { statePageSchema } from '../../shared/state.ts';
 import { describeScope, inScope } from '../../shared/scope.ts';
-import { HttpError, hubGet, hubPost, resolveConnection, streamUrl, type HubConnection } from './connection.ts';
+import { HttpError, SAME_ORIGIN, hubGet, hubPost, streamUrl } from './connection.ts';
 import { Ctx, useConsole, type ConsoleContext, type Whoami } from './context.ts';
 import { typingIn } from './hooks.ts';
 import { ConnectionIndicator } from './ConnectionIndicator.tsx';
+import { SignInForm } from './SignIn.tsx';
 import { Toasts } from './Toasts.tsx';
 import { useTheme } from './theme.ts';
 import { ConsoleStore, useSlices, type Notice } from '../stream/store.ts';
@@ -56,10 +57,9 @@ export function App() {
     let sampler: StatsSampler | null = null;
     let cancelled = false;
     void (async () => {
-      let conn: HubConnection;
+      const conn = SAME_ORIGIN;
       let me: Whoami;
       try {
-        conn = await resolveConnection();
         me = await hubGet<Whoami>(conn, '/v1/whoami');
       } catch (err) {
         if (cancelled) return;
@@ -149,7 +149,11 @@ export function App() {
   if (boot.phase === 'login')
     return (
       <Centered title="Sign in to RelayDesk">
-        <p>This console needs a login link. Run <code>relaydesk login-url</code> (or use the link printed by <code>relaydesk serve</code>) and open it here.</p>
+        <p>
+          This console needs a login link. Run <code>relaydesk login-url</code> on the hub (or use the link printed by <code>relaydesk serve</code>) and paste it
+          here.
+        </p>
+        <SignInForm />
         <p className="muted">{boot.message}</p>
       </Centered>
     );

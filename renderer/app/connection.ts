@@ -1,23 +1,15 @@
-import { connectionInfoSchema } from '../../shared/desktop-bridge.ts';
-
 /**
- * Where the hub is and how to authenticate. The Electron preload hands us {hubUrl, token}; in the
- * browser the page is served by the hub itself and the HttpOnly session cookie does the work, so
- * no secret ever lives in JavaScript or the address bar.
+ * Where the hub is. The console is always served by the hub it talks to (the browser opened a login
+ * link on that hub; the desktop window loaded one), and the hub's HttpOnly session cookie
+ * authenticates every request and the stream. So no token ever lives in JavaScript, in the page's
+ * address or in the stream URL, in the browser and in the desktop window alike.
  */
 export interface HubConnection {
-  /** '' means same origin. */
+  /** '' means the page's own origin; tests point it at a hub elsewhere. */
   base: string;
-  token: string | null;
 }
 
-export async function resolveConnection(): Promise<HubConnection> {
-  if (window.relaydesk) {
-    const info = connectionInfoSchema.parse(await window.relaydesk.getConnection());
-    return { base: info.hubUrl.replace(/\/+$/, ''), token: info.token };
-  }
-  return { base: '', token: null };
-}
+export const SAME_ORIGIN: HubConnection = { base: '' };
 
 export class HttpError extends Error {
   constructor(
@@ -41,19 +33,17 @@ async function readAnswer<T>(res: Response): Promise<T> {
   return body as T;
 }
 
-const authHeaders = (conn: HubConnection): Record<string, string> => (conn.token ? { authorization: `Bearer ${conn.token}` } : {});
-
 /** GET a JSON resource from the hub; errors carry the hub's own message. */
 export async function hubGet<T = unknown>(conn: HubConnection, path: string, signal?: AbortSignal): Promise<T> {
-  return readAnswer<T>(await fetch(conn.base + path, { headers: authHeaders(conn), credentials: 'same-origin', cache: 'no-store', signal }));
+  return readAnswer<T>(await fetch(conn.base + path, { credentials: 'same-origin', cache: 'no-store', signal }));
 }
 
-/** POST JSON to the hub (the session cookie or the desktop token authenticates it). */
+/** POST JSON to the hub (the session cookie authenticates it). */
 export async function hubPost<T = unknown>(conn: HubConnection, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
   return readAnswer<T>(
     await fetch(conn.base + path, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...authHeaders(conn) },
+      headers: { 'content-type': 'application/json' },
       credentials: 'same-origin',
       cache: 'no-store',
       body: JSON.stringify(body),
@@ -62,9 +52,7 @@ export async function hubPost<T = unknown>(conn: HubConnection, path: string, bo
   );
 }
 
-/** The stream URL. EventSource cannot send headers, so the desktop token rides in `access_token`. */
+/** The stream URL (EventSource sends the session cookie of its origin by itself). */
 export function streamUrl(conn: HubConnection, params: Record<string, string>): string {
-  const q = new URLSearchParams(params);
-  if (conn.token) q.set('access_token', conn.token);
-  return `${conn.base}/v1/stream?${q.toString()}`;
+  return `${conn.base}/v1/stream?${new URLSearchParams(params).toString()}`;
 }

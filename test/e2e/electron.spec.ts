@@ -56,20 +56,13 @@ test.describe('desktop app (Electron)', () => {
     // (The options given to BrowserWindow are asserted in test/unit/shell/main-process.test.ts; here we
     // check their effect from inside the page: no Node, no Electron, only the bridge.)
 
-    expect(await win.evaluate(() => Object.keys(window.relaydesk ?? {}).sort())).toEqual([
-      'getConnection',
-      'getSettings',
-      'notify',
-      'onFocusEvent',
-      'openExternal',
-      'setSettings',
-      'setUnreadUrgent',
-    ]);
+    expect(await win.evaluate(() => Object.keys(window.relaydesk ?? {}).sort())).toEqual(['notify', 'onFocusEvent', 'setUnreadUrgent', 'signIn']);
     expect(await win.evaluate(() => [typeof (globalThis as Record<string, unknown>).require, typeof (globalThis as Record<string, unknown>).process])).toEqual(['undefined', 'undefined']);
-    const conn = await win.evaluate(() => window.relaydesk!.getConnection());
-    expect(conn.hubUrl).toBe(origin);
-    const settings = await win.evaluate(() => window.relaydesk!.getSettings());
-    expect(settings.notifications).toBeDefined();
+    // Signed in by the hub's HttpOnly cookie: the page's requests work, its script sees no cookie or token.
+    await win.waitForURL(`${origin}/`);
+    expect(await win.evaluate(async () => (await fetch('/v1/whoami')).status)).toBe(200);
+    expect(await win.evaluate(() => document.cookie)).toBe('');
+    expect(await win.evaluate(async () => (await (await fetch('/v1/whoami')).json()).role)).toBe('operator');
 
     // No new windows, no navigation away from the hub.
     expect(await win.evaluate(() => window.open('https://example.com/') === null)).toBe(true);

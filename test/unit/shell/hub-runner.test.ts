@@ -6,9 +6,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hubSettingsAccess, portFree, startDesktopHub, type DesktopHub } from '../../../electron/shell/hub-runner.ts';
 import { api, startTestHub, type TestHub } from '../../helpers/hub.ts';
 import { settingsSchema } from '../../../shared/settings.ts';
-import { IPC } from '../../../shared/desktop-bridge.ts';
-import { createIpcTable } from '../../../electron/shell/ipc-handlers.ts';
-import { DEFAULT_EXTERNAL_POLICY } from '../../../electron/shell/navigation.ts';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -52,22 +49,6 @@ describe('settings round-trip through a real hub', () => {
     await expect(access.put({ ...next, port: -1 })).rejects.toThrow();
     await t.restart();
     expect(hubSettingsAccess(t.hub, () => t.url, () => 'test-admin-token').get()).toEqual(next);
-  });
-
-  it('the IPC settings handlers round-trip through the hub', async () => {
-    t = await startTestHub();
-    const origin = new URL(t.url).origin;
-    const access = hubSettingsAccess(t.hub, () => t.url, () => 'test-admin-token');
-    const table = createIpcTable(
-      () => origin,
-      { connection: () => ({ hubUrl: t.url, token: 'x' }), notify: () => undefined, setUnreadUrgent: () => undefined, getSettings: access.get, setSettings: access.put, openExternal: () => undefined },
-      DEFAULT_EXTERNAL_POLICY,
-    );
-    const ev = { senderFrame: { url: `${t.url}/`, parent: null } };
-    const s = (await table.handle[IPC.getSettings]!(ev)) as ReturnType<typeof settingsSchema.parse>;
-    const saved = await table.handle[IPC.setSettings]!(ev, { ...s, retention_max_events: 5000 });
-    expect(saved).toMatchObject({ retention_max_events: 5000 });
-    expect((await api(t.url, '/v1/settings')).body).toMatchObject({ retention_max_events: 5000 });
   });
 });
 

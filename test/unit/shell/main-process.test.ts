@@ -5,6 +5,10 @@
  * starts the real hub in the user-data folder, serves the console, wires the guarded IPC table,
  * hardens the session and the window, shows notifications, drives the tray, remembers the window,
  * honours the single-instance lock and shuts the hub down gracefully on quit.
+ *
+ * The stand-in window keeps cookies per origin like Electron's session (in the profile), follows
+ * redirects through the real navigation guard, and makes the page's requests with those cookies, so
+ * the tests see what the console would: how it signs in and what its requests carry.
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +20,7 @@ import { IPC } from '../../../shared/desktop-bridge.ts';
 import { DESKTOP_CSP } from '../../../electron/shell/csp.ts';
 import { secureWebPreferences } from '../../../electron/shell/window-options.ts';
 import { spawnCliHub } from '../../helpers/reliability.ts';
+import { ADMIN as CLI_ADMIN } from '../../helpers/hub.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const register = fileURLToPath(new URL('./fake-electron/register.mjs', import.meta.url));
@@ -31,8 +36,8 @@ class MainProcess {
   stderr = '';
   readonly errorBoxes: { title: string; content: string }[] = [];
 
-  constructor(env: Record<string, string>) {
-    this.child = fork(join(root, 'dist-electron', 'main.js'), [], {
+  constructor(env: Record<string, string>, args: string[] = []) {
+    this.child = fork(join(root, 'dist-electron', 'main.js'), args, {
       cwd: root,
       execArgv: ['--import', register],
       env: { ...process.env, RELAYDESK_LOG_LEVEL: 'silent', RELAYDESK_RENDERER_DIR: rendererDir, FAKE_APPDATA: join(dir, 'appData'), ...env },
@@ -72,16 +77,20 @@ class MainProcess {
 
 let main: MainProcess;
 let hubUrl = '';
-let token = '';
+/** The bootstrap admin secret of the embedded hub: known to this test and the main process only. */
+const ADMIN_SECRET = 'rdk_desktop-bootstrap-secret-never-in-the-window';
+const token = ADMIN_SECRET;
+const baseEnv = { RELAYDESK_USER_DATA: userData, RELAYDESK_PORT: '0', RELAYDESK_ADMIN_TOKEN: ADMIN_SECRET };
+const sessionCookie = (s: any, origin: string): { value: string; attributes: string[] } | undefined => s.cookies[origin]?.rd_session;
 
 beforeAll(async () => {
   const b = spawnSync(process.execPath, [join(root, 'scripts', 'build-electron.mjs')], { cwd: root, encoding: 'utf8' });
   if (b.status !== 0) throw new Error(`build failed: ${b.stderr}`);
   mkdirSync(rendererDir, { recursive: true });
   writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>RelayDesk</title><div id="root"></div>');
-  main = new MainProcess({ RELAYDESK_USER_DATA: userData, RELAYDESK_PORT: '0' });
-  const loaded = await main.until((s) => s.loaded[0] as string | undefined, 'the window to load the console');
-  hubUrl = new URL(loaded!).origin;
+  main = new MainProcess(baseEnv);
+  const page = await main.until((s) => s.pageUrl as string | null, 'the window to load the console');
+  hubUrl = new URL(page!).origin;
 }, 60_000);
 
 afterAll(async () => {
@@ -90,13 +99,22 @@ afterAll(async () => {
 });
 
 const page = () => `${hubUrl}/`;
+const readJar = async () => ({ cookies: JSON.parse(readFileSync(join(userData, 'fake-electron-cookies.json'), 'utf8')) });
 
 describe('the bundled main process (fake electron, real hub)', () => {
-  it('starts the hub in the user-data folder and loads the console from the hub URL', async () => {
+  it('starts the hub in the user-data folder; the window signs in with a one-time link and lands on the console', async () => {
     const s = await main.cmd('state');
     expect(s.paths.userData).toBe(userData);
     expect(existsSync(join(userData, 'relaydesk.db'))).toBe(true);
-    expect(s.loaded).toEqual([`${hubUrl}/`]);
+    expect(s.loaded).toHaveLength(1);
+    expect(s.loaded[0]).toMatch(new RegExp(`^${hubUrl}/auth/exchange\\?code=rdc_`));
+    expect(s.pageUrl).toBe(`${hubUrl}/`);
+    // The hub answered the link with its session cookie, which the page's script cannot read.
+    const cookie = sessionCookie(s, hubUrl)!;
+    expect(cookie.value).toMatch(/^rds_/);
+    expect(cookie.attributes).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Strict']));
+    // The code was used up by that load.
+    expect((await fetch(s.loaded[0], { redirect: 'manual' })).status).toBe(401);
     expect(s.sandbox).toBe(true);
     const res = await fetch(`${hubUrl}/`);
     expect(res.status).toBe(200);
@@ -113,22 +131,56 @@ describe('the bundled main process (fake electron, real hub)', () => {
   it('registers exactly the contract channels, each guarded', async () => {
     const s = await main.cmd('state');
     expect([...s.handle, ...s.on].sort()).toEqual(Object.values(IPC).filter((c) => c !== IPC.focusEvent).sort());
-    await expect(main.cmd('invoke', { channel: IPC.getConnection, senderUrl: 'https://evil.example/' })).rejects.toThrow(/sender/);
-    await expect(main.cmd('invoke', { channel: IPC.getConnection, senderUrl: page(), sub: true })).rejects.toThrow(/sender/);
-    const conn = await main.cmd('invoke', { channel: IPC.getConnection, senderUrl: page() });
-    expect(conn.hubUrl).toBe(hubUrl);
-    token = conn.token;
-    const r = await fetch(`${hubUrl}/v1/settings`, { headers: { authorization: `Bearer ${token}` } });
-    expect(r.status).toBe(200);
+    for (const channel of s.handle) {
+      await expect(main.cmd('invoke', { channel, senderUrl: 'https://evil.example/' })).rejects.toThrow(/sender/);
+      await expect(main.cmd('invoke', { channel, senderUrl: page(), sub: true })).rejects.toThrow(/sender/);
+    }
+    await expect(main.cmd('invoke', { channel: IPC.signIn, senderUrl: page(), payload: 'http://127.0.0.1:1/v1/tokens' })).rejects.toThrow(/invalid payload: .*path \/v1\/tokens/);
   });
 
-  it('round-trips settings through the hub', async () => {
-    const s = await main.cmd('invoke', { channel: IPC.getSettings, senderUrl: page() });
-    const next = { ...s, retention_days: 9 };
-    expect(await main.cmd('invoke', { channel: IPC.setSettings, senderUrl: page(), payload: next })).toEqual(next);
-    const r = await fetch(`${hubUrl}/v1/settings`, { headers: { authorization: `Bearer ${token}` } });
-    expect(await r.json()).toEqual(next);
-    await expect(main.cmd('invoke', { channel: IPC.setSettings, senderUrl: page(), payload: { ...next, port: 'x' } })).rejects.toThrow(/invalid payload/);
+  it('the window never holds the admin secret: not in its URLs, its cookies or any IPC answer', async () => {
+    const s = await main.cmd('state');
+    const seen = JSON.stringify({ loaded: s.loaded, pageUrl: s.pageUrl, cookies: s.cookies, sent: s.sent });
+    expect(seen).not.toContain(ADMIN_SECRET);
+    const answers = [
+      await main.cmd('invoke', { channel: IPC.notify, senderUrl: page(), payload: { title: 'High: x', body: '', seq: 1, priority: 'high' } }),
+      await main.cmd('send', { channel: IPC.setUnreadUrgent, senderUrl: page(), payload: 0 }),
+    ];
+    expect(JSON.stringify(answers ?? null)).not.toContain(ADMIN_SECRET);
+    // The session is not the bootstrap admin's: it belongs to a console token of its own.
+    const me = await main.cmd('page-fetch', { path: '/v1/whoami' });
+    expect(me.status).toBe(200);
+    expect(me.body).not.toContain(ADMIN_SECRET);
+    const who = JSON.parse(me.body);
+    expect(who).toMatchObject({ role: 'operator' });
+    expect(who.token_id).not.toBe('tok_admin');
+    expect(who.scope).toEqual({});
+  });
+
+  it("the window's requests and its stream are authenticated by the session cookie, with an operator's rights", async () => {
+    const r = await fetch(`${hubUrl}/v1/whoami`);
+    expect(r.status).toBe(401); // the same request without the window's cookie
+    expect((await main.cmd('page-fetch', { path: '/v1/state/orders' })).status).toBe(200);
+    expect((await main.cmd('page-fetch', { path: '/v1/events?limit=1' })).status).toBe(200);
+    expect((await main.cmd('page-fetch', { path: '/v1/inbox?min_priority=high&limit=5' })).status).toBe(200);
+    const stream = await main.cmd('page-stream', { path: '/v1/stream?events=message&snapshot=1', ms: 300 });
+    expect(stream.status).toBe(200);
+    expect(stream.body).toMatch(/event: initial/);
+    // What the console never does, the session cannot do: mint tokens, read hub-wide stats, change settings.
+    expect((await main.cmd('page-fetch', { path: '/v1/tokens' })).status).toBe(403);
+    expect((await main.cmd('page-fetch', { path: '/v1/stats' })).status).toBe(403);
+    expect((await main.cmd('page-fetch', { path: '/v1/settings', method: 'PUT' })).status).toBe(403);
+    const tokens = await (await fetch(`${hubUrl}/v1/tokens`, { headers: { authorization: `Bearer ${ADMIN_SECRET}` } })).json();
+    expect(tokens.tokens.filter((t: any) => t.label === 'desktop console' && !t.revoked_at)).toHaveLength(1);
+  });
+
+  it('a crashed renderer reloads with a fresh login link', async () => {
+    await main.cmd('crash');
+    const s = await main.until((x) => (x.loaded.length === 2 ? x : null), 'the reload');
+    expect(s.loaded[1]).toMatch(new RegExp(`^${hubUrl}/auth/exchange\\?code=rdc_`));
+    expect(s.loaded[1]).not.toBe(s.loaded[0]);
+    expect(s.pageUrl).toBe(`${hubUrl}/`);
+    expect((await main.cmd('page-fetch', { path: '/v1/whoami' })).status).toBe(200);
   });
 
   it('blocks navigation away from the hub, new windows and webviews; links go to the system browser', async () => {
@@ -138,8 +190,7 @@ describe('the bundled main process (fake electron, real hub)', () => {
     expect(await main.cmd('window-open', { url: 'https://example.com/new' })).toEqual({ action: 'deny' });
     expect(await main.cmd('window-open', { url: 'javascript:alert(1)' })).toEqual({ action: 'deny' });
     expect(await main.cmd('webview')).toEqual({ prevented: true });
-    await main.cmd('invoke', { channel: IPC.openExternal, senderUrl: page(), payload: 'https://example.com/ext' });
-    expect((await main.cmd('state')).opened).toEqual(['https://example.com/docs', 'https://example.com/new', 'https://example.com/ext']);
+    expect((await main.cmd('state')).opened).toEqual(['https://example.com/docs', 'https://example.com/new']);
   });
 
   it('denies permissions by default and adds the desktop CSP to hub responses', async () => {
@@ -184,7 +235,7 @@ describe('the bundled main process (fake electron, real hub)', () => {
   });
 
   it('a second launch exits at once and leaves the first running (single-instance lock)', async () => {
-    const second = new MainProcess({ RELAYDESK_USER_DATA: userData, RELAYDESK_PORT: '0', FAKE_LOCK: 'taken' });
+    const second = new MainProcess({ ...baseEnv, FAKE_LOCK: 'taken' });
     expect(await second.exited).toBe(0);
     expect((await fetch(`${hubUrl}/v1/settings`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
   });
@@ -232,25 +283,29 @@ describe('the bundled main process (fake electron, real hub)', () => {
     expect(saved.bounds).toEqual({ x: 40, y: 50, width: 1000, height: 700 });
   });
 
-  it('a relaunch reuses the same database and remembered window', async () => {
-    main = new MainProcess({ RELAYDESK_USER_DATA: userData, RELAYDESK_PORT: '0' });
-    await main.until((s) => s.loaded[0], 'relaunch');
+  it('a relaunch reuses the same database and remembered window, and the last run\'s session is void', async () => {
+    const before = sessionCookie(await readJar(), hubUrl)!.value;
+    main = new MainProcess(baseEnv);
+    const pageUrl = await main.until((s) => s.pageUrl as string | null, 'relaunch');
     const s = await main.cmd('state');
     expect(s.windowOptions).toMatchObject({ x: 40, y: 50, width: 1000, height: 700 });
-    const conn = await main.cmd('invoke', { channel: IPC.getConnection, senderUrl: s.loaded[0] });
-    const r = await fetch(`${new URL(s.loaded[0]).origin}/v1/settings`, { headers: { authorization: `Bearer ${conn.token}` } });
-    expect((await r.json()).retention_days).toBe(9);
+    const origin = new URL(pageUrl!).origin;
+    const r = await fetch(`${origin}/v1/settings`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await r.json()).notifications.muted).toBe(true); // set from the tray in the run before
+    // Each start gets a new console token and revokes the last, so a cookie kept in the profile from
+    // the run before opens nothing.
+    expect((await fetch(`${origin}/v1/whoami`, { headers: { cookie: `rd_session=${before}` } })).status).toBe(401);
+    expect((await main.cmd('page-fetch', { path: '/v1/whoami' })).status).toBe(200);
     await main.cmd('quit');
     expect(await main.exited).toBe(0);
   });
 
   it('with RELAYDESK_DEMO=1 (what npm start sets) the demo publishers fill every view, and stop on quit', async () => {
     const demoData = join(dir, 'demo-user-data');
-    main = new MainProcess({ RELAYDESK_USER_DATA: demoData, RELAYDESK_PORT: '0', RELAYDESK_DEMO: '1' });
-    const loaded = await main.until((s) => s.loaded[0] as string | undefined, 'demo launch');
+    main = new MainProcess({ ...baseEnv, RELAYDESK_USER_DATA: demoData, RELAYDESK_DEMO: '1' });
+    const loaded = await main.until((s) => s.pageUrl as string | null, 'demo launch');
     const origin = new URL(loaded!).origin;
-    const conn = await main.cmd('invoke', { channel: IPC.getConnection, senderUrl: loaded });
-    const auth = { headers: { authorization: `Bearer ${conn.token}` } };
+    const auth = { headers: { authorization: `Bearer ${ADMIN_SECRET}` } };
     const end = Date.now() + 30_000;
     let domains = new Set<string>();
     while (domains.size < 4 && Date.now() < end) {
@@ -262,4 +317,106 @@ describe('the bundled main process (fake electron, real hub)', () => {
     await main.cmd('quit');
     expect(await main.exited).toBe(0);
   }, 60_000);
+});
+
+/** A store event as a backend publishes it to the shared hub. */
+const storeOrder = (store: number, n: number) => ({
+  id: `pos-${store}-${n}`,
+  type: 'store.order.created',
+  store_id: store,
+  data: { order_id: n, table_id: 'T1', items: [{ name: 'Ramen', quantity: 1, price: 9.5 }], total: 9.5 },
+});
+
+describe('a desktop on a shared hub (a `relaydesk serve` elsewhere, signed in with a login link)', () => {
+  let serve: Awaited<ReturnType<typeof spawnCliHub>>;
+  let link = '';
+  const remoteData = join(dir, 'remote-user-data');
+  const asAdmin = (path: string, init: RequestInit = {}) =>
+    fetch(`${serve.url}${path}`, { ...init, headers: { authorization: `Bearer ${CLI_ADMIN}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+
+  beforeAll(async () => {
+    serve = await spawnCliHub({ db: join(dir, 'shared-hub', 'hub.db') });
+    const created = await (await asAdmin('/v1/tokens', { method: 'POST', body: JSON.stringify({ role: 'operator', label: 'store 12 manager', scope: { store_ids: ['12'] } }) })).json();
+    // The link a store manager is handed: `relaydesk login-url <token>` against the shared hub.
+    const cli = spawnSync(process.execPath, ['bin/relaydesk.js', 'login-url', created.id, '--json', '--url', serve.url, '--token', CLI_ADMIN], { cwd: root, encoding: 'utf8' });
+    expect(cli.status, cli.stderr).toBe(0);
+    link = JSON.parse(cli.stdout).url;
+  }, 60_000);
+
+  afterAll(async () => {
+    if (main && main.child.exitCode === null) main.child.kill('SIGKILL');
+    await serve?.kill('SIGKILL');
+  });
+
+  it('--hub-url <login link>: no hub starts here, the window signs in to that hub by cookie, scoped to its store', async () => {
+    main = new MainProcess({ RELAYDESK_USER_DATA: remoteData, RELAYDESK_PORT: '0' }, ['--hub-url', link]);
+    const pageUrl = await main.until((s) => s.pageUrl as string | null, 'the window on the shared hub');
+    expect(pageUrl).toBe(`${serve.url}/`);
+    const s = await main.cmd('state');
+    expect(s.loaded).toEqual([link]);
+    expect(existsSync(join(remoteData, 'relaydesk.db'))).toBe(false);
+    expect(sessionCookie(s, serve.url)!.attributes).toContain('HttpOnly');
+    // Only the hub's origin is kept in the profile, never the one-time code.
+    expect(JSON.parse(readFileSync(join(remoteData, 'desktop.json'), 'utf8'))).toEqual({ hub_url: serve.url });
+    const me = JSON.parse((await main.cmd('page-fetch', { path: '/v1/whoami' })).body);
+    expect(me).toMatchObject({ role: 'operator', scope: { store_ids: ['12'] } });
+    // The IPC guard now trusts that hub's pages, and only those.
+    await main.cmd('send', { channel: IPC.setUnreadUrgent, senderUrl: `${serve.url}/`, payload: 2 });
+    await main.until((x) => x.badge === 2, 'the badge from the remote page');
+  });
+
+  it("stream events and history of another store do not reach that window", async () => {
+    const streaming = main.cmd('page-stream', { path: '/v1/stream?events=message', ms: 1_500 });
+    await new Promise((r) => setTimeout(r, 400));
+    const pub = await asAdmin('/v1/events', { method: 'POST', body: JSON.stringify([storeOrder(12, 1), storeOrder(13, 2), storeOrder(12, 3)]) });
+    expect(pub.status).toBe(201);
+    const got = await streaming;
+    expect(got.status).toBe(200);
+    const ids = [...got.body.matchAll(/"id":"(pos-[^"]+)"/g)].map((m: RegExpMatchArray) => m[1]);
+    expect(ids).toEqual(['pos-12-1', 'pos-12-3']);
+    const history = JSON.parse((await main.cmd('page-fetch', { path: '/v1/events?limit=50' })).body);
+    expect(history.events.map((e: { id: string }) => e.id).sort()).toEqual(['pos-12-1', 'pos-12-3']);
+    expect((await main.cmd('page-fetch', { path: '/v1/events?store_id=13' })).status).toBe(403);
+  });
+
+  it('the tray mutes notifications in the profile (a store manager cannot change the shared hub)', async () => {
+    await main.cmd('tray', { label: 'Mute notifications' });
+    await main.until((x) => (x.tray.checked[2] === true ? x : null), 'muted in the tray');
+    expect(JSON.parse(readFileSync(join(remoteData, 'desktop.json'), 'utf8')).notifications.muted).toBe(true);
+    expect((await (await asAdmin('/v1/settings')).json()).notifications.muted).toBe(false);
+  });
+
+  it('a relaunch goes back to that hub, signed in by the cookie the profile kept; quitting stops nothing there', async () => {
+    await main.cmd('quit');
+    expect(await main.exited).toBe(0);
+    expect((await fetch(`${serve.url}/healthz`)).status).toBe(200);
+    main = new MainProcess({ RELAYDESK_USER_DATA: remoteData, RELAYDESK_PORT: '0' });
+    await main.until((s) => s.pageUrl as string | null, 'relaunch on the saved hub');
+    const s = await main.cmd('state');
+    expect(s.loaded).toEqual([`${serve.url}/`]);
+    expect(JSON.parse((await main.cmd('page-fetch', { path: '/v1/whoami' })).body).scope).toEqual({ store_ids: ['12'] });
+  });
+
+  it('a pasted link to another hub needs the user\'s yes in a native dialog, then the window moves there', async () => {
+    const other = await spawnCliHub({ db: join(dir, 'other-hub', 'hub.db') });
+    try {
+      const created = await (await fetch(`${other.url}/v1/tokens`, { method: 'POST', headers: { authorization: `Bearer ${CLI_ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ role: 'subscriber', scope: { store_ids: ['7'] } }) })).json();
+      const otherLink = (await (await fetch(`${other.url}/v1/tokens/${created.id}/login-url`, { method: 'POST', headers: { authorization: `Bearer ${CLI_ADMIN}` } })).json()).url;
+      await main.cmd('dialog-answer', { response: 1 });
+      await expect(main.cmd('invoke', { channel: IPC.signIn, senderUrl: `${serve.url}/`, payload: otherLink })).rejects.toThrow(/cancelled/);
+      expect((await main.cmd('state')).pageUrl).toBe(`${serve.url}/`);
+      await main.cmd('dialog-answer', { response: 0 });
+      await main.cmd('invoke', { channel: IPC.signIn, senderUrl: `${serve.url}/`, payload: otherLink });
+      const s = await main.cmd('state');
+      expect(s.dialogs.map((d: { message: string }) => d.message)).toEqual([`Show the RelayDesk hub at ${other.url} in this window?`, `Show the RelayDesk hub at ${other.url} in this window?`]);
+      expect(s.pageUrl).toBe(`${other.url}/`);
+      expect(JSON.parse((await main.cmd('page-fetch', { path: '/v1/whoami' })).body).scope).toEqual({ store_ids: ['7'] });
+      // The old hub's pages are no longer trusted over IPC.
+      await expect(main.cmd('invoke', { channel: IPC.signIn, senderUrl: `${serve.url}/`, payload: link })).rejects.toThrow(/sender/);
+      await main.cmd('quit');
+      expect(await main.exited).toBe(0);
+    } finally {
+      await other.kill('SIGKILL');
+    }
+  });
 });

@@ -4,7 +4,6 @@ import { build } from 'esbuild';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IPC, type DesktopBridge } from '../../../shared/desktop-bridge.ts';
-import { settingsSchema } from '../../../shared/settings.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -72,12 +71,8 @@ function loadPreload(fake: ReturnType<typeof fakeElectron>): DesktopBridge {
   return fake.exposed[0]!.api as unknown as DesktopBridge;
 }
 
-const settings = settingsSchema.parse({});
-const okReplies = {
-  [IPC.getConnection]: { hubUrl: 'http://127.0.0.1:7700', token: 'rdk_abc' },
-  [IPC.getSettings]: settings,
-  [IPC.setSettings]: settings,
-};
+const okReplies = {};
+const LINK = 'http://10.0.0.5:7700/auth/exchange?code=rdc_abc';
 
 beforeAll(async () => {
   // Bundle exactly as scripts/build-electron.mjs does: CommonJS, browser platform, electron external.
@@ -91,7 +86,9 @@ describe('preload contract', () => {
     const api = loadPreload(fake);
     expect(fake.exposed[0]!.key).toBe('relaydesk');
     expect(Object.keys(api).sort()).toEqual(contractMethods());
-    expect(contractMethods()).toEqual(['getConnection', 'getSettings', 'notify', 'onFocusEvent', 'openExternal', 'setSettings', 'setUnreadUrgent']);
+    // Only what the console calls (renderer/: notify, setUnreadUrgent, onFocusEvent, and signIn from the
+    // sign-in form). Nothing answers with a connection, a token or the hub's settings.
+    expect(contractMethods()).toEqual(['notify', 'onFocusEvent', 'setUnreadUrgent', 'signIn']);
     for (const v of Object.values(api)) {
       expect(typeof v).toBe('function');
       expect(v).not.toBe(fake.ipcRenderer);
@@ -116,20 +113,14 @@ describe('preload contract', () => {
       expect(mine, method).toHaveLength(1);
       used.set(method, mine[0]!.channel);
     };
-    await track('getConnection', () => api.getConnection());
     await track('notify', () => api.notify({ title: 'Urgent: x', body: 'b', seq: 3, priority: 'urgent' }));
     await track('setUnreadUrgent', () => api.setUnreadUrgent(2));
-    await track('getSettings', () => api.getSettings());
-    await track('setSettings', () => api.setSettings(settings));
-    await track('openExternal', () => api.openExternal('https://example.com/'));
+    await track('signIn', () => api.signIn(LINK));
     await track('onFocusEvent', () => api.onFocusEvent(() => undefined)());
     expect(Object.fromEntries(used)).toEqual({
-      getConnection: IPC.getConnection,
       notify: IPC.notify,
       setUnreadUrgent: IPC.setUnreadUrgent,
-      getSettings: IPC.getSettings,
-      setSettings: IPC.setSettings,
-      openExternal: IPC.openExternal,
+      signIn: IPC.signIn,
       onFocusEvent: IPC.focusEvent,
     });
     expect(new Set(used.values())).toEqual(new Set(Object.values(IPC)));
@@ -141,20 +132,18 @@ describe('preload contract', () => {
     const api = loadPreload(fake);
     await expect(api.notify({ title: '', body: 'b', seq: 1, priority: 'urgent' })).rejects.toThrow();
     await expect(api.notify({ title: 't', body: 'b', seq: 1, priority: 'panic' as 'urgent' })).rejects.toThrow();
-    await expect(api.openExternal('file:///etc/passwd')).rejects.toThrow();
-    await expect(api.openExternal('javascript:alert(1)')).rejects.toThrow();
-    await expect(api.setSettings({ ...settings, port: 70000 })).rejects.toThrow();
+    await expect(api.signIn('javascript:alert(1)')).rejects.toThrow(/uses javascript:/);
+    await expect(api.signIn('https://hub.example/v1/stream?access_token=x')).rejects.toThrow(/path \/v1\/stream/);
     expect(() => api.setUnreadUrgent(-1)).toThrow();
     expect(() => api.setUnreadUrgent(1.5)).toThrow();
     expect(fake.calls).toEqual([]);
   });
 
-  it('validates replies from the main process before the page sees them', async () => {
-    const api = loadPreload(fakeElectron({ [IPC.getConnection]: { hubUrl: 'not a url', token: '' }, [IPC.getSettings]: { port: 'x' } }));
-    await expect(api.getConnection()).rejects.toThrow();
-    await expect(api.getSettings()).rejects.toThrow();
-    const good = loadPreload(fakeElectron(okReplies));
-    expect(await good.getConnection()).toEqual(okReplies[IPC.getConnection]);
+  it('no method hands the page anything back: every reply is dropped', async () => {
+    const api = loadPreload(fakeElectron({ [IPC.notify]: { token: 'rdk_leak' }, [IPC.signIn]: { token: 'rdk_leak' } }));
+    expect(await api.notify({ title: 'Urgent: x', body: 'b', seq: 3, priority: 'urgent' })).toBeUndefined();
+    expect(await api.signIn(LINK)).toBeUndefined();
+    expect(api.setUnreadUrgent(1)).toBeUndefined();
   });
 
   it('focus events pass only a checked sequence number to the page, and unsubscribe works', () => {

@@ -2,7 +2,10 @@
 // use. It records what the main process does and lets the parent test (over the fork IPC channel)
 // play the renderer, the user and the OS: invoke IPC, navigate, click a notification, quit.
 import { EventEmitter } from 'node:events';
-import { setImmediate, setTimeout } from 'node:timers';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { clearTimeout, setImmediate, setTimeout } from 'node:timers';
+import { TextDecoder } from 'node:util';
 
 const state = {
   paths: {},
@@ -22,7 +25,58 @@ const state = {
   tray: null,
   badge: 0,
   quitEvents: 0,
+  /** The window's cookie store, like Electron's session: origin -> name -> { value, attributes }. */
+  cookies: new Map(),
+  /** Where the window's page is after redirects. */
+  pageUrl: null,
+  dialogs: [],
+  dialogResponse: 1,
 };
+
+// Electron keeps the default session's cookies in the profile; so does this stand-in, so a relaunch
+// on the same user-data folder finds the cookies of the run before.
+const jarFile = () => (state.paths.userData ? join(state.paths.userData, 'fake-electron-cookies.json') : null);
+let jarLoaded = false;
+function loadJar() {
+  if (jarLoaded || !jarFile()) return;
+  jarLoaded = true;
+  if (!existsSync(jarFile())) return;
+  for (const [origin, jar] of Object.entries(JSON.parse(readFileSync(jarFile(), 'utf8')))) state.cookies.set(origin, new Map(Object.entries(jar)));
+}
+function saveJar() {
+  if (!jarFile()) return;
+  writeFileSync(jarFile(), JSON.stringify(Object.fromEntries([...state.cookies].map(([o, jar]) => [o, Object.fromEntries(jar)]))));
+}
+
+function storeCookies(url, headers) {
+  loadJar();
+  const origin = new URL(url).origin;
+  for (const line of headers.getSetCookie?.() ?? []) {
+    const [pair, ...attrs] = line.split(';').map((x) => x.trim());
+    const eq = pair.indexOf('=');
+    const name = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    const jar = state.cookies.get(origin) ?? new Map();
+    state.cookies.set(origin, jar);
+    if (attrs.some((a) => /^max-age=0$/i.test(a))) jar.delete(name);
+    else jar.set(name, { value, attributes: attrs });
+    saveJar();
+  }
+}
+
+function cookieHeader(url) {
+  loadJar();
+  const jar = state.cookies.get(new URL(url).origin);
+  return jar ? [...jar].map(([n, c]) => `${n}=${c.value}`).join('; ') : '';
+}
+
+/** A request the page makes: its origin's cookies go along, as in Chromium. */
+async function pageFetch(url, init = {}) {
+  const cookie = cookieHeader(url);
+  const res = await globalThis.fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers ?? {}), ...(cookie ? { cookie } : {}) } });
+  storeCookies(url, res.headers);
+  return res;
+}
 const report = (msg) => process.send?.(msg);
 
 class FakeApp extends EventEmitter {
@@ -101,8 +155,22 @@ export class BrowserWindow extends EventEmitter {
   }
   async loadURL(url) {
     state.loaded.push(url);
-    const res = await globalThis.fetch(url);
-    if (!res.ok) throw new Error(`load failed: ${res.status}`);
+    let at = url;
+    for (let hops = 0; ; hops++) {
+      const res = await pageFetch(at);
+      const location = res.headers.get('location');
+      if (res.status >= 300 && res.status < 400 && location && hops < 5) {
+        const next = new URL(location, at).href;
+        let prevented = false;
+        this.webContents.emit('will-redirect', { preventDefault: () => (prevented = true) }, next);
+        if (prevented) throw new Error(`redirect to ${next} was blocked`);
+        at = next;
+        continue;
+      }
+      if (!res.ok) throw new Error(`load failed: ${res.status} ${await res.text()}`);
+      state.pageUrl = at;
+      break;
+    }
     setImmediate(() => this.emit('ready-to-show'));
   }
   show() {
@@ -153,6 +221,10 @@ const display = { id: 1, workArea: { x: 0, y: 0, width: 1920, height: 1040 }, bo
 export const screen = { getPrimaryDisplay: () => display, getAllDisplays: () => [display] };
 
 export const dialog = {
+  async showMessageBox(options) {
+    state.dialogs.push({ title: options.title, message: options.message });
+    return { response: state.dialogResponse };
+  },
   showErrorBox(title, content) {
     state.errors.push({ title, content });
     report({ type: 'error-box', title, content });
@@ -241,6 +313,9 @@ function summary() {
     errors: state.errors,
     tray: state.tray && { image: state.tray.image, tooltip: state.tray.tooltip, labels: state.tray.menu?.items.map((i) => i.label), checked: state.tray.menu?.items.map((i) => i.checked ?? null) },
     badge: state.badge,
+    pageUrl: state.pageUrl,
+    cookies: Object.fromEntries([...state.cookies].map(([o, jar]) => [o, Object.fromEntries([...jar].map(([n, c]) => [n, c]))])),
+    dialogs: state.dialogs,
   };
 }
 
@@ -296,6 +371,37 @@ async function run(m) {
       return null;
     case 'move':
       w.setBounds(m.bounds);
+      return null;
+    case 'page-fetch': {
+      // The page's own request (fetch with credentials: 'same-origin', or EventSource) to its origin.
+      const res = await pageFetch(new URL(m.path, state.pageUrl).href, { method: m.method ?? 'GET' });
+      const text = res.headers.get('content-type')?.includes('text/event-stream') ? (await res.body?.cancel(), '') : await res.text();
+      return { status: res.status, body: text, contentType: res.headers.get('content-type') };
+    }
+    case 'page-stream': {
+      // The page's EventSource: read what arrives for a while, then close it.
+      const ctl = new globalThis.AbortController();
+      const res = await pageFetch(new URL(m.path, state.pageUrl).href, { signal: ctl.signal });
+      let text = '';
+      const reader = res.body.getReader();
+      const stop = setTimeout(() => ctl.abort(), m.ms ?? 500);
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += new TextDecoder().decode(value);
+        }
+      } catch {
+        /* aborted: the time is up */
+      }
+      clearTimeout(stop);
+      return { status: res.status, body: text };
+    }
+    case 'dialog-answer':
+      state.dialogResponse = m.response;
+      return null;
+    case 'crash':
+      w.webContents.emit('render-process-gone', {}, { reason: 'crashed' });
       return null;
     case 'quit':
       app.quit();
