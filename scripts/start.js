@@ -8,7 +8,9 @@
 //  4. otherwise says why and runs `relaydesk serve --demo`, opening the printed console link in the
 //     default browser when there is one.
 //
-// Options: --browser (skip the desktop app). Other arguments go to `relaydesk serve`.
+// Options: --browser (skip the desktop app); --hub-url <login link> (show a hub on another machine,
+// signed in by that link: the desktop app gets it, or the browser opens it; no hub starts here).
+// Other arguments go to `relaydesk serve`.
 // Environment: RELAYDESK_NO_ELECTRON_DOWNLOAD=1 (never try the download),
 // RELAYDESK_ELECTRON_DOWNLOAD_TIMEOUT_MS (default 120000), RELAYDESK_RETRY_ELECTRON=1 (retry a
 // download that failed in the last day), ELECTRON_PATH (use this Electron binary), RELAYDESK_NO_BUILD=1
@@ -23,7 +25,19 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 const argv = process.argv.slice(2);
 const wantBrowser = argv.includes('--browser') || process.env.RELAYDESK_BROWSER === '1';
-const serveArgs = argv.filter((a) => a !== '--browser');
+/** `--hub-url <link>` or `--hub-url=<link>`: the value, and the arguments without it. */
+function takeHubUrl(args) {
+  const rest = [];
+  let link = null;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--hub-url') link = args[++i] ?? '';
+    else if (args[i].startsWith('--hub-url=')) link = args[i].slice('--hub-url='.length);
+    else rest.push(args[i]);
+  }
+  return { link, rest };
+}
+const { link: hubLink, rest: otherArgs } = takeHubUrl(argv);
+const serveArgs = otherArgs.filter((a) => a !== '--browser');
 const say = (m) => process.stdout.write(`relaydesk: ${m}\n`);
 const FAIL_MARK = join(root, 'node_modules', '.relaydesk-electron-download-failed');
 
@@ -124,7 +138,10 @@ function launchDesktop(bin) {
   return new Promise((res) => {
     const started = Date.now();
     // The desktop app runs the demo publishers only when asked; `npm start` is the first look, so it asks.
-    const child = spawn(bin, ['.'], { stdio: 'inherit', env: { ...process.env, RELAYDESK_DEMO: process.env.RELAYDESK_DEMO ?? '1' } });
+    // A remote hub gets no demo publishers: they would publish into someone else's log.
+    const args = hubLink === null ? ['.'] : ['.', '--hub-url', hubLink];
+    const env = hubLink === null ? { ...process.env, RELAYDESK_DEMO: process.env.RELAYDESK_DEMO ?? '1' } : process.env;
+    const child = spawn(bin, args, { stdio: 'inherit', env });
     for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
     child.on('error', (err) => res({ fallback: `Electron could not be started (${err.message})` }));
     child.on('exit', (code, signal) => {
@@ -182,6 +199,18 @@ function serveInBrowser(reason) {
   child.on('close', (code, signal) => process.exit(exitCode(code, signal)));
 }
 
+/** Where Electron cannot run, a login link for another hub is simply opened in the browser. */
+function openRemoteInBrowser(reason) {
+  if (!/^https?:\/\/[^/]+\/auth\/exchange\?code=\S+$/.test(hubLink)) {
+    say(`--hub-url needs a login link (http://host:port/auth/exchange?code=...; run \`relaydesk login-url\` on that hub), got "${hubLink.slice(0, 80)}"`);
+    process.exit(2);
+  }
+  say(`${reason}; opening that hub's console in your browser instead (no hub starts here).`);
+  if (openInBrowser(hubLink)) say('opened the login link in your default browser (it works once and signs the browser in)');
+  else say(`open this link in a browser (it works once and signs the browser in):\n${hubLink}`);
+  process.exit(0);
+}
+
 ensureDeps();
 ensureRenderer();
 const b = await import('./build-electron.mjs');
@@ -189,6 +218,6 @@ const check = await desktopCheck(b);
 if (check.bin) {
   say('starting the desktop app');
   const r = await launchDesktop(check.bin);
-  if (r.fallback) serveInBrowser(r.fallback);
+  if (r.fallback) (hubLink === null ? serveInBrowser : openRemoteInBrowser)(r.fallback);
   else process.exit(r.code);
-} else serveInBrowser(check.reason);
+} else (hubLink === null ? serveInBrowser : openRemoteInBrowser)(check.reason);

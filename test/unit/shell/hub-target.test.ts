@@ -5,19 +5,19 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DesktopPrefsFile, resolveHubTarget } from '../../../electron/shell/hub-target.ts';
 import { parseLoginLink } from '../../../shared/login-link.ts';
 
-const LINK = 'http://10.1.2.3:7700/auth/exchange?code=rdc_abc';
+const LINK = 'http://hub.example:7700/auth/exchange?code=rdc_abc';
 
 describe('which hub the desktop shows', () => {
   it('embedded by default; a login link from --hub-url, RELAYDESK_HUB_URL or the profile picks a remote hub', () => {
     expect(resolveHubTarget([], {}, {})).toEqual({ kind: 'embedded', forget: false });
-    expect(resolveHubTarget(['--hub-url', LINK], {}, {})).toEqual({ kind: 'remote', origin: 'http://10.1.2.3:7700', entry: LINK, source: '--hub-url' });
+    expect(resolveHubTarget(['--hub-url', LINK], {}, {})).toEqual({ kind: 'remote', origin: 'http://hub.example:7700', entry: LINK, source: '--hub-url' });
     expect(resolveHubTarget([`--hub-url=${LINK}`], {}, {})).toMatchObject({ kind: 'remote', entry: LINK });
     expect(resolveHubTarget([], { RELAYDESK_HUB_URL: LINK }, {})).toMatchObject({ kind: 'remote', source: 'RELAYDESK_HUB_URL' });
     // The flag wins over the environment, which wins over the profile.
     expect(resolveHubTarget(['--hub-url', 'https://a.example'], { RELAYDESK_HUB_URL: LINK }, { hub_url: 'http://b.example' })).toMatchObject({ origin: 'https://a.example' });
     // A saved hub or a bare URL opens the console page, signed in by the cookie an earlier link left.
-    expect(resolveHubTarget([], {}, { hub_url: 'http://10.1.2.3:7700' })).toEqual({ kind: 'remote', origin: 'http://10.1.2.3:7700', entry: 'http://10.1.2.3:7700/', source: 'saved' });
-    expect(resolveHubTarget(['--embedded-hub'], { RELAYDESK_HUB_URL: LINK }, { hub_url: 'http://10.1.2.3:7700' })).toEqual({ kind: 'embedded', forget: true });
+    expect(resolveHubTarget([], {}, { hub_url: 'http://hub.example:7700' })).toEqual({ kind: 'remote', origin: 'http://hub.example:7700', entry: 'http://hub.example:7700/', source: 'saved' });
+    expect(resolveHubTarget(['--embedded-hub'], { RELAYDESK_HUB_URL: LINK }, { hub_url: 'http://hub.example:7700' })).toEqual({ kind: 'embedded', forget: true });
   });
 
   it('refuses what is not a hub with the reason', () => {
@@ -30,7 +30,7 @@ describe('which hub the desktop shows', () => {
   });
 
   it('parseLoginLink: the link and its hub, or why not', () => {
-    expect(parseLoginLink(` ${LINK}\n`)).toEqual({ url: LINK, origin: 'http://10.1.2.3:7700' });
+    expect(parseLoginLink(` ${LINK}\n`)).toEqual({ url: LINK, origin: 'http://hub.example:7700' });
     expect(() => parseLoginLink('')).toThrow('the login link is empty');
     expect(() => parseLoginLink('http://h:1/auth/exchange?code=')).toThrow(/no code parameter/);
     expect(() => parseLoginLink(`http://h:1/auth/exchange?code=${'x'.repeat(2100)}`)).toThrow(/longer than 2048/);
@@ -46,10 +46,10 @@ describe('the desktop profile (desktop.json)', () => {
     const prefs = new DesktopPrefsFile(file);
     expect(prefs.read()).toEqual({});
     expect(prefs.settings().notifications.muted).toBe(false);
-    prefs.update({ hub_url: 'http://10.1.2.3:7700' });
+    prefs.update({ hub_url: 'http://hub.example:7700' });
     const s = prefs.settings();
     prefs.putSettings({ ...s, notifications: { ...s.notifications, muted: true } });
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ hub_url: 'http://10.1.2.3:7700', notifications: { ...s.notifications, muted: true } });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ hub_url: 'http://hub.example:7700', notifications: { ...s.notifications, muted: true } });
     prefs.update({ hub_url: undefined });
     expect(prefs.read()).toEqual({ notifications: { ...s.notifications, muted: true } });
     writeFileSync(file, '{not json');

@@ -72,7 +72,7 @@ function loadPreload(fake: ReturnType<typeof fakeElectron>): DesktopBridge {
 }
 
 const okReplies = {};
-const LINK = 'http://10.0.0.5:7700/auth/exchange?code=rdc_abc';
+const LINK = 'http://hub.example:7700/auth/exchange?code=rdc_abc';
 
 beforeAll(async () => {
   // Bundle exactly as scripts/build-electron.mjs does: CommonJS, browser platform, electron external.

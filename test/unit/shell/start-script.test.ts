@@ -41,4 +41,26 @@ describe('npm start (scripts/start.js) without Electron', () => {
     expect(await exited).toBe(0);
     expect(out).toMatch(/stopping/);
   }, 60_000);
+
+  it('--hub-url <login link> without Electron opens that hub in the browser and starts no hub here', async () => {
+    const env: Record<string, string | undefined> = { ...process.env, RELAYDESK_NO_ELECTRON_DOWNLOAD: '1', RELAYDESK_NO_BUILD: '1', XDG_CONFIG_HOME: dir, DISPLAY: '', WAYLAND_DISPLAY: '' };
+    delete env.ELECTRON_PATH;
+    const link = 'http://hub.example:7700/auth/exchange?code=rdc_example';
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((res) => {
+        const child = spawn(process.execPath, [join(root, 'scripts', 'start.js'), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (out += d));
+        child.on('close', (code) => res({ code, out }));
+      });
+    const ok = await run(['--hub-url', link]);
+    expect(ok.code, ok.out).toBe(0);
+    expect(ok.out).toMatch(/opening that hub's console in your browser instead \(no hub starts here\)/);
+    expect(ok.out).toContain(`open this link in a browser (it works once and signs the browser in):\n${link}`);
+    expect(ok.out).not.toMatch(/Console:|listening on/);
+    const bad = await run(['--hub-url=http://hub.example:7700/v1/stream']);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toMatch(/--hub-url needs a login link/);
+  }, 60_000);
 });
