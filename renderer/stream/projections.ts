@@ -82,7 +82,9 @@ export function applyEvent(tables: Tables, ev: HubEvent, d: Data, out: Change[],
     case 'delete':
       return remove(c.key);
     case 'end_session':
-      for (const [key, row] of table) if (underCarriedKeys(c.carried, row) && String(row.data[c.field]) === c.value) remove(key);
+      // Only a string equal to the value matches, as in the hub's SQL: a row without the field is no
+      // table's (String(undefined) would make it table "undefined").
+      for (const [key, row] of table) if (underCarriedKeys(c.carried, row) && row.data[c.field] === c.value) remove(key);
       return;
   }
 }
