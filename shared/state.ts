@@ -116,9 +116,14 @@ export type Snapshot = z.infer<typeof snapshotSchema>;
 export const statePageSchema = statePageSchemaFor(builtinFields);
 export type StatePage = z.infer<typeof statePageSchema>;
 
-/** The snapshot and state-page schemas of a hub started with more domains than the built-in ones. */
-export const snapshotSchemaOf = (registry: DomainRegistry) => snapshotSchemaFor(registry.kinds.map((k) => registry.fields[k]!));
-export const statePageSchemaOf = (registry: DomainRegistry) => statePageSchemaFor(registry.kinds.map((k) => registry.fields[k]!));
+/**
+ * The snapshot and state-page schemas of a hub started with more domains than the built-in ones:
+ * the built-in fields as typed above, the others' lists and counts by their wire names.
+ */
+export const snapshotSchemaOf = (registry: DomainRegistry) =>
+  snapshotSchemaFor(registry.kinds.map((k) => registry.fields[k]!)) as unknown as z.ZodType<Snapshot & { counts: Record<string, StateCount> } & Record<string, unknown>>;
+export const statePageSchemaOf = (registry: DomainRegistry) =>
+  statePageSchemaFor(registry.kinds.map((k) => registry.fields[k]!)) as unknown as z.ZodType<StatePage & { counts: Partial<Record<string, StateCount>> } & Record<string, unknown>>;
 
 /** The fields whose lists hold fewer rows than exist in the scope, e.g. for a "showing N of M" note. */
 export function truncatedFields(counts: Partial<Record<StateField, StateCount>>): StateField[] {

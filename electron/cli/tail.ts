@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { EventSource } from 'eventsource';
 import type { HubEvent } from '../../shared/events.ts';
-import { builtinRegistry } from '../../shared/domains/index.ts';
+import { builtinRegistry, type DomainRegistry } from '../../shared/domains/index.ts';
 import { CONTROL, formatEventId, parseEventId, type ConnectionEvent, type ResetEvent, type ForceDisconnect } from '../../shared/wire.ts';
 import { stateViewOf, truncatedFields, type Snapshot } from '../../shared/state.ts';
 import { errorFromResponse } from '../client/index.ts';
@@ -23,8 +23,8 @@ interface TailFlags {
 const PRIORITY_COLOUR: Record<string, string> = { low: '2', normal: '0', high: '1;33', urgent: '1;31' };
 
 /** The event's one-line summary, the same text the console shows (each domain writes its own). */
-export function summarize(e: Pick<HubEvent, 'type' | 'data'> & Partial<HubEvent>): string {
-  return builtinRegistry.summarize(e);
+export function summarize(e: Pick<HubEvent, 'type' | 'data'> & Partial<HubEvent>, registry: DomainRegistry = builtinRegistry): string {
+  return registry.summarize(e);
 }
 
 export function formatEvent(e: HubEvent, paint: Paint): string {

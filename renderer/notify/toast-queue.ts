@@ -1,5 +1,5 @@
 import { reaches, type HubEvent, type Priority } from '../../shared/events.ts';
-import { builtinRegistry } from '../../shared/domains/index.ts';
+import { builtinRegistry, type DomainRegistry } from '../../shared/domains/index.ts';
 import { describeEvent, type DescribeContext } from '../stream/describe.ts';
 
 export interface Toast {
@@ -29,11 +29,16 @@ export interface ToastContext extends DescribeContext {
  * suppress_toast, while the trading view is open), so a store manager working the orders board is
  * not interrupted by another desk's fills; those events remain in their tables and the live view.
  */
-export function toastFor(ev: HubEvent, d: Record<string, unknown>, ctx: ToastContext): { group: string; text: string; tone: Toast['tone'] } | null {
+export function toastFor(
+  ev: HubEvent,
+  d: Record<string, unknown>,
+  ctx: ToastContext,
+  registry: DomainRegistry = builtinRegistry,
+): { group: string; text: string; tone: Toast['tone'] } | null {
   if (ctx.muted) return null;
-  if (reaches(ev.priority, ctx.minPriority)) return { group: `alert:${ev.type}`, text: describeEvent(ev, ctx), tone: ev.priority === 'urgent' ? 'warn' : 'info' };
-  const t = builtinRegistry.viewToast(ev.type, d, ctx.view);
-  return t && { group: t.group, text: describeEvent(ev, ctx), tone: 'info' };
+  if (reaches(ev.priority, ctx.minPriority)) return { group: `alert:${ev.type}`, text: describeEvent(ev, ctx, registry), tone: ev.priority === 'urgent' ? 'warn' : 'info' };
+  const t = registry.viewToast(ev.type, d, ctx.view);
+  return t && { group: t.group, text: describeEvent(ev, ctx, registry), tone: 'info' };
 }
 
 /**

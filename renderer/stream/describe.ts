@@ -1,5 +1,5 @@
 import type { HubEvent } from '../../shared/events.ts';
-import { builtinRegistry, type SummaryContext } from '../../shared/domains/index.ts';
+import { builtinRegistry, type DomainRegistry, type SummaryContext } from '../../shared/domains/index.ts';
 
 export { batchText } from '../../shared/domains/trading.ts';
 
@@ -10,8 +10,8 @@ export type DescribeContext = SummaryContext;
  * One line a person can read for any event: used by the live view, notifications and toasts, and
  * the same text `relaydesk tail` prints (each domain writes its types' summaries).
  */
-export function describeEvent(ev: HubEvent, ctx: DescribeContext = {}): string {
-  return builtinRegistry.summarize(ev, ctx);
+export function describeEvent(ev: HubEvent, ctx: DescribeContext = {}, registry: DomainRegistry = builtinRegistry): string {
+  return registry.summarize(ev, ctx);
 }
 
 export function scopeLabel(ev: { store_id: string | null; user_id: string | null; strategy_id: string | null }): string {
