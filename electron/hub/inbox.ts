@@ -21,7 +21,7 @@ export class InboxStore {
   private notable(scope: TokenScope, min: Priority, extra: string, params: unknown[], tokenId: string, tail = '') {
     const prios = prioritiesFrom(min);
     const where = scopeWhere(scope, {}, 'e');
-    const sql = `SELECT e.seq, e.id, e.type, e.store_id, e.user_id, e.strategy_id, e.priority, e.time, e.received_at, e.data, m.read_at, m.dismissed_at
+    const sql = `SELECT e.seq, e.id, e.type, e.store_id, e.user_id, e.strategy_id, e.priority, e.time, e.received_at, e.data, e.actions, m.read_at, m.dismissed_at
       FROM events e LEFT JOIN inbox_marks m ON m.token_id = ? AND m.seq = e.seq
       WHERE e.priority IN (${prios.map(() => '?').join(',')}) AND ${where.sql}${extra ? ` AND ${extra}` : ''} ${tail}`;
     return { sql, params: [tokenId, ...prios, ...where.params, ...params] };

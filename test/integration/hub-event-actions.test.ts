@@ -50,6 +50,9 @@ describe('actions attached by publishers', () => {
     expect(JSON.stringify(live!.actions)).toBe(sentJson);
     const hist = await fetch(`${h.url}/v1/events?type=x.*`, { headers: { authorization: 'Bearer test-admin-token' } }).then((res) => res.text());
     expect(hist).toContain(`"actions":${sentJson}`);
+    // The notification inbox lists it (urgent) with its buttons.
+    const inbox = await api(h.url, '/v1/inbox?min_priority=high');
+    expect(JSON.stringify(inbox.body.items[0].event.actions)).toBe(sentJson);
     await until(() => rx.applied.length === 1, 'the webhook');
     expect(JSON.stringify(rx.applied[0]!.data.actions)).toBe(sentJson);
 
