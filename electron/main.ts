@@ -160,9 +160,9 @@ async function start(): Promise<void> {
   }
   hardenSession();
 
-  const notifications = new ShellNotifications((seq) => {
+  const notifications = new ShellNotifications((seq, action) => {
     showWindow(win);
-    win?.webContents.send(IPC.focusEvent, focusEventSchema.parse({ seq }));
+    win?.webContents.send(IPC.focusEvent, focusEventSchema.parse(action ? { seq, action } : { seq }));
   }, join(ASSETS, 'icon.png'));
   const tray = new ShellTray({ normal: join(ASSETS, 'tray.png'), urgent: join(ASSETS, 'tray-urgent.png') }, (a: TrayAction) => {
     if (a === 'show') showWindow(win);

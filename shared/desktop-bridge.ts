@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { priority } from './events.ts';
+import { MAX_EVENT_ACTIONS, actionNameSchema } from './domains/action.ts';
 
 /**
  * The contract between the Electron preload (electron/preload.ts) and the renderer. One method per
@@ -23,19 +24,25 @@ export const notifyRequestSchema = z.object({
   body: z.string().max(1000),
   seq: z.number().int().positive(),
   priority,
+  /** The event's attached actions, as buttons where the platform's notifications have them (macOS). */
+  actions: z
+    .array(z.object({ id: actionNameSchema, label: z.string().min(1).max(40) }).strict())
+    .max(MAX_EVENT_ACTIONS)
+    .optional(),
 });
 export type NotifyRequest = z.infer<typeof notifyRequestSchema>;
 
 export const unreadCountSchema = z.number().int().nonnegative().max(1_000_000);
-export const focusEventSchema = z.object({ seq: z.number().int().positive() });
+/** `action`: one of the event's attached actions was pressed on the notification (macOS). */
+export const focusEventSchema = z.object({ seq: z.number().int().positive(), action: actionNameSchema.optional() });
 
 export interface DesktopBridge {
   notify(n: NotifyRequest): Promise<void>;
   setUnreadUrgent(count: number): void;
   /** Resolves once the main process accepted the link (the window then navigates away). */
   signIn(loginLink: string): Promise<void>;
-  /** Returns an unsubscribe function. */
-  onFocusEvent(cb: (seq: number) => void): () => void;
+  /** Returns an unsubscribe function. `action` is set when a notification's action button was pressed. */
+  onFocusEvent(cb: (seq: number, action?: string) => void): () => void;
 }
 
 declare global {

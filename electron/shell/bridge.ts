@@ -39,7 +39,9 @@ export function createDesktopBridge(ipc: IpcRendererLike): DesktopBridge {
       if (typeof cb !== 'function') throw new TypeError('onFocusEvent needs a callback');
       const listener = (_event: unknown, payload: unknown) => {
         const parsed = focusEventSchema.safeParse(payload);
-        if (parsed.success) cb(parsed.data.seq);
+        if (!parsed.success) return;
+        if (parsed.data.action !== undefined) cb(parsed.data.seq, parsed.data.action);
+        else cb(parsed.data.seq);
       };
       ipc.on(IPC.focusEvent, listener);
       return () => {

@@ -39,3 +39,13 @@ export class RecentMap<V> {
     return this.items.size;
   }
 }
+
+/**
+ * The action buttons a native notification can carry. Electron shows `actions` on macOS only (Windows
+ * needs custom toast XML, Linux has none), so elsewhere the notification has no buttons and a click
+ * focuses the event in the console, where its buttons are.
+ */
+export function nativeActionButtons(req: NotifyRequest, platform: string): { type: 'button'; text: string }[] {
+  if (platform !== 'darwin' || !req.actions?.length) return [];
+  return req.actions.map((a) => ({ type: 'button', text: a.label }));
+}

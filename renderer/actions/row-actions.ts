@@ -1,6 +1,6 @@
 import type { HubEvent } from '../../shared/events.ts';
 import type { ProjectionRow } from '../../shared/state.ts';
-import type { ActionState } from '../../shared/domains/action.ts';
+import type { ActionState, EventAction } from '../../shared/domains/action.ts';
 import { ORDER_STATUS_ACTION, type StoreOrderStatus } from '../../shared/domains/store.ts';
 import { TRADING_CANCEL_ACTION } from '../../shared/domains/trading.ts';
 import { MAIL_READ_ACTION, MAIL_STAR_ACTION } from '../../shared/domains/mail.ts';
@@ -31,8 +31,8 @@ export const ACTION_TEXT: Record<ActionState, string> = {
 };
 
 /** Who may press the buttons: operators and admins; everyone else sees why not. */
-export function actDenied(role: TokenRole): string | null {
-  return role === 'operator' || role === 'admin' ? null : `a ${role} token can watch orders but not act on them; sign in with an operator token`;
+export function actDenied(role: TokenRole, what = 'orders'): string | null {
+  return role === 'operator' || role === 'admin' ? null : `a ${role} token can watch ${what} but not act on them; sign in with an operator token`;
 }
 
 /** A POST /v1/actions body about a row, under the row's own scope keys. */
@@ -60,6 +60,26 @@ export const mailReadRequest = (row: ProjectionRow, read: boolean) => actionOn(r
 
 /** Star or unstar a mail. */
 export const mailStarRequest = (row: ProjectionRow, starred: boolean) => actionOn(row, MAIL_STAR_ACTION, 'mail.email', { starred }, String(row.data.email_id));
+
+/** The key under which an action attached to an event is tracked (RowActions keys rows by it). */
+export const eventActionKey = (seq: number) => `event:${seq}`;
+
+/**
+ * A POST /v1/actions body for a button the publisher attached to `ev`: the target is the event
+ * itself, the name the button's id, the params its params, under the event's scope keys (so the
+ * request reaches the backends of that scope, usually the publisher).
+ */
+export function eventActionRequest(ev: Pick<HubEvent, 'seq' | 'id' | 'type' | 'store_id' | 'user_id' | 'strategy_id'>, a: EventAction) {
+  return {
+    action_id: `act-${crypto.randomUUID()}`,
+    name: a.id,
+    target: { type: ev.type, id: ev.id, seq: ev.seq },
+    params: a.params ?? {},
+    ...(ev.store_id !== null ? { store_id: ev.store_id } : {}),
+    ...(ev.user_id !== null ? { user_id: ev.user_id } : {}),
+    ...(ev.strategy_id !== null ? { strategy_id: ev.strategy_id } : {}),
+  };
+}
 
 /** How a card or row names an action it shows. */
 export function actionLabel(name: unknown, params: { status?: unknown; read?: unknown; starred?: unknown } | undefined): string | null {

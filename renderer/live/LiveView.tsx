@@ -7,6 +7,7 @@ import { useSlices } from '../stream/store.ts';
 import { describeEvent, scopeLabel } from '../stream/describe.ts';
 import { matches, type LiveFilter } from './filter.ts';
 import { download, toCsv, toNdjson } from './export.ts';
+import { EventActions } from '../actions/EventActions.tsx';
 
 const ROW = 32;
 
@@ -16,7 +17,20 @@ const cols: Column<HubEvent>[] = [
   { key: 'type', label: 'Type', width: 'minmax(11rem,1.2fr)', render: (e) => <code>{e.type}</code> },
   { key: 'scope', label: 'Scope', width: 'minmax(9rem,1fr)', render: (e) => scopeLabel(e) },
   { key: 'prio', label: 'Priority', width: '5.5rem', render: (e) => <span className={`chip prio-${e.priority}`}>{e.priority}</span> },
-  { key: 'summary', label: 'Summary', width: 'minmax(14rem,3fr)', render: (e) => describeEvent(e) },
+  {
+    key: 'summary',
+    label: 'Summary',
+    width: 'minmax(14rem,3fr)',
+    render: (e) =>
+      e.actions?.length ? (
+        <span className="summary-with-actions">
+          <span className="summary-text">{describeEvent(e)}</span>
+          <EventActions ev={e} compact />
+        </span>
+      ) : (
+        describeEvent(e)
+      ),
+  },
 ];
 
 /** Every event this token may see, newest on top; the debugging and audit view. */
@@ -197,6 +211,7 @@ export function LiveView() {
                 ×
               </button>
             </header>
+            {selected.actions?.length ? <EventActions ev={selected} /> : null}
             <pre>{JSON.stringify(selected, null, 2)}</pre>
           </aside>
         )}

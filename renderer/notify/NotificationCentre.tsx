@@ -4,6 +4,7 @@ import { useNow } from '../app/hooks.ts';
 import { useSlices } from '../stream/store.ts';
 import { ago } from '../stream/describe.ts';
 import { desktopPermission } from './desktop.ts';
+import { EventActions } from '../actions/EventActions.tsx';
 
 /**
  * High and urgent events, newest first, with read/unread. Urgent ones also raised a desktop notice.
@@ -15,7 +16,7 @@ export function NotificationCentre() {
   const now = useNow(5_000);
   const [perm, setPerm] = useState(desktopPermission);
   const [onlyUnread, setOnlyUnread] = useState(false);
-  const focused = useFocusedSeq();
+  const { seq: focused, action: focusedAction } = useFocused();
   useEffect(() => {
     // Opened from a notification: show that event, mark it read.
     if (focused === null) return;
@@ -58,6 +59,7 @@ export function NotificationCentre() {
               <span className="muted">{ago(now - Date.parse(n.time))} ago</span>
               {!n.read && <span className="unread-dot" aria-hidden />}
             </button>
+ {n.event.actions?.length ? <EventActions ev={n.event} run={n.seq === focused ? focusedAction : null} /> : null}
             <button type="button" className="notice-clear" onClick={() => store.dismiss(n.seq)} aria-label={`Clear: ${n.title}`} title="Clear">
               ×
             </button>
@@ -68,17 +70,18 @@ export function NotificationCentre() {
   );
 }
 
-/** The event a `#/alerts/<seq>` link points at, following hash changes. */
-function useFocusedSeq(): number | null {
-  const read = () => {
-    const m = /^#\/alerts\/(\d+)$/.exec(location.hash);
-    return m ? Number(m[1]) : null;
-  };
-  const [seq, setSeq] = useState(read);
+/**
+ * The event a `#/alerts/<seq>` link points at, following hash changes; `#/alerts/<seq>/<action id>`
+ * also names one of its attached actions to start (a desktop notification's button was pressed).
+ */
+function useFocused(): { seq: number | null; action: string | null } {
+  const read = () => location.hash;
+  const [hash, setHash] = useState(read);
   useEffect(() => {
-    const onHash = () => setSeq(read());
+    const onHash = () => setHash(read());
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
-  return seq;
+  const m = /^#\/alerts\/(\d+)(?:\/([a-z0-9._-]+))?$/.exec(hash);
+  return { seq: m ? Number(m[1]) : null, action: m?.[2] ?? null };
 }

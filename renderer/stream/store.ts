@@ -36,6 +36,8 @@ export interface Notice {
   title: string;
   time: string;
   read: boolean;
+  /** The event itself: its attached actions are buttons on the notice. */
+  event: HubEvent;
 }
 
 
@@ -214,7 +216,7 @@ export class ConsoleStore {
   };
 
   private notice(ev: HubEvent): Notice {
-    return { seq: ev.seq, type: ev.type, priority: ev.priority, title: describeEvent(ev, this.describeContext), time: ev.time, read: this.readSeqs.has(ev.seq) };
+    return { seq: ev.seq, type: ev.type, priority: ev.priority, title: describeEvent(ev, this.describeContext), time: ev.time, read: this.readSeqs.has(ev.seq), event: ev };
   }
 
   /** Live events from the stream, already deduplicated by seq. */

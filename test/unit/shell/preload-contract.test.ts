@@ -154,10 +154,13 @@ describe('preload contract', () => {
     fake.emit(IPC.focusEvent, { seq: 42 });
     fake.emit(IPC.focusEvent, { seq: 'x' });
     fake.emit(IPC.focusEvent, null);
-    expect(got).toEqual([[42]]);
+    // A pressed notification button names one of the event's actions; anything else is dropped.
+    fake.emit(IPC.focusEvent, { seq: 44, action: 'deploy.rollback' });
+    fake.emit(IPC.focusEvent, { seq: 45, action: '"><script>' });
+    expect(got).toEqual([[42], [44, 'deploy.rollback']]);
     off();
     fake.emit(IPC.focusEvent, { seq: 43 });
-    expect(got).toEqual([[42]]);
+    expect(got).toEqual([[42], [44, 'deploy.rollback']]);
     expect(() => api.onFocusEvent('nope' as unknown as () => void)).toThrow();
   });
 

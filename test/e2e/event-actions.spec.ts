@@ -1,0 +1,91 @@
+import { test, expect, type Page } from '@playwright/test';
+import { api, publish, until, type TestHub } from '../helpers/hub.ts';
+import { login, startConsoleHub } from './fixtures.ts';
+
+let hub: TestHub;
+let pageErrors: string[] = [];
+test.beforeEach(async ({ page }) => {
+  hub = await startConsoleHub();
+  pageErrors = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+});
+test.afterEach(async () => {
+  await hub?.stop();
+  expect(pageErrors, 'uncaught errors in the page').toEqual([]);
+});
+
+const view = (page: Page, id: string) => page.getByTestId(`view-${id}`);
+
+const failedDeploy = {
+  id: 'deploy-42-failed',
+  type: 'x.deploy.failed',
+  store_id: 7,
+  priority: 'urgent',
+  data: { service: 'web', version: 'v42', host: 'web-7' },
+  actions: [
+    { id: 'deploy.rollback', label: 'Roll back', style: 'danger', confirm: 'Roll web-7 back to v41?', params: { to: 'v41' } },
+    { id: 'deploy.retry', label: 'Retry', style: 'primary' },
+  ],
+};
+
+interface Requested {
+  store_id: string;
+  data: { action_id: string; name: string; target: { type: string; id: string; seq: number }; params: Record<string, unknown>; requested_by_label?: string };
+}
+const requested = async () => (await api(hub.url, '/v1/events?type=action.requested&order=asc')).body.events as Requested[];
+
+test('attached actions: buttons on the live row and the notice, confirm first, state as the backend answers, viewers see why not', async ({ page, browser }) => {
+  const r = await publish(hub.url, failedDeploy);
+  expect(r.status).toBe(201);
+  const seq = r.body.results[0].seq as number;
+  await login(page, hub, 'operator', { store_ids: ['7'] }, 'live');
+
+  // Live view: the row carries the buttons; Retry has no confirmation and goes at once.
+  const row = view(page, 'live').locator('.vbody [role="row"]').filter({ hasText: 'x.deploy.failed' });
+  await expect(row.getByTestId('event-action')).toHaveText(['Roll back', 'Retry']);
+  await row.getByRole('button', { name: 'Retry' }).click();
+  await expect(row.getByTestId('event-action-state')).toContainText('Retry: asked, waiting for the backend');
+  const retry = (await until(async () => (await requested()).find((e) => e.data.name === 'deploy.retry'), 'the retry request'))!;
+  expect(retry.data.target).toEqual({ type: 'x.deploy.failed', id: 'deploy-42-failed', seq });
+  expect(retry.store_id).toBe('7');
+  expect(retry.data.requested_by_label).toBe('e2e operator');
+  // The test plays the deploy backend.
+  await publish(hub.url, { type: 'action.completed', store_id: 7, data: { action_id: retry.data.action_id } });
+  await expect(row.getByTestId('event-action-state')).toContainText('Retry: done');
+
+  // Notification centre: the same buttons; Roll back asks first, and "Don't" sends nothing.
+  await page.getByTestId('tab-alerts').click();
+  const notice = view(page, 'alerts').locator(`[data-testid="notice"][data-seq="${seq}"]`);
+  await notice.getByRole('button', { name: 'Roll back' }).click();
+  const dialog = page.getByTestId('confirm-action');
+  await expect(dialog).toBeVisible();
+  await expect(dialog).toContainText('Roll web-7 back to v41?');
+  await dialog.getByTestId('confirm-no').click();
+  await expect(dialog).toHaveCount(0);
+  expect((await requested()).filter((e) => e.data.name === 'deploy.rollback')).toHaveLength(0);
+  await notice.getByRole('button', { name: 'Roll back' }).click();
+  await page.getByTestId('confirm-yes').click();
+  const rollback = (await until(async () => (await requested()).find((e) => e.data.name === 'deploy.rollback'), 'the rollback request'))!;
+  expect(rollback.data.params).toEqual({ to: 'v41' });
+  await publish(hub.url, { type: 'action.rejected', store_id: 7, data: { action_id: rollback.data.action_id, reason: 'web-7 is locked for maintenance' } });
+  await expect(notice.getByTestId('event-action-state')).toContainText('Roll back: refused (web-7 is locked for maintenance)');
+
+  // A desktop notification's button opens the event with that action started: confirmation first.
+  await page.evaluate((s) => (location.hash = `#/alerts/${s}/deploy.rollback`), seq);
+  await expect(page.getByTestId('confirm-action')).toContainText('Roll web-7 back to v41?');
+  await page.getByTestId('confirm-no').click();
+
+  // A viewer sees the buttons disabled, and why.
+  const viewer = await browser.newPage();
+  try {
+    await login(viewer, hub, 'subscriber', { store_ids: ['7'] }, 'alerts');
+    const vNotice = view(viewer, 'alerts').locator(`[data-testid="notice"][data-seq="${seq}"]`);
+    const btn = vNotice.getByRole('button', { name: 'Roll back' });
+    await expect(btn).toBeDisabled();
+    await expect(btn).toHaveAttribute('title', /subscriber token can watch events but not act on them/);
+    await expect(vNotice).toContainText('sign in with an operator token');
+  } finally {
+    await viewer.close();
+  }
+  expect(await requested()).toHaveLength(2);
+});
