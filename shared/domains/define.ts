@@ -40,6 +40,8 @@ export interface RowRule<K extends string> {
   op: 'create' | 'patch' | 'delete';
   kind: K;
   id: string | ((d: Data) => unknown);
+  /** What a computed id is, in words, for the generated docs ("account, else connection_id"). */
+  idText?: string;
   fields?: (d: Data, ev: DomainEvent) => Data;
   deleteIf?: (d: Data) => boolean;
   wholeRow?: boolean;

@@ -54,6 +54,7 @@ const syncRule: StateRule<'mail_sync'> = {
   op: 'patch',
   kind: 'mail_sync',
   id: (d) => d.account ?? d.connection_id ?? 'default',
+  idText: '`account`, else `connection_id`, else "default"',
   fields: (d: Data, ev: DomainEvent) => ({ ...d, state: ev.type.slice('mail.sync.'.length), at: ev.time }),
   wholeRow: true,
 };
