@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { scopeKey, type EventKeys } from './scope.ts';
+import { topicsSchema } from './topic-selector.ts';
 import { eventActionSchema, eventActionsSchema, type EventAction } from './domains/action.ts';
 import { builtinRegistry, type DomainRegistry, type KnownTypes } from './domains/index.ts';
 
@@ -81,6 +82,10 @@ export const publishEnvelope = z
     store_id: scopeKey.optional(),
     user_id: scopeKey.optional(),
     strategy_id: scopeKey.optional(),
+    /** The tenant the event belongs to: a scope key like the others, and part of its namespace. */
+    tenant_id: scopeKey.optional(),
+    /** What the event is about (URIs or names): subscribers and tokens select events by them. */
+    topics: topicsSchema.optional(),
     priority: priority.optional(),
     time: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
     /** Buttons the console shows on this event; a click is an action request about it (domains/action.ts). */
@@ -105,6 +110,9 @@ export interface ValidEvent {
   store_id: string | null;
   user_id: string | null;
   strategy_id: string | null;
+  /** Absent or null: the event has no tenant (events built by the hub may leave these out). */
+  tenant_id?: string | null;
+  topics?: string[] | null;
   priority: Priority;
   time: string | null;
   /** As sent: absent when the publisher attached none. */
@@ -152,6 +160,8 @@ export function validateEvent(input: unknown, prefix = '', registry: DomainRegis
       store_id: e.store_id ?? null,
       user_id: e.user_id ?? null,
       strategy_id: e.strategy_id ?? null,
+      tenant_id: e.tenant_id ?? null,
+      topics: e.topics ?? null,
       priority: e.priority ?? defaultPriorityOf(e.type, registry),
       time: e.time ?? null,
       // The publisher's own objects, not zod's copies: those list keys in schema order, and the
@@ -182,17 +192,27 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * What "the same event" means for an idempotency key: type, data, scope keys, priority and attached
- * actions. A retry must match all of them; the same id with any of them different is a conflict,
- * not a duplicate. Key order is not content (JSON objects are unordered), every field is, including
- * ones the type's schema does not name. An event without actions keeps the key it had before events
- * could carry them, so fingerprints already stored (the Redis engine's) still match their retries.
+ * What "the same event" means for an idempotency key: type, data, scope keys (tenant included),
+ * topics, priority and attached actions. A retry must match all of them; the same id with any of
+ * them different is a conflict, not a duplicate. Key order is not content (JSON objects are
+ * unordered), every field is, including ones the type's schema does not name. Topics are compared in
+ * the order sent (they are delivered so). An event without actions, tenant or topics keeps the key it
+ * had before events could carry them, so fingerprints already stored (the Redis engine's) still
+ * match their retries.
  */
 export function eventContentKey(
-  ev: Pick<ValidEvent, 'type' | 'data' | 'store_id' | 'user_id' | 'strategy_id' | 'priority'> & { actions?: unknown },
+  ev: Pick<ValidEvent, 'type' | 'data' | 'store_id' | 'user_id' | 'strategy_id' | 'priority'> & {
+    actions?: unknown;
+    tenant_id?: string | null;
+    /** As sent, or a stored row's JSON text. */
+    topics?: readonly string[] | string | null;
+  },
 ): string {
   const parts: unknown[] = [ev.type, ev.data, ev.store_id ?? null, ev.user_id ?? null, ev.strategy_id ?? null, ev.priority];
   if (ev.actions !== undefined && ev.actions !== null) parts.push({ actions: ev.actions });
+  if (ev.tenant_id != null) parts.push({ tenant_id: ev.tenant_id });
+  const topics = typeof ev.topics === 'string' ? (JSON.parse(ev.topics) as string[]) : ev.topics;
+  if (topics != null) parts.push({ topics });
   return canonicalJson(parts);
 }
 
@@ -205,6 +225,9 @@ export const hubEventSchema = z.object({
   store_id: z.string().nullable(),
   user_id: z.string().nullable(),
   strategy_id: z.string().nullable(),
+  /** Present only on events that carry them, so events without them are delivered as before. */
+  tenant_id: z.string().optional(),
+  topics: z.array(z.string()).optional(),
   priority: priority,
   /** When the publisher says it happened (defaults to received_at). */
   time: z.string(),

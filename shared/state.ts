@@ -9,6 +9,8 @@ export const projectionRowSchema = z.object({
   store_id: z.string().nullable(),
   user_id: z.string().nullable(),
   strategy_id: z.string().nullable(),
+  /** Present only on rows written by events of a tenant. */
+  tenant_id: z.string().optional(),
   updated_at: z.string(),
   created_at: z.string(),
   data: z.record(z.string(), z.unknown()),

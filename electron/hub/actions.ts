@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import { inScope, type TokenScope } from '../../shared/scope.ts';
+import { inScope, topicsOf, type EventKeys, type TokenScope } from '../../shared/scope.ts';
 import { typeMatches, type HubEvent, type ValidEvent } from '../../shared/events.ts';
 import { FINAL_ACTION_STATES, type ActionState, type ActionStatus } from '../../shared/domains/action.ts';
 import type { DB } from './db.ts';
@@ -22,6 +22,8 @@ interface Row {
   store_id: string | null;
   user_id: string | null;
   strategy_id: string | null;
+  tenant_id: string | null;
+  topics: string | null;
   received_at: string;
   namespace: string;
 }
@@ -110,7 +112,9 @@ export class ActionLog {
 }
 
 /** The hub's own `action.timed_out` for a request, under the request's scope keys. */
-export function timedOutEvent(req: Pick<HubEvent, 'data' | 'store_id' | 'user_id' | 'strategy_id'>, timeoutMs: number): ValidEvent {
+export function timedOutEvent(req: Pick<HubEvent, 'data' | 'store_id' | 'user_id' | 'strategy_id'> & Pick<EventKeys, 'tenant_id' | 'topics'>, timeoutMs: number): ValidEvent {
+  // The request's tenant and topics too: the outcome lives in its namespace and reaches its subscribers.
+  const topics = topicsOf(req);
   const actionId = String(req.data.action_id);
   return {
     id: timedOutEventId(actionId),
@@ -119,6 +123,8 @@ export function timedOutEvent(req: Pick<HubEvent, 'data' | 'store_id' | 'user_id
     store_id: req.store_id,
     user_id: req.user_id,
     strategy_id: req.strategy_id,
+    tenant_id: req.tenant_id ?? null,
+    topics: topics ? [...topics] : null,
     priority: 'high',
     time: null,
   };

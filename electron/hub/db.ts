@@ -32,6 +32,32 @@ const NAMESPACED_EVENT_IDS = `
   DROP INDEX events_id;
   CREATE UNIQUE INDEX events_namespace_id ON events(namespace, id);`;
 
+/**
+ * Tenants and topics. `tenant_id` is a scope key like the others (indexed with seq, and part of the
+ * namespace, as the tenant prefix `<tenant>|` of shared/state-keys.ts#scopeNamespace: without a
+ * tenant the namespace is unchanged, so every existing id keeps its namespace). `topics` keeps the
+ * event's topics as sent (a JSON array); event_topics holds one row per topic so that a topic
+ * selector's exact topics and template prefixes are index ranges, not a scan of the log.
+ */
+const TENANTS_AND_TOPICS = `
+  ALTER TABLE events ADD COLUMN tenant_id TEXT;
+  ALTER TABLE events ADD COLUMN topics TEXT;
+  CREATE INDEX events_tenant_seq ON events(tenant_id, seq);
+  DROP INDEX events_namespace_id;
+  ALTER TABLE events DROP COLUMN namespace;
+  ALTER TABLE events ADD COLUMN namespace TEXT NOT NULL
+    GENERATED ALWAYS AS (CASE WHEN tenant_id IS NULL THEN '' ELSE tenant_id || '|' END ||
+      coalesce(store_id, '') || '/' || coalesce(user_id, '') || '/' || coalesce(strategy_id, '')) VIRTUAL;
+  CREATE UNIQUE INDEX events_namespace_id ON events(namespace, id);
+  CREATE TABLE event_topics (
+    topic TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (topic, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX event_topics_seq ON event_topics(seq);
+  ALTER TABLE projections ADD COLUMN tenant_id TEXT;
+  CREATE INDEX projections_tenant_seq ON projections(kind, tenant_id, seq);`;
+
 /** Append only: a landed migration is never edited or renumbered (user_version counts them). */
 export const MIGRATIONS: string[] = [
   `CREATE TABLE events (
@@ -160,6 +186,7 @@ export const MIGRATIONS: string[] = [
   // Actions a publisher attaches to an event (buttons in the console), kept as sent; NULL for none,
   // so events without them cost nothing.
   `ALTER TABLE events ADD COLUMN actions TEXT;`,
+  TENANTS_AND_TOPICS,
 ];
 
 /**
@@ -257,6 +284,9 @@ function processAlive(pid: number): boolean {
 
 /** The schema version of logs written before rows and ids were namespaced (for upgrade tests). */
 export const BEFORE_SCOPE_NAMESPACES = MIGRATIONS.indexOf(REKEY_STATE_ROWS);
+
+/** The schema version of logs written before events carried tenants and topics (for upgrade tests). */
+export const BEFORE_TENANTS_AND_TOPICS = MIGRATIONS.indexOf(TENANTS_AND_TOPICS);
 
 /** Bring a database up to `upTo` migrations (all of them by default), one transaction each. */
 export function migrate(db: DB, upTo = MIGRATIONS.length): void {

@@ -1,6 +1,6 @@
 import type { DB } from './db.ts';
 import type { Priority } from '../../shared/events.ts';
-import { inScope, type TokenScope } from '../../shared/scope.ts';
+import { inScope, type EventKeys, type TokenScope } from '../../shared/scope.ts';
 import { prioritiesFrom, INBOX_DEFAULT_PRIORITY, type InboxChange, type InboxCounts, type InboxItem, type InboxMark, type InboxOp } from '../../shared/inbox.ts';
 import { scopeWhere } from './scope-sql.ts';
 import { HubError } from './errors.ts';
@@ -21,7 +21,7 @@ export class InboxStore {
   private notable(scope: TokenScope, min: Priority, extra: string, params: unknown[], tokenId: string, tail = '') {
     const prios = prioritiesFrom(min);
     const where = scopeWhere(scope, {}, 'e');
-    const sql = `SELECT e.seq, e.id, e.type, e.store_id, e.user_id, e.strategy_id, e.priority, e.time, e.received_at, e.data, e.actions, m.read_at, m.dismissed_at
+    const sql = `SELECT e.seq, e.id, e.type, e.store_id, e.user_id, e.strategy_id, e.tenant_id, e.topics, e.priority, e.time, e.received_at, e.data, e.actions, m.read_at, m.dismissed_at
       FROM events e LEFT JOIN inbox_marks m ON m.token_id = ? AND m.seq = e.seq
       WHERE e.priority IN (${prios.map(() => '?').join(',')}) AND ${where.sql}${extra ? ` AND ${extra}` : ''} ${tail}`;
     return { sql, params: [tokenId, ...prios, ...where.params, ...params] };
@@ -62,9 +62,9 @@ export class InboxStore {
     const now = new Date().toISOString();
     let seqs: number[];
     if (body.seqs) {
-      const get = this.db.prepare('SELECT store_id, user_id, strategy_id FROM events WHERE seq = ?');
+      const get = this.db.prepare('SELECT store_id, user_id, strategy_id, tenant_id, topics FROM events WHERE seq = ?');
       body.seqs.forEach((seq, i) => {
-        const r = get.get(seq) as { store_id: string | null; user_id: string | null; strategy_id: string | null } | undefined;
+        const r = get.get(seq) as EventKeys | undefined;
         if (!r || !inScope(scope, r))
           throw new HubError(404, 'not_found', `no event ${seq} in this token's scope`, [{ path: `seqs.${i}`, reason: "no such event in this token's scope" }]);
       });

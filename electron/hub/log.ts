@@ -17,6 +17,9 @@ export interface EventRow {
   store_id: string | null;
   user_id: string | null;
   strategy_id: string | null;
+  tenant_id: string | null;
+  /** The topics as a JSON array, or NULL. */
+  topics: string | null;
   priority: HubEvent['priority'];
   time: string;
   received_at: string;
@@ -57,6 +60,9 @@ export function rowToEvent(r: EventRow, data: Record<string, unknown> = JSON.par
     store_id: r.store_id,
     user_id: r.user_id,
     strategy_id: r.strategy_id,
+    // Only on events that carry them: an event without is delivered exactly as before they existed.
+    ...(r.tenant_id != null ? { tenant_id: r.tenant_id } : {}),
+    ...(r.topics != null ? { topics: JSON.parse(r.topics) as string[] } : {}),
     priority: r.priority,
     time: r.time,
     received_at: r.received_at,
@@ -132,6 +138,7 @@ export interface ScanPage<T> {
 /** The durable, ordered event log. All writes happen inside the caller's transaction. */
 export class EventLog {
   private readonly insert: Statement;
+  private readonly insertTopic: Statement;
   private readonly byId: Statement;
   private readonly afterStmt: Statement;
   private readonly countStmt: Statement;
@@ -143,10 +150,11 @@ export class EventLog {
 
   constructor(private readonly db: DB) {
     this.insert = db.prepare(
-      `INSERT INTO events (seq, id, type, store_id, user_id, strategy_id, priority, time, time_ms, received_at, data, epoch, actions)
-       VALUES (@seq, @id, @type, @store_id, @user_id, @strategy_id, @priority, @time, @time_ms, @received_at, @data, @epoch, @actions)`,
+      `INSERT INTO events (seq, id, type, store_id, user_id, strategy_id, tenant_id, topics, priority, time, time_ms, received_at, data, epoch, actions)
+       VALUES (@seq, @id, @type, @store_id, @user_id, @strategy_id, @tenant_id, @topics, @priority, @time, @time_ms, @received_at, @data, @epoch, @actions)`,
     );
-    this.byId = db.prepare('SELECT seq, type, data, store_id, user_id, strategy_id, priority, actions FROM events WHERE namespace = ? AND id = ?');
+    this.insertTopic = db.prepare('INSERT OR IGNORE INTO event_topics (topic, seq) VALUES (?, ?)');
+    this.byId = db.prepare('SELECT seq, type, data, store_id, user_id, strategy_id, tenant_id, topics, priority, actions FROM events WHERE namespace = ? AND id = ?');
     this.afterStmt = db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
     this.countStmt = db.prepare('SELECT COUNT(*) AS n FROM events');
     this.head = this.readHead();
@@ -214,6 +222,8 @@ export class EventLog {
       store_id: ev.store_id,
       user_id: ev.user_id,
       strategy_id: ev.strategy_id,
+      tenant_id: ev.tenant_id ?? null,
+      topics: ev.topics?.length ? JSON.stringify(ev.topics) : null,
       priority: ev.priority,
       time: ev.time ?? receivedAt,
       received_at: receivedAt,
@@ -222,6 +232,7 @@ export class EventLog {
       actions: ev.actions === undefined ? null : JSON.stringify(ev.actions),
     };
     this.insert.run({ ...row, time_ms: instantOf(row.time, receivedAt) });
+    if (ev.topics) for (const t of ev.topics) this.insertTopic.run(t, seq);
     if (seq > this.head) this.head = seq;
     return { seq, id: row.id, duplicate: false, logged: toLogged(row, this.epochs.origin, ev.data) };
   }
@@ -368,6 +379,7 @@ export class EventLog {
     const through = upper ? upper.seq : cutoff;
     const deleted = this.db.transaction(() => {
       const n = this.db.prepare('DELETE FROM events WHERE seq <= ?').run(through).changes;
+      this.db.prepare('DELETE FROM event_topics WHERE seq <= ?').run(through);
       setMeta(this.db, 'pruned_through', String(through));
       return n;
     })();

@@ -16,6 +16,7 @@ interface Row {
   store_id: string | null;
   user_id: string | null;
   strategy_id: string | null;
+  tenant_id: string | null;
   created_at: string;
   updated_at: string;
   data: string;
@@ -46,8 +47,8 @@ export class Projections {
   ) {
     this.get = db.prepare('SELECT * FROM projections WHERE kind = ? AND key = ?');
     this.upsert = db.prepare(
-      `INSERT INTO projections (kind, key, store_id, user_id, strategy_id, seq, created_at, updated_at, data)
-       VALUES (@kind, @key, @store_id, @user_id, @strategy_id, @seq, @at, @at, @data)
+      `INSERT INTO projections (kind, key, store_id, user_id, strategy_id, tenant_id, seq, created_at, updated_at, data)
+       VALUES (@kind, @key, @store_id, @user_id, @strategy_id, @tenant_id, @seq, @at, @at, @data)
        ON CONFLICT(kind, key) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, data = excluded.data`,
     );
     this.remove = db.prepare('DELETE FROM projections WHERE kind = ? AND key = ?');
@@ -74,6 +75,7 @@ export class Projections {
           store_id: e.store_id,
           user_id: e.user_id,
           strategy_id: e.strategy_id,
+          tenant_id: e.tenant_id ?? null,
           seq: e.seq,
           at: e.time,
           data: JSON.stringify({ ...base, ...c.fields }),
@@ -85,10 +87,11 @@ export class Projections {
         return;
       case 'end_session': {
         const keys = SCOPE_KEY_NAMES.filter((k) => c.carried[k] !== undefined);
-        const sql = `DELETE FROM projections WHERE kind = ? AND json_extract(data, ?) = ?${keys.map((k) => ` AND ${k} = ?`).join('')}`;
+        // `IS`: an event without a tenant reaches only rows without one (shared/state-keys.ts).
+        const sql = `DELETE FROM projections WHERE kind = ? AND json_extract(data, ?) = ? AND tenant_id IS ?${keys.map((k) => ` AND ${k} = ?`).join('')}`;
         let stmt = this.endSession.get(sql);
         if (!stmt) this.endSession.set(sql, (stmt = this.db.prepare(sql)));
-        stmt.run(c.kind, `$.${JSON.stringify(c.field)}`, c.value, ...keys.map((k) => c.carried[k]!));
+        stmt.run(c.kind, `$.${JSON.stringify(c.field)}`, c.value, c.carried.tenant_id, ...keys.map((k) => c.carried[k]!));
         return;
       }
     }
@@ -120,7 +123,7 @@ export class Projections {
     scanned: number;
     truncated: PageCut;
   } {
-    const where = scopeWhere(scope, filters);
+    const where = scopeWhere(scope, filters, '', 'projections');
     // Looking rows up by key narrows like any filter: the scope still applies, and counts follow it.
     if (keys?.length) {
       where.sql = `${where.sql} AND key IN (${keys.map(() => '?').join(',')})`;
@@ -181,7 +184,12 @@ export class Projections {
     const rows: Partial<Record<string, ProjectionRow[]>> = {};
     const counts: Partial<Record<string, StateCount>> = {};
     for (const kind of kinds) rows[fields[kind]!] = [];
-    for (const r of merged) if (inScope(scope, r) && matchesFilters(filters, r)) rows[fields[r.kind]!]!.push({ ...r, data: JSON.parse(r.data) as Data });
+    for (const r of merged) {
+      if (!inScope(scope, r) || !matchesFilters(filters, r)) continue;
+      // A row names its tenant only when it has one, like events: rows without are sent as before.
+      const { tenant_id, ...rest } = r;
+      rows[fields[r.kind]!]!.push({ ...rest, ...(tenant_id != null ? { tenant_id } : {}), data: JSON.parse(r.data) as Data });
+    }
     for (const kind of kinds) {
       // The same predicate as the rows (scopeWhere encodes inScope and matchesFilters for these
       // columns), so a scoped token learns nothing about rows outside its scope, not even how many.

@@ -1,17 +1,55 @@
-import type { TokenScope } from '../../shared/scope.ts';
+import { topicsOf, type EventKeys, type TokenScope } from '../../shared/scope.ts';
+import { selectorSet } from '../../shared/topic-selector.ts';
 
 /** Narrowing filters a subscriber or history query asks for, on top of its token's scope. */
 export interface KeyFilters {
   store_id?: string[];
   user_id?: string[];
   strategy_id?: string[];
+  tenant_id?: string[];
+  /** Topic selectors (exact topics, URI templates or `*`): an event matches when one of its topics does. */
+  topic?: string[];
+}
+
+/**
+ * The SQL pre-filter for topic selectors over `events`: the seqs of event_topics rows whose topic is
+ * one of the exact selectors or starts with a template's literal prefix (an index range each).
+ * Templates are then matched exactly in JS (inScope / matchesFilters), like every other key. Null
+ * when SQL cannot narrow: `*`, or a template that starts with a variable.
+ */
+function topicPrefilter(selectors: readonly string[], col: string): { sql: string; params: string[] } | null {
+  const set = selectorSet(selectors);
+  if (set.any) return null;
+  const prefixes = set.templatePrefixes();
+  if (prefixes.includes('')) return null;
+  const ors: string[] = [];
+  const params: string[] = [];
+  if (set.exact.size) {
+    ors.push(`topic IN (${[...set.exact].map(() => '?').join(',')})`);
+    params.push(...set.exact);
+  }
+  for (const prefix of prefixes) {
+    // Text compares as UTF-8 bytes (BINARY): every topic starting with `prefix` sorts between it and
+    // its bytes with the last one raised (UTF-8 never holds 0xFF, so the last byte can be raised).
+    const upper = Buffer.from(prefix, 'utf8');
+    upper[upper.length - 1]! += 1;
+    ors.push('(topic >= ? AND topic < CAST(unhex(?) AS TEXT))');
+    params.push(prefix, upper.toString('hex'));
+  }
+  return { sql: `${col} IN (SELECT seq FROM event_topics WHERE ${ors.join(' OR ')})`, params };
 }
 
 /**
  * SQL pre-filter for a scope and filters. It only narrows what SQLite returns; every row is still
  * checked with shared `inScope` before it leaves the hub, so isolation never rests on SQL alone.
+ * State rows (`projections`) carry no topics: a scope that selects topics sees none of them.
  */
-export function scopeWhere(scope: TokenScope, filters: KeyFilters = {}, alias = ''): { sql: string; params: string[] } {
+export function scopeWhere(
+  scope: TokenScope,
+  filters: KeyFilters = {},
+  alias = '',
+  table: 'events' | 'projections' = 'events',
+): { sql: string; params: string[] } {
   const col = (c: string) => (alias ? `${alias}.${c}` : c);
   const clauses: string[] = [];
   const params: string[] = [];
@@ -22,15 +60,33 @@ export function scopeWhere(scope: TokenScope, filters: KeyFilters = {}, alias = 
   if (scope.user_id !== undefined) inList('user_id', [scope.user_id]);
   if (scope.strategy_ids) inList('strategy_id', scope.strategy_ids);
   if (scope.store_ids) inList('store_id', scope.store_ids);
+  if (scope.tenant_id !== undefined) inList('tenant_id', [scope.tenant_id]);
   if (filters.user_id?.length) inList('user_id', filters.user_id);
   if (filters.strategy_id?.length) inList('strategy_id', filters.strategy_id);
   if (filters.store_id?.length) inList('store_id', filters.store_id);
+  if (filters.tenant_id?.length) inList('tenant_id', filters.tenant_id);
+  for (const selectors of [scope.subscribe_topics, filters.topic?.length ? filters.topic : undefined]) {
+    if (!selectors) continue;
+    if (table === 'projections') {
+      clauses.push('0');
+      continue;
+    }
+    const pre = topicPrefilter(selectors, col('seq'));
+    if (pre) {
+      clauses.push(pre.sql);
+      params.push(...pre.params);
+    } else {
+      // `*` selects every topic, but an event without topics is still outside it.
+      clauses.push(`${col('topics')} IS NOT NULL`);
+    }
+  }
   return { sql: clauses.length ? clauses.join(' AND ') : '1', params };
 }
 
-export function matchesFilters(filters: KeyFilters, ev: { store_id: string | null; user_id: string | null; strategy_id: string | null }): boolean {
-  if (filters.store_id?.length && (ev.store_id == null || !filters.store_id.includes(ev.store_id))) return false;
-  if (filters.user_id?.length && (ev.user_id == null || !filters.user_id.includes(ev.user_id))) return false;
-  if (filters.strategy_id?.length && (ev.strategy_id == null || !filters.strategy_id.includes(ev.strategy_id))) return false;
+export function matchesFilters(filters: KeyFilters, ev: EventKeys): boolean {
+  const has = (list: string[] | undefined, v: string | null | undefined) => !list?.length || (v != null && list.includes(v));
+  if (!has(filters.store_id, ev.store_id) || !has(filters.user_id, ev.user_id) || !has(filters.strategy_id, ev.strategy_id) || !has(filters.tenant_id, ev.tenant_id))
+    return false;
+  if (filters.topic?.length && !selectorSet(filters.topic).matchesAny(topicsOf(ev))) return false;
   return true;
 }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BEFORE_SCOPE_NAMESPACES, migrate } from '../../electron/hub/db.ts';
+import { BEFORE_SCOPE_NAMESPACES, BEFORE_TENANTS_AND_TOPICS, migrate } from '../../electron/hub/db.ts';
 import { scopeNamespace, stateRowKey } from '../../shared/state-keys.ts';
 import { startTestHub, api, publish, createToken, type TestHub } from '../helpers/hub.ts';
 import { statePageSchema } from '../../shared/state.ts';
@@ -163,4 +163,48 @@ describe('a log from before namespaced rows and ids', () => {
     expect(page.store_orders).toEqual([expect.objectContaining({ key: '12/8//1002', data: expect.objectContaining({ items: [{ name: 'Ramen', quantity: 2 }], total: 19, status: 'ready' }) })]);
     expect(statePageSchema.parse((await api(t.url, '/v1/state/positions')).body).positions).toEqual([]);
   }, 180_000);
+});
+
+describe('a log from before tenants and topics', () => {
+  it('keeps every id in its namespace, and new events carry tenants and topics beside the old ones', async () => {
+    const file2 = join(dir, 'before-topics.db');
+    const old = new Database(file2);
+    migrate(old, BEFORE_TENANTS_AND_TOPICS);
+    const insert = old.prepare(
+      `INSERT INTO events (seq, id, type, store_id, user_id, strategy_id, priority, time, time_ms, received_at, data) VALUES (?, ?, 'x.old.event', ?, ?, NULL, 'normal', ?, 0, ?, ?)`,
+    );
+    old.transaction(() => {
+      for (let i = 1; i <= 1000; i++) insert.run(i, `old-${i}`, i % 2 ? String(i % 10) : null, i % 3 ? `u${i % 4}` : null, at, at, JSON.stringify({ i }));
+    })();
+    const namespaces = old.prepare('SELECT seq, namespace FROM events ORDER BY seq').all();
+    old.close();
+
+    const db = new Database(file2);
+    migrate(db);
+    expect(db.prepare('SELECT seq, namespace FROM events ORDER BY seq').all()).toEqual(namespaces);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM events WHERE tenant_id IS NOT NULL OR topics IS NOT NULL').get()).toEqual({ n: 0 });
+    const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").all() as { name: string }[]).map((r) => r.name);
+    expect(indexes).toEqual(expect.arrayContaining(['events_namespace_id', 'events_tenant_seq', 'event_topics_seq', 'projections_tenant_seq']));
+    db.close();
+
+    const h = await startTestHub({ dbFile: file2 });
+    try {
+      // Old events' retries are still duplicates; the same id under a tenant is a new event.
+      const r = await publish(h.url, [
+        { id: 'old-1', type: 'x.old.event', store_id: '1', user_id: 'u1', data: { i: 1 } },
+        { id: 'old-1', type: 'x.old.event', store_id: '1', user_id: 'u1', tenant_id: 'acme', topics: ['t/1'], data: { i: 1 } },
+      ]);
+      expect(r.body.results).toEqual([
+        { seq: 1, id: 'old-1', duplicate: true },
+        { seq: 1001, id: 'old-1', duplicate: false },
+      ]);
+      const sub = await createToken(h.url, 'subscriber', { tenant_id: 'acme' });
+      const seen = await api(h.url, '/v1/events?limit=1000', { token: sub });
+      expect(seen.body.events.map((e: { seq: number; topics: string[] }) => [e.seq, e.topics])).toEqual([[1001, ['t/1']]]);
+      const byTopic = await api(h.url, '/v1/events?topic=t/{n}');
+      expect(byTopic.body.events.map((e: { seq: number }) => e.seq)).toEqual([1001]);
+    } finally {
+      await h.stop();
+    }
+  }, 60_000);
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { badRequest } from '../errors.ts';
 import { scopeKey } from '../../../shared/scope.ts';
 import { TYPE_FILTER_PATTERN } from '../../../shared/events.ts';
+import { topicSelectorSchema, MAX_TOPIC_SELECTORS } from '../../../shared/topic-selector.ts';
 import type { SeqPage } from '../log.ts';
 
 /**
@@ -18,6 +19,8 @@ export const repeated = (item: z.ZodType<string, string | number>, { commas = tr
     .pipe(z.array(item as z.ZodType<string, string>).max(max, `at most ${max} values`));
 
 export const scopeList = repeated(scopeKey);
+/** Topic selectors: repeated, never split on commas (a URI or a template may hold one). */
+export const topicList = repeated(topicSelectorSchema, { commas: false, max: MAX_TOPIC_SELECTORS });
 export const typeList = repeated(z.string().regex(TYPE_FILTER_PATTERN, 'must be a type like trading.order.created or a prefix like trading.*'));
 export const seqParam = z
   .string()

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { scopeViolation } from '../../../../shared/scope.ts';
+import { publishViolation } from '../../../../shared/scope.ts';
 import { validateEvent, MAX_BATCH, type FieldError, type ValidEvent } from '../../../../shared/events.ts';
 import { HUB_WRITTEN_ACTION_TYPES } from '../../../../shared/domains/action.ts';
 import type { PublishResult } from '../../../../shared/api.ts';
@@ -38,8 +38,8 @@ export function publishRoutes(app: FastifyInstance, { hub, limiter }: RouteConte
 
     const outside: FieldError[] = [];
     events.forEach((ev, i) => {
-      const key = scopeViolation(p.scope, ev);
-      if (key) outside.push({ path: batch ? `${i}.${key}` : key, reason: `outside this token's scope (${ev[key] ?? 'missing'})` });
+      const v = publishViolation(p.scope, ev);
+      if (v) outside.push({ path: batch ? `${i}.${v.path}` : v.path, reason: v.reason });
     });
     if (outside.length) throw forbidden('event outside the publishing token\'s scope; nothing was stored', outside.slice(0, 100));
 

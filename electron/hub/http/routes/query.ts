@@ -5,7 +5,7 @@ import { STATE_KEY_MAX, STATE_KEYS_PER_REQUEST, STATE_PAGE_DEFAULT, STATE_PAGE_M
 import { HISTORY_PAGE_MAX_BYTES } from '../../../../shared/api.ts';
 import { rfc3339Ms } from '../../../../shared/time.ts';
 import { authenticate, requireRole, readCost } from '../auth.ts';
-import { parseWith, repeated, scopeList, typeList, pagingParams, seqPage } from '../query.ts';
+import { parseWith, repeated, scopeList, typeList, topicList, pagingParams, seqPage } from '../query.ts';
 import { checkFilters } from './stream.ts';
 import type { RouteContext } from '../app.ts';
 
@@ -25,6 +25,8 @@ const historyQuery = z
     store_id: scopeList.optional(),
     user_id: scopeList.optional(),
     strategy_id: scopeList.optional(),
+    tenant_id: scopeList.optional(),
+    topic: topicList.optional(),
     type: typeList.optional(),
     since: instant.optional(),
     until: instant.optional(),
@@ -38,6 +40,7 @@ const stateQuery = z
     store_id: scopeList.optional(),
     user_id: scopeList.optional(),
     strategy_id: scopeList.optional(),
+    tenant_id: scopeList.optional(),
     // Not split on commas: a row key may hold one (it is built from the publisher's ids).
     key: repeated(z.string().min(1, 'must not be empty').max(STATE_KEY_MAX, `must be at most ${STATE_KEY_MAX} characters`), {
       commas: false,
@@ -68,7 +71,7 @@ export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
     const page = seqPage(q, 100);
     const r = hub.log.historyPage(
       p.scope,
-      { store_id: q.store_id, user_id: q.user_id, strategy_id: q.strategy_id, types: q.type, since: q.since, until: q.until, text: q.q, ...page },
+      { store_id: q.store_id, user_id: q.user_id, strategy_id: q.strategy_id, tenant_id: q.tenant_id, topic: q.topic, types: q.type, since: q.since, until: q.until, text: q.q, ...page },
       hub.opts.scanBudgetRows,
       HISTORY_PAGE_MAX_BYTES,
     );

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { TokenScope } from '../../../../shared/scope.ts';
+import { compileSelector, selectorSet } from '../../../../shared/topic-selector.ts';
 import { parseEventId, streamEventModes, type EventPosition } from '../../../../shared/wire.ts';
 import { HubError, forbidden } from '../../errors.ts';
 import { authenticate, requireRole, readCost } from '../auth.ts';
-import { parseWith, scopeList, typeList, boolParam } from '../query.ts';
+import { parseWith, scopeList, typeList, topicList, boolParam } from '../query.ts';
 import { streamSubscription, type StreamSpec } from '../../subscriber.ts';
 import { runStream } from '../../stream-session.ts';
 import type { KeyFilters } from '../../scope-sql.ts';
@@ -16,6 +17,8 @@ const streamQuery = z
     store_id: scopeList.optional(),
     user_id: scopeList.optional(),
     strategy_id: scopeList.optional(),
+    tenant_id: scopeList.optional(),
+    topic: topicList.optional(),
     type: typeList.optional(),
     snapshot: boolParam.optional(),
     lastEventId: z
@@ -28,8 +31,10 @@ const streamQuery = z
   .strict();
 
 /**
- * Filters may only narrow a token's scope. Asking for a strategy, user or store outside it is a
- * 403 that names the field, never a silently empty stream.
+ * Filters may only narrow a token's scope. Asking for a strategy, user, store or tenant outside it
+ * is a 403 that names the field, never a silently empty stream. A topic selector for one exact topic
+ * that the token's subscribe_topics do not match is refused the same way; a template is intersected
+ * with the scope (an event must match both), since whether two templates overlap is not decided here.
  */
 export function checkFilters(scope: TokenScope, f: KeyFilters): void {
   const outside = (field: string, asked: string[] | undefined, allowed: string[] | undefined) => {
@@ -39,6 +44,12 @@ export function checkFilters(scope: TokenScope, f: KeyFilters): void {
   outside('strategy_id', f.strategy_id, scope.strategy_ids);
   outside('store_id', f.store_id, scope.store_ids);
   outside('user_id', f.user_id, scope.user_id !== undefined ? [scope.user_id] : undefined);
+  outside('tenant_id', f.tenant_id, scope.tenant_id !== undefined ? [scope.tenant_id] : undefined);
+  if (scope.subscribe_topics && f.topic?.length) {
+    const allowed = selectorSet(scope.subscribe_topics);
+    const bad = f.topic.filter((t) => compileSelector(t).kind === 'exact' && !allowed.matches(t));
+    if (bad.length) throw forbidden(`topic ${bad.join(' ')} is outside this token's subscribe_topics`, [{ path: 'topic', reason: `not in scope: ${bad.join(' ')}` }]);
+  }
 }
 
 /** The position to resume after: `<seq>@<epoch>` as sent by the hub, or a plain seq (older clients). */
@@ -60,7 +71,7 @@ export function streamRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
     requireRole(p, ['subscriber', 'operator', 'admin'], 'subscribe');
     limiter.take(p);
     const q = parseWith(streamQuery, req.query, 'query');
-    const filters: KeyFilters = { store_id: q.store_id, user_id: q.user_id, strategy_id: q.strategy_id };
+    const filters: KeyFilters = { store_id: q.store_id, user_id: q.user_id, strategy_id: q.strategy_id, tenant_id: q.tenant_id, topic: q.topic };
     checkFilters(p.scope, filters);
     // An explicitly asked inactive strategy is refused; a token bound to strategies is refused only
     // when all of them are inactive (its other strategies still have a live stream to offer).
