@@ -47,10 +47,10 @@ test('the demo store backend answers a bump from the console by verified webhook
   const asked = (await api(hub.url, '/v1/events?type=action.requested')).body.events as { data: { action_id: string; target: { id: string }; params: { status: string } } }[];
   expect(asked).toHaveLength(1);
   expect(asked[0]!.data).toMatchObject({ target: { id: orderId }, params: { status: 'accepted' } });
-  const status = await until(async () => {
+  const status = (await until(async () => {
     const s = (await api<ActionStatus>(hub.url, `/v1/actions/${asked[0]!.data.action_id}`)).body;
-    return s.state === 'completed' && s;
-  }, 'the action completed');
+    return s.state === 'completed' ? s : null;
+  }, 'the action completed'))!;
   expect(status.delivered_to).toEqual([endpointId]);
   expect(status.outcomes.map((o) => o.type)).toEqual(['action.accepted', 'action.completed']);
   const hooks = (await api(hub.url, '/v1/webhooks')).body.webhooks as { id: string; delivered: number; dead: number; failed_attempts: number }[];
