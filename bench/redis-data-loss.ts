@@ -12,7 +12,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { startHub, type Hub } from '../electron/hub/hub.ts';
+import { Hub } from '../electron/hub/hub.ts';
 import { redisEngineFactory } from '../electron/hub/bus/redis.ts';
 import { ADMIN } from '../test/helpers/hub.ts';
 import { startRedis, type TestRedis } from '../test/helpers/redis.ts';
@@ -71,8 +71,9 @@ async function oneRun(redis: TestRedis, run: number, rand: () => number, dir: st
   const factory = redisEngineFactory(redis.url, { prefix: `{loss${run}}`, commitTimeoutMs: 3000, startTimeoutMs: 2000 });
   const nodes: Node[] = ['A', 'B'].map((name) => ({ name, dbFile: join(dir, `run${run}-${name}.db`), port: 0, acked: new Map() }));
   const start = async (n: Node) => {
-    n.hub = (await startHub({ port: n.port, dbFile: n.dbFile, adminToken: ADMIN, logLevel: 'silent', heartbeatMs: 1000 }, factory)).hub;
-    n.port = n.hub.port;
+    const hub = await Hub.start({ port: n.port, dbFile: n.dbFile, adminToken: ADMIN, logLevel: 'silent', heartbeatMs: 1000 }, { engineFactory: factory });
+    n.hub = hub;
+    n.port = hub.port;
   };
   const stop = async (n: Node) => {
     await n.hub?.close();

@@ -79,9 +79,9 @@ async function publishBatched() {
     if (!r.ok) throw new Error('bad');
     return r.event;
   });
-  const append = db.transaction(() => {
+  const append = log.transaction(() => {
     const at = new Date().toISOString();
-    for (const e of ev) log.append(e, log.head + 1, at);
+    for (const e of ev) log.appendNext(e, at);
   });
   const b0 = performance.now();
   for (let i = 0; i < total / 1000; i++) append();

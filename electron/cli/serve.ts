@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startHub } from '../hub/hub.ts';
+import { Hub } from '../hub/hub.ts';
 import { hubDefaults, DEFAULT_PORT } from '../hub/config.ts';
 import type { HubOptions } from '../hub/config.ts';
-import type { EngineFactory } from '../hub/hub.ts';
+import type { EngineFactory } from '../hub/engine.ts';
 import { HubError } from '../hub/errors.ts';
 import { DATABASE_IN_USE } from '../hub/db.ts';
 import { CliError, EXIT } from './common.ts';
@@ -84,11 +84,12 @@ export function serveCommand(onDemo?: (url: string, adminToken: string, flags: S
         const { redisEngineFactory } = await import('../hub/bus/redis.ts');
         engineFactory = redisEngineFactory(flags.redis);
       }
-      const { hub, url, adminToken, generatedAdminToken } = await startHub(opts, engineFactory).catch((err: unknown) => {
+      const hub = await Hub.start(opts, { engineFactory }).catch((err: unknown) => {
         // The remedy is in the flags (another --db) or in stopping the other hub, as for a usage error.
         if (err instanceof HubError && err.code === DATABASE_IN_USE) throw new CliError(err.message, EXIT.usage);
         throw err;
       });
+      const { url, adminToken, generatedAdminToken } = hub;
       const out = process.stdout;
       // The handlers go in before the first line is printed: whoever reads "Console:" may stop us at
       // once, and a stop while the demo publishers are still starting must close the log cleanly too.

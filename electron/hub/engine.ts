@@ -1,5 +1,6 @@
 import type { ControlPlane, ControlReplicator } from './control.ts';
 import type { ValidEvent } from '../../shared/events.ts';
+import type { ForceDisconnect } from '../../shared/wire.ts';
 import type { DB } from './db.ts';
 import { IdConflictError, type AppendResult, type EventLog, type LoggedEvent } from './log.ts';
 import type { Projections } from './projections.ts';
@@ -33,16 +34,40 @@ export interface BusEngine {
   close(): Promise<void>;
 }
 
+/** What committing needs: the log and state written in one transaction, and where committed events go. */
 export interface CommitContext {
   db: DB;
   log: EventLog;
   projections: Projections;
   /** Runs inside the commit turn, so a strategy deactivated a moment ago is seen. */
   admit: (events: ValidEvent[]) => HubError | null;
-  /** Applies token and strategy changes on this hub (engines that replicate them call it per change). */
-  control: ControlPlane;
+  /** Hands events to delivery (the broker, webhooks, metrics), only after their transaction committed. */
   committed: (events: LoggedEvent[]) => void;
 }
+
+/** Structured logging, as pino's methods take it. */
+export interface EngineLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Everything an engine gets from its hub: no more than this. */
+export interface EngineContext {
+  /** Names this hub to the others (connection names, epoch reports). */
+  hubId: string;
+  commit: CommitContext;
+  /** Applies token and strategy changes on this hub (engines that replicate them call it per change). */
+  control: ControlPlane;
+  /** Close every stream on this hub; they reconnect and resume from the log. Returns how many. */
+  dropStreams: (payload: ForceDisconnect) => number;
+  logger: EngineLogger;
+  /** How often the hub prunes its log by retention (engines keeping a copy trim it as often). */
+  retentionIntervalMs: number;
+}
+
+/** Makes the engine a hub runs on; the hub starts it after construction and closes it at shutdown. */
+export type EngineFactory = (ctx: EngineContext) => BusEngine;
 
 interface Pending {
   events: ValidEvent[];
@@ -62,10 +87,10 @@ export class LocalEngine implements BusEngine {
   private readonly appendRequest: (events: ValidEvent[], receivedAt: string) => AppendResult[];
 
   constructor(private readonly ctx: CommitContext) {
-    this.appendRequest = ctx.db.transaction((events: ValidEvent[], receivedAt: string) =>
+    this.appendRequest = ctx.log.transaction((events: ValidEvent[], receivedAt: string) =>
       events.map((ev, i) => {
         try {
-          const r = ctx.log.append(ev, ctx.log.head + 1, receivedAt);
+          const r = ctx.log.appendNext(ev, receivedAt);
           if (r.logged) ctx.projections.apply(r.logged.event);
           return r;
         } catch (err) {
@@ -109,19 +134,23 @@ export class LocalEngine implements BusEngine {
   }
 }
 
+/** The engine of a hub on its own: it numbers and commits events itself. */
+export const localEngine: EngineFactory = (env) => new LocalEngine(env.commit);
+
 /**
  * Commit several requests in one transaction. Returns per-request results or errors, or one error
  * for all when the transaction itself failed (then nothing was stored and the head is restored).
+ * `appendRequest` must be a `log.transaction` (a savepoint here), so a request that fails takes back
+ * its own seqs and no other's.
  */
-export function commitGroup(
+function commitGroup(
   ctx: CommitContext,
   requests: ValidEvent[][],
   appendRequest: (events: ValidEvent[], receivedAt: string) => AppendResult[],
 ): (AppendResult[] | HubError)[] | HubError {
-  const startHead = ctx.log.head;
   const outcomes: (AppendResult[] | HubError)[] = [];
   try {
-    ctx.db.transaction(() => {
+    ctx.log.transaction(() => {
       const receivedAt = new Date().toISOString();
       for (const events of requests) {
         const refused = ctx.admit(events);
@@ -129,11 +158,9 @@ export function commitGroup(
           outcomes.push(refused);
           continue;
         }
-        const before = ctx.log.head;
         try {
           outcomes.push(appendRequest(events, receivedAt));
         } catch (err) {
-          ctx.log.head = before;
           const path = events.length > 1 ? `${err instanceof IdConflictError ? err.index : 0}.id` : 'id';
           if (err instanceof IdConflictError) outcomes.push(new HubError(409, 'id_conflict', err.message, [{ path, reason: 'id already used for a different event' }]));
           // The disk refusing fails the whole group; anything else fails only this request (its
@@ -144,7 +171,6 @@ export function commitGroup(
       }
     })();
   } catch (err) {
-    ctx.log.head = startHead;
     if (isStorageError(err)) return storageUnavailable(err);
     return err instanceof HubError ? err : new HubError(500, 'internal', `commit failed: ${(err as Error).message}`);
   }

@@ -12,7 +12,7 @@ import { TokenStore, BOOTSTRAP_ADMIN_ID } from './tokens.ts';
 import { Strategies } from './strategies.ts';
 import { Broker } from './broker.ts';
 import { ControlPlane } from './control.ts';
-import { LocalEngine, type BusEngine, type CommitContext } from './engine.ts';
+import { localEngine, type BusEngine, type EngineFactory } from './engine.ts';
 import { HubError } from './errors.ts';
 import { createMetrics, RateMeter, type Metrics } from './metrics.ts';
 import { hubDefaults, type HubOptions } from './config.ts';
@@ -24,11 +24,47 @@ import { WebhookDispatcher } from './webhooks/dispatcher.ts';
 import { ActionLog, timedOutEvent } from './actions.ts';
 import type { FastifyInstance } from 'fastify';
 
-export type EngineFactory = (ctx: CommitContext, hub: Hub) => BusEngine;
+/** How a hub is put together beyond its options. */
+export interface HubSetup {
+  /** The engine (default: the local engine, or Redis when `redisUrl` is set). */
+  engineFactory?: EngineFactory;
+  /**
+   * Options that depend on what the hub's own database holds (the desktop shell's stored port and
+   * retention): given the options and the stored settings once the database is claimed, before
+   * anything else is built, it returns the options the hub runs with.
+   */
+  configure?: (opts: HubOptions, stored: { settings: SettingsStore }) => HubOptions | Promise<HubOptions>;
+}
+
+/** The database a hub runs on, claimed for it (no other hub may write it) and named. */
+interface ClaimedDb {
+  db: DB;
+  claim: DbClaim;
+  hubId: string;
+}
+
+function claimAndOpen(dbFile: string, hubId: string | undefined): ClaimedDb {
+  // Claimed before the first write (hub_id below): a second hub must not touch a log in use.
+  const claim = claimDatabase(dbFile);
+  let db: DB | undefined;
+  try {
+    db = openDatabase(dbFile);
+    const id = hubId ?? getMeta(db, 'hub_id') ?? `hub-${randomBytes(4).toString('hex')}`;
+    setMeta(db, 'hub_id', id);
+    // Who holds the claim, so a hub refused on this file can name us (the URL follows once listening).
+    setMeta(db, HOLDER_KEY, JSON.stringify({ pid: process.pid, hub_id: id }));
+    return { db, claim, hubId: id };
+  } catch (err) {
+    db?.close();
+    claim.release();
+    throw err;
+  }
+}
 
 /**
  * One RelayDesk hub: the log, state, auth, broker and HTTP API. Plain Node, so the Electron main
- * process and `relaydesk serve` run exactly the same code.
+ * process and `relaydesk serve` run exactly the same code. `Hub.start` makes one and returns it
+ * listening; every part exists from construction on.
  */
 export class Hub {
   readonly opts: HubOptions;
@@ -56,10 +92,11 @@ export class Hub {
   readonly logger: pino.Logger;
   readonly hubId: string;
   readonly startedAt = Date.now();
-  engine!: BusEngine;
-  app!: FastifyInstance;
-  adminToken!: string;
-  url = '';
+  readonly engine: BusEngine;
+  readonly app: FastifyInstance;
+  /** The bootstrap admin's token: `opts.adminToken`, or one generated for this run. */
+  readonly adminToken: string;
+  readonly generatedAdminToken: boolean;
   /** Set during shutdown: publishes are refused (503) so nothing is accepted that cannot be flushed. */
   draining = false;
   private pruneTimer?: NodeJS.Timeout;
@@ -68,8 +105,36 @@ export class Hub {
   private sweeping = false;
   private readonly claim: DbClaim;
 
-  constructor(opts: Partial<HubOptions> = {}, private readonly engineFactory?: EngineFactory) {
-    this.opts = hubDefaults(opts);
+  /**
+   * A hub listening on `opts.host:opts.port`, its engine started. If any step fails, whatever was
+   * made is closed again (the database claim too) before the error is thrown.
+   */
+  static async start(opts: Partial<HubOptions> = {}, setup: HubSetup = {}): Promise<Hub> {
+    const claimed = claimAndOpen(hubDefaults(opts).dbFile, opts.hubId);
+    let hub: Hub | undefined;
+    try {
+      const defaults = hubDefaults(opts);
+      const options = setup.configure ? await setup.configure(defaults, { settings: new SettingsStore(claimed.db) }) : defaults;
+      // opts.redisUrl without a factory must not silently fall back to a standalone hub.
+      const factory = setup.engineFactory ?? (options.redisUrl ? (await import('./bus/redis.ts')).redisEngineFactory(options.redisUrl) : localEngine);
+      hub = new Hub(options, claimed, factory);
+      await hub.listen();
+      return hub;
+    } catch (err) {
+      if (hub) await hub.close().catch(() => undefined);
+      else {
+        claimed.db.close();
+        claimed.claim.release();
+      }
+      throw err;
+    }
+  }
+
+  private constructor(opts: HubOptions, claimed: ClaimedDb, engineFactory: EngineFactory) {
+    this.opts = opts;
+    this.db = claimed.db;
+    this.claim = claimed.claim;
+    this.hubId = claimed.hubId;
     this.logger = pino(
       {
         level: this.opts.logLevel,
@@ -78,19 +143,6 @@ export class Hub {
       },
       this.opts.logDestination ?? pino.destination(2),
     );
-    // Claimed before the first write (hub_id below): a second hub must not touch a log in use.
-    this.claim = claimDatabase(this.opts.dbFile);
-    let db: DB | undefined;
-    try {
-      this.db = db = openDatabase(this.opts.dbFile);
-      this.hubId = this.opts.hubId ?? getMeta(db, 'hub_id') ?? `hub-${randomBytes(4).toString('hex')}`;
-      setMeta(db, 'hub_id', this.hubId);
-      this.recordHolder();
-    } catch (err) {
-      db?.close();
-      this.claim.release();
-      throw err;
-    }
     this.log = new EventLog(this.db);
     this.registry = builtinRegistry.with(...this.opts.domains);
     this.projections = new Projections(this.db, this.registry);
@@ -109,42 +161,54 @@ export class Hub {
     });
     this.metrics = createMetrics();
     this.snapshots = new SnapshotQueue((outcome, n) => this.metrics.snapshots.inc({ outcome }, n));
-    this.broker = new Broker(
-      {
-        maxQueueEvents: this.opts.queue.maxEvents,
-        maxQueueBytes: this.opts.queue.maxBytes,
-        stallTimeoutMs: this.opts.queue.stallTimeoutMs,
-        heartbeatMs: this.opts.heartbeatMs,
-      },
-    );
+    this.broker = new Broker({
+      maxQueueEvents: this.opts.queue.maxEvents,
+      maxQueueBytes: this.opts.queue.maxBytes,
+      stallTimeoutMs: this.opts.queue.stallTimeoutMs,
+      heartbeatMs: this.opts.heartbeatMs,
+    });
     this.broker.onDelivered = (n) => {
       this.metrics.delivered.inc(n);
       this.deliveryRate.add(n);
     };
-    this.control = new ControlPlane(this.tokens, this.strategies, this.broker, () => this.engine?.control);
     this.broker.onSlowDisconnect = () => this.metrics.slowDisconnects.inc();
     this.broker.onSize = (n) => this.metrics.connections.set(n);
     this.broker.onFlushed = (flushMs, lagMs) => {
       this.metrics.flushSeconds.observe(flushMs / 1000);
       this.metrics.deliveryLag.observe(lagMs / 1000);
     };
+    // The engine replicates control changes when it is shared (Redis); the plane asks it per change.
+    this.control = new ControlPlane(this.tokens, this.strategies, this.broker, () => this.engine.control);
+    this.engine = engineFactory({
+      hubId: this.hubId,
+      commit: {
+        db: this.db,
+        log: this.log,
+        projections: this.projections,
+        admit: (events) => this.admit(events),
+        committed: (events) => this.committed(events),
+      },
+      control: this.control,
+      dropStreams: (payload) => this.broker.disconnectWhere(() => true, payload),
+      logger: this.logger,
+      retentionIntervalMs: this.opts.retention.intervalMs,
+    });
+    this.generatedAdminToken = !this.opts.adminToken;
+    this.adminToken = this.tokens.bootstrapAdmin(this.opts.adminToken);
+    this.app = buildApp(this);
+  }
+
+  /** Where the hub listens (`http://127.0.0.1:<port>` for a wildcard address), or '' before it does. */
+  get url(): string {
+    const addr = this.app.server.address() as AddressInfo | null;
+    if (!addr || typeof addr === 'string') return '';
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
   }
 
   /** Who holds the claim, so a hub refused on this file can name us. */
   private recordHolder(): void {
     setMeta(this.db, HOLDER_KEY, JSON.stringify({ pid: process.pid, url: this.url || undefined, hub_id: this.hubId }));
-  }
-
-  /** The hooks an engine uses to commit: shared by the local and Redis engines. */
-  commitContext(): CommitContext {
-    return {
-      db: this.db,
-      log: this.log,
-      projections: this.projections,
-      admit: (events) => this.admit(events),
-      control: this.control,
-      committed: (events) => this.committed(events),
-    };
   }
 
   private admit(events: ValidEvent[]): HubError | null {
@@ -171,18 +235,10 @@ export class Hub {
     return this.engine.publish(events);
   }
 
-  async start(): Promise<{ url: string; adminToken: string; generatedAdminToken: boolean }> {
-    const generated = !this.opts.adminToken;
-    this.adminToken = this.tokens.bootstrapAdmin(this.opts.adminToken);
-    // opts.redisUrl without a factory must not silently fall back to a standalone hub.
-    const factory = this.engineFactory ?? (this.opts.redisUrl ? (await import('./bus/redis.ts')).redisEngineFactory(this.opts.redisUrl) : undefined);
-    this.engine = factory ? factory(this.commitContext(), this) : new LocalEngine(this.commitContext());
+  /** Start the engine, listen, and start the timers. */
+  private async listen(): Promise<void> {
     await this.engine.start();
-    this.app = await buildApp(this);
     await this.app.listen({ host: this.opts.host, port: this.opts.port });
-    const addr = this.app.server.address() as AddressInfo;
-    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    this.url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
     this.pruneTimer = setInterval(() => void this.prune(), this.opts.retention.intervalMs);
     this.pruneTimer.unref();
     this.actionTimer = setInterval(() => void this.sweepActions(), this.opts.actions.sweepIntervalMs);
@@ -196,7 +252,6 @@ export class Hub {
       this.logger.warn({ err }, 'could not record this hub as the holder of its database');
     }
     this.logger.info({ url: this.url, db: this.opts.dbFile, engine: this.engine.kind, head: this.log.head }, 'hub started');
-    return { url: this.url, adminToken: this.adminToken, generatedAdminToken: generated };
   }
 
   get port(): number {
@@ -286,11 +341,11 @@ export class Hub {
     clearInterval(this.pruneTimer);
     clearInterval(this.actionTimer);
     try {
-      await this.engine?.close();
+      await this.engine.close();
       this.snapshots.close();
       await this.dispatcher.close();
       this.broker.close({ reason: 'shutdown', message: 'the hub is shutting down; reconnect with Last-Event-ID', retry_ms: this.opts.retryMs });
-      await this.app?.close();
+      await this.app.close();
       this.tokens.flushLastUsed();
     } finally {
       // Even a failed shutdown must hand the file back, or no hub could open it until we exit.
@@ -298,16 +353,5 @@ export class Hub {
       this.claim.release();
     }
     this.logger.info('hub stopped');
-  }
-}
-
-export async function startHub(opts: Partial<HubOptions> = {}, engineFactory?: EngineFactory) {
-  const hub = new Hub(opts, engineFactory);
-  try {
-    return { hub, ...(await hub.start()) };
-  } catch (err) {
-    // The caller never gets this hub, so nobody else could close it and release its database.
-    await hub.close().catch(() => undefined);
-    throw err;
   }
 }

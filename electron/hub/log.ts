@@ -142,11 +142,14 @@ export class EventLog {
   private readonly byId: Statement;
   private readonly afterStmt: Statement;
   private readonly countStmt: Statement;
-  head: number;
+  /**
+   * The highest seq handed out, kept in memory because every append needs it. Only appends move
+   * it, and only `transaction` takes it back (when the transaction it was handed out in fails).
+   */
+  private last: number;
   /** The log's epochs: every position handed out is a seq and the epoch it belongs to. */
   readonly epochs: LogEpochs;
-  /** Events with seq <= prunedThrough are gone; a resume from before it cannot be served. */
-  prunedThrough: number;
+  private pruned: number;
 
   constructor(private readonly db: DB) {
     this.insert = db.prepare(
@@ -157,19 +160,55 @@ export class EventLog {
     this.byId = db.prepare('SELECT seq, type, data, store_id, user_id, strategy_id, tenant_id, topics, priority, actions FROM events WHERE namespace = ? AND id = ?');
     this.afterStmt = db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
     this.countStmt = db.prepare('SELECT COUNT(*) AS n FROM events');
-    this.head = this.readHead();
+    this.pruned = Number(getMeta(db, 'pruned_through') ?? 0);
+    const row = db.prepare('SELECT MAX(seq) AS s FROM events').get() as { s: number | null };
+    // Everything pruned was once handed out: a log pruned empty goes on after it, never reuses it.
+    this.last = Math.max(row.s ?? 0, this.pruned);
     this.epochs = new LogEpochs(db);
-    this.prunedThrough = Number(getMeta(db, 'pruned_through') ?? 0);
   }
 
-  readHead(): number {
-    const row = this.db.prepare('SELECT MAX(seq) AS s FROM events').get() as { s: number | null };
-    return Math.max(row.s ?? 0, Number(getMeta(this.db, 'pruned_through') ?? 0));
+  /** The newest seq in the log (or pruned from it). */
+  get head(): number {
+    return this.last;
+  }
+
+  /** Events with seq <= prunedThrough are gone; a resume from before it cannot be served. */
+  get prunedThrough(): number {
+    return this.pruned;
+  }
+
+  /**
+   * Wrap `fn` in a write transaction (a savepoint when called inside another). The head follows the
+   * transaction's fate: when `fn` or the commit throws, every seq handed out inside is taken back,
+   * so nothing that is not in the file is ever numbered as if it were.
+   */
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+    const tx = this.db.transaction(fn);
+    return (...args: A) => {
+      const before = this.last;
+      try {
+        return tx(...args);
+      } catch (err) {
+        this.last = before;
+        throw err;
+      }
+    };
+  }
+
+  /**
+   * Record that events up to `through` are gone without having been pruned here (the Redis engine:
+   * trimmed from the shared stream before this hub applied them). A resume from before them then gets
+   * a `reset`, never a silent gap.
+   */
+  markGone(through: number): void {
+    if (through <= this.pruned) return;
+    setMeta(this.db, 'pruned_through', String(through));
+    this.pruned = through;
   }
 
   get oldest(): number {
     const row = this.db.prepare('SELECT MIN(seq) AS s FROM events').get() as { s: number | null };
-    return row.s ?? this.head + 1;
+    return row.s ?? this.last + 1;
   }
 
   private headInStmts = new Map<string, Statement>();
@@ -183,7 +222,7 @@ export class EventLog {
    * every row of a multi-value IN list.
    */
   headIn(scope: TokenScope): number {
-    if (isUnscoped(scope)) return this.head;
+    if (isUnscoped(scope)) return this.last;
     const where = scopeWhere(scope);
     const sql = `SELECT MAX(seq) AS seq FROM events WHERE ${where.sql}`;
     let stmt = this.headInStmts.get(sql);
@@ -192,7 +231,7 @@ export class EventLog {
       this.headInStmts.set(sql, (stmt = this.db.prepare(sql)));
     }
     const row = stmt.get(...where.params) as { seq: number | null };
-    return Math.max(row.seq ?? 0, this.prunedThrough);
+    return Math.max(row.seq ?? 0, this.pruned);
   }
 
   count(): number {
@@ -206,6 +245,11 @@ export class EventLog {
    * Ids are unique within the event's scope namespace: the same id under other scope keys is
    * another event, so a conflict only ever names an event the caller may write (and see).
    */
+  /** Append with the next seq after the head (the local engine, which numbers events itself). */
+  appendNext(ev: ValidEvent, receivedAt: string): AppendResult {
+    return this.append(ev, this.last + 1, receivedAt);
+  }
+
   append(ev: ValidEvent, seq: number, receivedAt: string, epoch?: string): AppendResult {
     const data = JSON.stringify(ev.data);
     if (ev.id !== undefined) {
@@ -233,7 +277,7 @@ export class EventLog {
     };
     this.insert.run({ ...row, time_ms: instantOf(row.time, receivedAt) });
     if (ev.topics) for (const t of ev.topics) this.insertTopic.run(t, seq);
-    if (seq > this.head) this.head = seq;
+    if (seq > this.last) this.last = seq;
     return { seq, id: row.id, duplicate: false, logged: toLogged(row, this.epochs.origin, ev.data) };
   }
 
@@ -283,7 +327,7 @@ export class EventLog {
     const full = cut || read === limit;
     // A window that ran to the end of the range has seen everything up to the head, whatever the
     // last row of this scope was: a sparse scope goes live without reading the rest of the log.
-    const scannedTo = full ? last : (win.cutAt ?? Math.max(seq, this.head));
+    const scannedTo = full ? last : (win.cutAt ?? Math.max(seq, this.last));
     return { events, scannedTo, scanned: scoped ? countScanned(this.db, range, full ? scannedTo : win.cutAt, step) : read };
   }
 
@@ -374,7 +418,7 @@ export class EventLog {
       const row = this.db.prepare('SELECT MAX(seq) AS s FROM events WHERE received_at < ?').get(before) as { s: number | null };
       if (row.s) cutoff = Math.max(cutoff, row.s);
     }
-    if (cutoff <= this.prunedThrough) return 0;
+    if (cutoff <= this.pruned) return 0;
     const upper = this.db.prepare('SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT 1 OFFSET ?').get(cutoff, opts.chunk - 1) as { seq: number } | undefined;
     const through = upper ? upper.seq : cutoff;
     const deleted = this.db.transaction(() => {
@@ -383,7 +427,7 @@ export class EventLog {
       setMeta(this.db, 'pruned_through', String(through));
       return n;
     })();
-    this.prunedThrough = through;
+    this.pruned = through;
     return deleted;
   }
 }

@@ -42,9 +42,8 @@ export function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-function applySettings(opts: HubOptions, s: Settings): void {
-  opts.retention.maxAgeMs = s.retention_days * 24 * 3600_000;
-  opts.retention.maxEvents = s.retention_max_events;
+function withSettings(opts: HubOptions, s: Settings, port: number): HubOptions {
+  return { ...opts, port, retention: { ...opts.retention, maxAgeMs: s.retention_days * 24 * 3600_000, maxEvents: s.retention_max_events } };
 }
 
 export async function startDesktopHub(o: DesktopHubOptions): Promise<DesktopHub> {
@@ -56,37 +55,33 @@ export async function startDesktopHub(o: DesktopHubOptions): Promise<DesktopHub>
     ...(o.logDestination ? { logDestination: o.logDestination } : {}),
     ...(o.adminToken ? { adminToken: o.adminToken } : {}),
   };
-  let hub = new Hub(base);
-  let settings: Settings;
-  try {
-    settings = hub.settings.get();
-  } catch {
-    settings = settingsSchema.parse({});
-  }
-  const wanted = o.portOverride ?? settings.port;
-  applySettings(hub.opts, settings);
+  let settings = settingsSchema.parse({});
+  let wanted = 0;
+  let port = 0;
   let reason: string | undefined;
-  let port = wanted;
-  if (!(await portFree(wanted))) {
-    reason = `port ${wanted} is in use`;
-    port = 0;
-  }
-  hub.opts.port = port;
   try {
-    const started = await hub.start();
-    return { hub, url: started.url, adminToken: started.adminToken, port: { wanted, actual: hub.port, fellBack: port !== wanted, reason } };
+    const hub = await Hub.start(base, {
+      // The port and retention are the ones the hub's own database stores.
+      configure: async (opts, stored) => {
+        try {
+          settings = stored.settings.get();
+        } catch {
+          /* unreadable settings: the defaults */
+        }
+        wanted = port = o.portOverride ?? settings.port;
+        if (!(await portFree(wanted))) {
+          reason = `port ${wanted} is in use`;
+          port = 0;
+        }
+        return withSettings(opts, settings, port);
+      },
+    });
+    return { hub, url: hub.url, adminToken: hub.adminToken, port: { wanted, actual: hub.port, fellBack: port !== wanted, reason } };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) {
-      await hub.close().catch(() => undefined);
-      throw err;
-    }
-    // Lost the race for the port between the probe and listen: close this hub and take any port.
-    await hub.close().catch(() => undefined);
-    hub = new Hub(base);
-    applySettings(hub.opts, settings);
-    hub.opts.port = 0;
-    const started = await hub.start();
-    return { hub, url: started.url, adminToken: started.adminToken, port: { wanted, actual: hub.port, fellBack: true, reason: `port ${wanted} is in use` } };
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw err;
+    // Lost the race for the port between the probe and listen (that hub closed itself): take any port.
+    const hub = await Hub.start(base, { configure: (opts) => withSettings(opts, settings, 0) });
+    return { hub, url: hub.url, adminToken: hub.adminToken, port: { wanted, actual: hub.port, fellBack: true, reason: `port ${wanted} is in use` } };
   }
 }
 

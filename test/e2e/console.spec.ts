@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ADMIN, api, publish, until, type TestHub } from '../helpers/hub.ts';
 import { sample } from '../helpers/events.ts';
 import { login, RENDERER_DIR, startConsoleHub } from './fixtures.ts';
-import { startHub } from '../../electron/hub/hub.ts';
+import { Hub } from '../../electron/hub/hub.ts';
 import { SNAPSHOT_CAPS } from '../../shared/state.ts';
 
 let hub: TestHub;
@@ -505,11 +505,11 @@ test('outage: reconnecting shows attempt and elapsed, offers Retry, keeps data, 
   await expect(indicator).toContainText(/down \d+s/);
   await expect(page.getByTestId('retry')).toBeVisible();
   await expect(table).toContainText('kept');
-  const again = await startHub({ port, dbFile: hub.dbFile, adminToken: ADMIN, logLevel: 'silent', rendererDir: RENDERER_DIR, heartbeatMs: 1_000, retryMs: 500 });
+  const again = await Hub.start({ port, dbFile: hub.dbFile, adminToken: ADMIN, logLevel: 'silent', rendererDir: RENDERER_DIR, heartbeatMs: 1_000, retryMs: 500 });
   try {
     await outageTail(page, table, again.url);
   } finally {
-    await again.hub.close();
+    await again.close();
   }
 });
 

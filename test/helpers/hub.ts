@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHub, type Hub, type EngineFactory } from '../../electron/hub/hub.ts';
+import { Hub } from '../../electron/hub/hub.ts';
+import type { EngineFactory } from '../../electron/hub/engine.ts';
 import type { HubOptions } from '../../electron/hub/config.ts';
 import type { HubEvent } from '../../shared/events.ts';
 
@@ -23,7 +24,7 @@ export async function startTestHub(opts: Partial<HubOptions> = {}, engineFactory
   const dir = mkdtempSync(join(tmpdir(), 'relaydesk-test-'));
   const dbFile = opts.dbFile ?? join(dir, 'hub.db');
   const base: Partial<HubOptions> = { port: 0, dbFile, adminToken: ADMIN, logLevel: 'silent', ...opts };
-  let { hub, url } = await startHub(base, engineFactory);
+  let hub = await Hub.start(base, { engineFactory });
   // Kept from the start so a restart works even after the test closed the hub itself (an outage).
   let port = hub.port;
   const t: TestHub = {
@@ -31,13 +32,13 @@ export async function startTestHub(opts: Partial<HubOptions> = {}, engineFactory
       return hub;
     },
     get url() {
-      return url;
+      return hub.url;
     },
     dbFile,
     dir,
     async restart(overrides = {}) {
       await hub.close();
-      ({ hub, url } = await startHub({ ...base, port, ...overrides }, engineFactory));
+      hub = await Hub.start({ ...base, port, ...overrides }, { engineFactory });
       port = hub.port;
     },
     async stop() {

@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHub } from '../../electron/hub/hub.ts';
+import { Hub } from '../../electron/hub/hub.ts';
 import { startTestHub, publish, ADMIN, type TestHub } from '../helpers/hub.ts';
 import { spawnCliHub, type ChildHub } from '../helpers/reliability.ts';
 
@@ -35,10 +35,10 @@ describe('one hub per database file', () => {
   it('a second hub in the same process is refused while the first keeps serving; after the first closes, the file opens', async () => {
     t = await startTestHub();
     expect(await seqOf(t.url, 'a-1')).toBe(1);
-    const second = startHub({ port: 0, dbFile: t.dbFile, adminToken: ADMIN, logLevel: 'silent' });
+    const second = Hub.start({ port: 0, dbFile: t.dbFile, adminToken: ADMIN, logLevel: 'silent' });
     await expect(second).rejects.toMatchObject({ code: 'database_in_use', message: inUse(t.dbFile, process.pid, t.url) });
     // The refused attempt must not have weakened the claim (its own lock connection was closed).
-    await expect(startHub({ port: 0, dbFile: t.dbFile, adminToken: ADMIN, logLevel: 'silent' })).rejects.toMatchObject({ code: 'database_in_use' });
+    await expect(Hub.start({ port: 0, dbFile: t.dbFile, adminToken: ADMIN, logLevel: 'silent' })).rejects.toMatchObject({ code: 'database_in_use' });
     expect(await seqOf(t.url, 'a-2')).toBe(2);
     await t.restart(); // close, then a new hub on the same file
     expect(await seqOf(t.url, 'a-3')).toBe(3);
@@ -51,7 +51,7 @@ describe('one hub per database file', () => {
     const first = await spawnCliHub({ db });
     children.push(first);
     expect(await seqOf(first.url, 'b-1')).toBe(1);
-    await expect(startHub({ port: 0, dbFile: db, adminToken: ADMIN, logLevel: 'silent' })).rejects.toThrow(inUse(db, first.pid, first.url));
+    await expect(Hub.start({ port: 0, dbFile: db, adminToken: ADMIN, logLevel: 'silent' })).rejects.toThrow(inUse(db, first.pid, first.url));
     expect(await seqOf(first.url, 'b-2')).toBe(2);
 
     await first.kill('SIGKILL');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { startHub, type Hub } from '../../electron/hub/hub.ts';
+import { Hub } from '../../electron/hub/hub.ts';
 import { redisEngineFactory, redisTarget, type RedisEngine } from '../../electron/hub/bus/redis.ts';
 import { ADMIN, allEvents, api, createToken, publish, sleep, startTestHub, until, type TestHub } from '../helpers/hub.ts';
 import { Subscriber } from '../helpers/sse.ts';
@@ -128,7 +128,7 @@ describe('three hubs through Redis Streams', () => {
     const portB = B.hub.port;
     await B.hub.close();
     await roundRobin(15, [A.url, C.url], 2);
-    extraHub = (await startHub({ ...hubOpts, port: portB, dbFile: B.dbFile, adminToken: ADMIN, logLevel: 'silent' }, factory)).hub;
+    extraHub = await Hub.start({ ...hubOpts, port: portB, dbFile: B.dbFile, adminToken: ADMIN, logLevel: 'silent' }, { engineFactory: factory });
     expect(extraHub.url).toBe(urlB);
     expect(extraHub.log.head).toBeGreaterThanOrEqual(Math.max(...acked.values()));
     await sB.waitForEvents(acked.size, 15_000);

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type pino from 'pino';
+import type { EngineLogger } from '../engine.ts';
 import { controlChangeSchema, type ControlChange, type ControlOutcome, type ControlPlane, type ControlReplicator } from '../control.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getMeta, setMeta, type DB } from '../db.ts';
@@ -46,7 +46,7 @@ export class RedisControl implements ControlReplicator {
     private readonly key: string,
     private readonly db: DB,
     private readonly plane: ControlPlane,
-    private readonly logger: pino.Logger,
+    private readonly logger: EngineLogger,
     private readonly o: { blockMs: number; commitTimeoutMs: number; minReplicas: number; replicaTimeoutMs: number },
   ) {
     this.cursor = getMeta(db, APPLIED_KEY) ?? '0-0';

@@ -3,8 +3,7 @@ import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { eventContentKey, generatedEventId, type ValidEvent } from '../../../shared/events.ts';
 import { scopeNamespace } from '../../../shared/state-keys.ts';
-import type { BusEngine, CommitContext } from '../engine.ts';
-import type { EngineFactory, Hub } from '../hub.ts';
+import type { BusEngine, CommitContext, EngineContext, EngineFactory, EngineLogger } from '../engine.ts';
 import { IdConflictError, type AppendResult, type LoggedEvent } from '../log.ts';
 import { HubError, isStorageError } from '../errors.ts';
 import { RedisControl } from './redis-control.ts';
@@ -237,12 +236,20 @@ export class RedisEngine implements BusEngine {
   private readonly applyBatch: (entries: TailEntry[]) => LoggedEvent[];
   readonly counters = { applied: 0, gaps: 0, reconnects: 0 };
 
+  private readonly ctx: CommitContext;
+  private readonly logger: EngineLogger;
+  private readonly hubId: string;
+  private readonly dropStreams: EngineContext['dropStreams'];
+
   constructor(
-    private readonly ctx: CommitContext,
-    private readonly hub: Hub,
+    env: EngineContext,
     readonly url: string,
     opts: RedisEngineOptions = {},
   ) {
+    const ctx = (this.ctx = env.commit);
+    const hubId = (this.hubId = env.hubId);
+    const logger = (this.logger = env.logger);
+    this.dropStreams = env.dropStreams;
     this.o = {
       prefix: opts.prefix ?? process.env.RELAYDESK_REDIS_PREFIX ?? '{relaydesk}',
       idTtlMs: opts.idTtlMs ?? DAY,
@@ -250,7 +257,7 @@ export class RedisEngine implements BusEngine {
       readCount: opts.readCount ?? 1000,
       blockMs: opts.blockMs ?? 2000,
       startTimeoutMs: opts.startTimeoutMs ?? 5000,
-      trimIntervalMs: opts.trimIntervalMs ?? Math.max(1000, hub.opts.retention.intervalMs),
+      trimIntervalMs: opts.trimIntervalMs ?? Math.max(1000, env.retentionIntervalMs),
       minReplicas: opts.minReplicas ?? Number(process.env.RELAYDESK_REDIS_MIN_REPLICAS ?? 0),
       replicaTimeoutMs: opts.replicaTimeoutMs ?? 2000,
       epochSettleMs: opts.epochSettleMs ?? 1500,
@@ -275,15 +282,15 @@ export class RedisEngine implements BusEngine {
     };
     const target = redisTarget(url);
     const make = (extra: RedisOptions) => (typeof target === 'string' ? new Redis(target, { ...base, ...extra }) : new Redis({ ...target, ...base, ...extra }));
-    this.cmd = make({ commandTimeout: 5000 + this.o.replicaTimeoutMs, connectionName: `relaydesk-${hub.hubId}-cmd` }) as ScriptedRedis;
-    this.sub = make({ commandTimeout: this.o.blockMs + 5000, connectionName: `relaydesk-${hub.hubId}-tail` });
-    this.controlTail = make({ commandTimeout: this.o.blockMs + 5000, connectionName: `relaydesk-${hub.hubId}-control` });
-    this.control = new RedisControl(this.cmd, this.controlTail, `${this.o.prefix}:control`, ctx.db, ctx.control, hub.logger, this.o);
+    this.cmd = make({ commandTimeout: 5000 + this.o.replicaTimeoutMs, connectionName: `relaydesk-${hubId}-cmd` }) as ScriptedRedis;
+    this.sub = make({ commandTimeout: this.o.blockMs + 5000, connectionName: `relaydesk-${hubId}-tail` });
+    this.controlTail = make({ commandTimeout: this.o.blockMs + 5000, connectionName: `relaydesk-${hubId}-control` });
+    this.control = new RedisControl(this.cmd, this.controlTail, `${this.o.prefix}:control`, ctx.db, env.control, logger, this.o);
     this.cmd.defineCommand('rdPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
     this.cmd.defineCommand('rdEpoch', { numberOfKeys: 3, lua: EPOCH_LUA });
     for (const [name, c] of [['cmd', this.cmd], ['tail', this.sub], ['control', this.controlTail]] as const) {
       c.on('error', (err: Error) => this.warn({ err: err.message, conn: name }, 'redis connection error'));
-      c.on('ready', () => hub.logger.info({ conn: name }, 'redis connected'));
+      c.on('ready', () => logger.info({ conn: name }, 'redis connected'));
       c.on('reconnecting', () => {
         this.caughtUp = false;
         if (name === 'tail') this.counters.reconnects++;
@@ -296,7 +303,7 @@ export class RedisEngine implements BusEngine {
     const meta = ctx.db.prepare("INSERT INTO meta(key, value) VALUES ('redis_applied', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     const row = ctx.db.prepare("SELECT value FROM meta WHERE key = 'redis_applied'").get() as { value: string } | undefined;
     this.cursor = Math.max(ctx.log.head, Number(row?.value ?? 0));
-    this.applyBatch = ctx.db.transaction((entries: TailEntry[]) => {
+    this.applyBatch = ctx.log.transaction((entries: TailEntry[]) => {
       const out: LoggedEvent[] = [];
       for (const { seq, ev, receivedAt, epoch } of entries) {
         try {
@@ -309,7 +316,7 @@ export class RedisEngine implements BusEngine {
           if (!(err instanceof IdConflictError)) throw err;
           // Same id, different content, and Redis no longer remembers the id: every hub holding
           // the earlier event skips this one the same way.
-          this.hub.logger.warn({ seq, id: ev.id, prior: err.existingSeq }, 'redis entry conflicts with a local event id; skipped');
+          this.logger.warn({ seq, id: ev.id, prior: err.existingSeq }, 'redis entry conflicts with a local event id; skipped');
           this.remember(seq, new HubError(409, 'id_conflict', err.message, [{ path: 'id', reason: err.message }]));
         }
       }
@@ -329,8 +336,8 @@ export class RedisEngine implements BusEngine {
     const end = Date.now() + this.o.startTimeoutMs;
     // Tokens and strategy states too: a client whose token another hub made must not get a 401 here.
     while (!(this.caughtUp && this.control.caughtUp) && !this.forkInfo && Date.now() < end) await sleep(20);
-    if (this.forkInfo) this.hub.logger.error({ fork: this.forkInfo }, 'this hub is forked from the shared log; publishes and readiness are refused');
-    else if (!this.caughtUp || !this.control.caughtUp) this.hub.logger.warn({ url: this.url, head: this.cursor }, 'redis not reachable or not caught up at start; continuing, publishes are refused until it is');
+    if (this.forkInfo) this.logger.error({ fork: this.forkInfo }, 'this hub is forked from the shared log; publishes and readiness are refused');
+    else if (!this.caughtUp || !this.control.caughtUp) this.logger.warn({ url: this.url, head: this.cursor }, 'redis not reachable or not caught up at start; continuing, publishes are refused until it is');
   }
 
   status() {
@@ -396,7 +403,7 @@ export class RedisEngine implements BusEngine {
         throw unavailable(msg);
       }
       if (reply[0] !== 'epoch') break;
-      this.hub.logger.warn({ followed: this.ctx.log.epochs.current, redis: reply[1] || null }, 'the Redis epoch is not the one this hub follows (Redis lost data, or a new epoch began); checking before publishing');
+      this.logger.warn({ followed: this.ctx.log.epochs.current, redis: reply[1] || null }, 'the Redis epoch is not the one this hub follows (Redis lost data, or a new epoch began); checking before publishing');
       if (this.epochState === 'ok') this.epochState = 'unknown';
       void this.checkEpoch();
     }
@@ -518,7 +525,7 @@ export class RedisEngine implements BusEngine {
   private async writeRecord(expected: string, chain: EpochLink[], fresh: boolean): Promise<boolean> {
     const last = chain[chain.length - 1]!;
     const parent = chain.length > 1 ? chain[chain.length - 2]!.id : '';
-    const [ok] = await this.cmd.rdEpoch(this.keys.epoch, this.keys.counter, this.keys.peers, expected, last.id, parent, String(last.base), JSON.stringify(chain), this.hub.hubId, new Date().toISOString(), fresh ? '1' : '0');
+    const [ok] = await this.cmd.rdEpoch(this.keys.epoch, this.keys.counter, this.keys.peers, expected, last.id, parent, String(last.base), JSON.stringify(chain), this.hubId, new Date().toISOString(), fresh ? '1' : '0');
     return ok === 1;
   }
 
@@ -553,8 +560,8 @@ export class RedisEngine implements BusEngine {
       // after the highest head, unless one of them did so first.
       this.epochState = 'settling';
       const report = JSON.stringify({ epoch: epochs.current, head: this.cursor, at: new Date().toISOString() });
-      await this.cmd.multi().hset(this.keys.peers, this.hub.hubId, report).pexpire(this.keys.peers, this.o.epochSettleMs * 4 + 5000).exec();
-      this.hub.logger.error({ epoch: epochs.current, head: this.cursor, settleMs: this.o.epochSettleMs }, 'the Redis epoch record is gone (Redis lost its data?): waiting for the other hubs before starting a new epoch');
+      await this.cmd.multi().hset(this.keys.peers, this.hubId, report).pexpire(this.keys.peers, this.o.epochSettleMs * 4 + 5000).exec();
+      this.logger.error({ epoch: epochs.current, head: this.cursor, settleMs: this.o.epochSettleMs }, 'the Redis epoch record is gone (Redis lost its data?): waiting for the other hubs before starting a new epoch');
       await sleep(this.o.epochSettleMs);
       if (this.closing || this.cmd.status !== 'ready') return;
       const again = await this.readRecord();
@@ -567,7 +574,7 @@ export class RedisEngine implements BusEngine {
       const chain = [...epochs.chain, { id: newEpochId(), base }];
       if (await this.writeRecord('', chain, false)) {
         await this.cmd.del(this.keys.peers);
-        this.hub.logger.error({ epoch: chain[chain.length - 1]!.id, parent: epochs.current, base, peers: peers.length }, 'started a new Redis epoch: the log continues after the highest head the hubs reported');
+        this.logger.error({ epoch: chain[chain.length - 1]!.id, parent: epochs.current, base, peers: peers.length }, 'started a new Redis epoch: the log continues after the highest head the hubs reported');
       }
       if (round > 20) throw new Error('could not agree on a Redis epoch');
     }
@@ -595,7 +602,7 @@ export class RedisEngine implements BusEngine {
             : `this hub's log (epoch ${mine}, seq ${this.cursor}) is not part of the shared log's history (epoch ${rec.id}); this hub's log is a fork`,
       };
       this.epochState = 'forked';
-      this.hub.logger.error({ fork: this.forkInfo }, 'forked from the shared log: refusing publishes; the log keeps what it acknowledged, start this hub with a fresh database to rejoin');
+      this.logger.error({ fork: this.forkInfo }, 'forked from the shared log: refusing publishes; the log keeps what it acknowledged, start this hub with a fresh database to rejoin');
       return;
     }
     const base = rec.chain[rec.chain.length - 1]!.base;
@@ -604,7 +611,7 @@ export class RedisEngine implements BusEngine {
       // The others got further before Redis lost it: those events are gone for this hub.
       this.gap(this.cursor + 1, base, []);
     }
-    this.hub.logger.info({ epoch: rec.id, chain: rec.chain.length }, 'following the Redis epoch');
+    this.logger.info({ epoch: rec.id, chain: rec.chain.length }, 'following the Redis epoch');
     this.epochState = 'ok';
   }
 
@@ -655,7 +662,7 @@ export class RedisEngine implements BusEngine {
       const epoch = e >= 0 && e % 2 === 0 ? fields[e + 1]! : followed;
       if (epoch !== followed) {
         // Another epoch began since our check: stop here and check before applying anything of it.
-        this.hub.logger.warn({ seq, epoch, followed }, 'redis stream entry from another epoch; checking the epoch before applying more');
+        this.logger.warn({ seq, epoch, followed }, 'redis stream entry from another epoch; checking the epoch before applying more');
         this.epochState = 'unknown';
         void this.checkEpoch();
         break;
@@ -667,13 +674,11 @@ export class RedisEngine implements BusEngine {
       entries.push({ seq, ev, receivedAt, epoch });
     }
     if (!entries.length) return;
-    const startHead = this.ctx.log.head;
     let logged: LoggedEvent[];
     try {
       logged = this.applyBatch(entries);
     } catch (err) {
-      this.ctx.log.head = startHead;
-      if (isStorageError(err)) this.hub.logger.error({ err }, 'cannot write the local log; the Redis tail will retry');
+      if (isStorageError(err)) this.logger.error({ err }, 'cannot write the local log; the Redis tail will retry');
       throw err;
     }
     const last = entries[entries.length - 1]!;
@@ -700,15 +705,14 @@ export class RedisEngine implements BusEngine {
    */
   private gap(from: number, to: number, pending: TailEntry[]): void {
     this.counters.gaps++;
-    this.hub.logger.error({ from, to }, 'events missing from the Redis stream (trimmed or lost); this hub cannot replay them');
+    this.logger.error({ from, to }, 'events missing from the Redis stream (trimmed or lost); this hub cannot replay them');
     if (pending.length) {
       // Commit what precedes the gap first so the pruned marker stays below our own events.
       this.applyBatchSafe(pending.splice(0));
     }
-    this.ctx.db.prepare("INSERT INTO meta(key, value) VALUES ('pruned_through', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(to));
-    this.ctx.log.prunedThrough = Math.max(this.ctx.log.prunedThrough, to);
+    this.ctx.log.markGone(to);
     this.cursor = Math.max(this.cursor, to);
-    this.hub.broker.disconnectWhere(() => true, {
+    this.dropStreams({
       reason: 'admin',
       message: `this hub missed events ${from}..${to} from the bus; reconnect with Last-Event-ID to get a reset and a fresh snapshot`,
       retry_ms: 1000,
@@ -737,11 +741,11 @@ export class RedisEngine implements BusEngine {
     const now = Date.now();
     if (now - this.lastWarn < 1000) return;
     this.lastWarn = now;
-    this.hub.logger.warn(obj, msg);
+    this.logger.warn(obj, msg);
   }
 }
 
 /** `relaydesk serve --redis URL`: every hub started with the same URL (and prefix) is one system. */
 export function redisEngineFactory(url: string, opts: RedisEngineOptions = {}): EngineFactory {
-  return (ctx, hub) => new RedisEngine(ctx, hub, url, opts);
+  return (env) => new RedisEngine(env, url, opts);
 }

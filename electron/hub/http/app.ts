@@ -27,7 +27,11 @@ export interface RouteContext {
   limiter: RateLimiter;
 }
 
-export async function buildApp(hub: Hub): Promise<FastifyInstance> {
+/**
+ * The hub's Fastify app, every route declared. Synchronous, so a hub has its app from construction:
+ * plugins registered here load when the app starts (`ready`/`listen`), in the order registered.
+ */
+export function buildApp(hub: Hub): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: hub.logger as unknown as FastifyBaseLogger,
     // Per-request lines would dominate at thousands of publishes per second; errors are logged below.
@@ -82,7 +86,7 @@ export async function buildApp(hub: Hub): Promise<FastifyInstance> {
   });
 
   const ctx: RouteContext = { hub, limiter: new RateLimiter(hub.opts.rateLimitPerSecond) };
-  await app.register(async (api) => {
+  app.register(async (api) => {
     publishRoutes(api, ctx);
     streamRoutes(api, ctx);
     queryRoutes(api, ctx);
@@ -92,6 +96,6 @@ export async function buildApp(hub: Hub): Promise<FastifyInstance> {
     inboxRoutes(api, ctx);
     actionRoutes(api, ctx);
   });
-  await consoleRoutes(app, ctx, hub.opts.rendererDir && existsSync(hub.opts.rendererDir) ? hub.opts.rendererDir : undefined);
+  consoleRoutes(app, ctx, hub.opts.rendererDir && existsSync(hub.opts.rendererDir) ? hub.opts.rendererDir : undefined);
   return app;
 }

@@ -5,9 +5,7 @@ import { Writable } from 'node:stream';
 import { openDatabase, type DB } from '../../../electron/hub/db.ts';
 import { EventLog, type LoggedEvent } from '../../../electron/hub/log.ts';
 import { Projections } from '../../../electron/hub/projections.ts';
-import { TokenStore } from '../../../electron/hub/tokens.ts';
 import { Strategies } from '../../../electron/hub/strategies.ts';
-import { ControlPlane } from '../../../electron/hub/control.ts';
 import { Broker, type BrokerLimits } from '../../../electron/hub/broker.ts';
 import { LocalEngine, type CommitContext } from '../../../electron/hub/engine.ts';
 import { HubError } from '../../../electron/hub/errors.ts';
@@ -41,7 +39,6 @@ export function openCore(limits: Partial<BrokerLimits> = {}): Core {
   const projections = new Projections(db);
   const strategies = new Strategies(db);
   const broker = new Broker({ ...LIMITS, ...limits });
-  const control = new ControlPlane(new TokenStore(db), strategies, broker, () => undefined);
   const committed: LoggedEvent[] = [];
   const ctx: CommitContext = {
     db,
@@ -51,7 +48,6 @@ export function openCore(limits: Partial<BrokerLimits> = {}): Core {
       const off = events.find((e) => !strategies.isActive(e.strategy_id));
       return off ? new HubError(409, 'strategy_inactive', `strategy ${off.strategy_id} is inactive`) : null;
     },
-    control,
     committed: (events) => {
       committed.push(...events);
       broker.publish(events);

@@ -13,7 +13,7 @@ const exchangeQuery = z.object({ code: z.string().min(1).max(200) }).strict();
  * The console for browsers: `/auth/exchange?code=` trades the one-time code printed by `serve` for
  * an HttpOnly session cookie and redirects to `/`, so the secret never stays in the address bar.
  */
-export async function consoleRoutes(app: FastifyInstance, { hub }: RouteContext, rendererDir: string | undefined): Promise<void> {
+export function consoleRoutes(app: FastifyInstance, { hub }: RouteContext, rendererDir: string | undefined): void {
   app.get('/auth/exchange', async (req, reply) => {
     const { code } = parseWith(exchangeQuery, req.query, 'query');
     const session = hub.tokens.redeemLoginCode(code);
@@ -41,7 +41,8 @@ export async function consoleRoutes(app: FastifyInstance, { hub }: RouteContext,
     );
     return;
   }
-  await app.register(fastifyStatic, {
+  // Loaded with the other plugins when the app starts (ready/listen).
+  app.register(fastifyStatic, {
     root: rendererDir,
     prefix: '/',
     index: ['index.html'],
