@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { validateEvent, knownTypes, type KnownType, type DataOf, type Priority, type PublishEnvelope, type FieldError } from '../../shared/events.ts';
 import type { PublishResult, ErrorBody } from '../../shared/api.ts';
+import type { RequiredKeyOf } from '../../shared/domains/index.ts';
 
 export type { KnownType, DataOf, Priority, PublishEnvelope, FieldError };
 export { KNOWN_TYPES, CUSTOM_PREFIX } from '../../shared/events.ts';
@@ -25,14 +26,8 @@ export { KNOWN_TYPES, CUSTOM_PREFIX } from '../../shared/events.ts';
 export type DataIn<T extends KnownType> = z.input<(typeof knownTypes)[T]>;
 
 type Key = string | number;
-/** The scope keys a domain requires (shared REQUIRED_KEYS), enforced at compile time too. */
-export type RequiredKeysFor<T extends string> = T extends `store.${string}`
-  ? { store_id: Key }
-  : T extends `trading.${string}`
-    ? { user_id: Key; strategy_id: Key }
-    : T extends `mail.${string}`
-      ? { user_id: Key }
-      : unknown;
+/** The scope keys a domain requires (each domain's `requiredKeys`), enforced at compile time too. */
+export type RequiredKeysFor<T extends string> = { [K in RequiredKeyOf<T>]: Key };
 
 export interface EventOptions {
   store_id?: Key;

@@ -79,13 +79,18 @@ export interface ViewToast {
   when?: (d: Data) => boolean;
 }
 
-export interface DomainSpec<P extends string, T extends Record<string, z.ZodType>, KS extends Record<string, KindSpec>> {
+export interface DomainSpec<
+  P extends string,
+  T extends Record<string, z.ZodType>,
+  KS extends Record<string, KindSpec>,
+  R extends readonly ScopeKeyName[] = readonly ScopeKeyName[],
+> {
   /** The domain's name; every type it declares is `<name>.<...>`. */
   name: P;
   /** Every event type with the schema of its data. Loose schemas: fields they do not name are kept. */
   types: T;
   /** Scope keys every event of the domain must carry; refused at publish when one is missing. */
-  requiredKeys: readonly ScopeKeyName[];
+  requiredKeys: R;
   /** The current-state kinds the domain owns. */
   kinds: KS;
   /** For EVERY type: how it changes state, or null. A missing type fails the build. */
@@ -103,16 +108,24 @@ export interface DomainSpec<P extends string, T extends Record<string, z.ZodType
   colour?: string;
 }
 
-export type Domain<P extends string = string, T extends Record<string, z.ZodType> = Record<string, z.ZodType>, KS extends Record<string, KindSpec> = Record<string, KindSpec>> = Readonly<DomainSpec<P, T, KS>>;
+export type Domain<
+  P extends string = string,
+  T extends Record<string, z.ZodType> = Record<string, z.ZodType>,
+  KS extends Record<string, KindSpec> = Record<string, KindSpec>,
+  R extends readonly ScopeKeyName[] = readonly ScopeKeyName[],
+> = Readonly<DomainSpec<P, T, KS, R>>;
 
 /**
  * Declare a domain. The mapped types make the compiler check that every type has a state rule and a
  * summary, and that every rule names a kind the domain owns; the registry checks the rest (names,
  * prefixes, clashes) when it is built.
  */
-export function defineDomain<const P extends string, const T extends Record<string, z.ZodType>, const KS extends Record<string, KindSpec> = Record<never, KindSpec>>(
-  spec: DomainSpec<P, T, KS>,
-): Domain<P, T, KS> {
+export function defineDomain<
+  const P extends string,
+  const T extends Record<string, z.ZodType>,
+  const KS extends Record<string, KindSpec> = Record<never, KindSpec>,
+  const R extends readonly ScopeKeyName[] = readonly [],
+>(spec: DomainSpec<P, T, KS, R>): Domain<P, T, KS, R> {
   return spec;
 }
 

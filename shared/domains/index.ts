@@ -22,6 +22,8 @@ type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) exten
 export type KnownTypes = UnionToIntersection<Builtin['types']>;
 /** Every built-in state kind with its spec (wire field, cap, view), as one object type. */
 export type BuiltinKinds = UnionToIntersection<Builtin['kinds']>;
+/** The scope keys a type's built-in domain requires (never for other types), e.g. for the publisher client's types. */
+export type RequiredKeyOf<T extends string> = T extends `${infer P}.${string}` ? Extract<Builtin, { name: P }>['requiredKeys'][number] : never;
 
 export { DomainRegistry, type AnyDomain } from './registry.ts';
 export { defineDomain, type Domain, type DomainSpec, type KindSpec, type StateRule, type Summary, type SummaryContext, type ViewToast } from './define.ts';

@@ -6,7 +6,7 @@ import type { Data, Domain, DomainEvent, KindSpec, RowRule, StateRule, SummaryCo
 
 /** Anything `defineDomain` returned, whatever its literal types. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyDomain = Domain<string, any, any>;
+export type AnyDomain = Domain<string, any, any, any>;
 
 const NAME = /^[a-z][a-z0-9_]*$/;
 /** The custom prefix (shared/events.ts CUSTOM_PREFIX) belongs to publishers, never to a domain. */

@@ -4,6 +4,7 @@ import { builtinRegistry, defineDomain, DomainRegistry, BUILTIN_DOMAINS, type An
 import { KNOWN_TYPES, REQUIRED_KEYS } from '../../shared/events.ts';
 import { SNAPSHOT_CAPS, stateFields, stateKinds, stateViews } from '../../shared/state.ts';
 import { stateChangeOf } from '../../shared/state-changes.ts';
+import type { OptionsFor } from '../../electron/client/index.ts';
 
 const ev = (type: string, keys: { store_id?: string; user_id?: string; strategy_id?: string } = {}) => ({
   type,
@@ -119,3 +120,11 @@ export const unknownKind = defineDomain({
   state: { 'shift.swap': { op: 'patch', kind: 'mail', id: 'id' } },
   summary: { 'shift.swap': () => 'swap' },
 });
+
+// The publisher client's required scope keys come from the same declarations.
+export const clientKeys: OptionsFor<'store.order.created'>[] = [{ store_id: 12 }];
+// @ts-expect-error a store event needs store_id
+export const clientNoStore: OptionsFor<'store.order.created'> = { user_id: 7 };
+// @ts-expect-error a trading event needs strategy_id as well as user_id
+export const clientNoStrategy: OptionsFor<'trading.order.created'> = { user_id: 7 };
+export const clientJob: OptionsFor<'job.queued'> = {};
