@@ -50,6 +50,15 @@ export interface StreamHandlers {
   onInvalid(reason: string): void;
 }
 
+/** The part of the WHATWG EventSource the client uses: the browser's, or the `eventsource` package under Node. */
+export interface EventSourceLike {
+  onmessage: ((m: MessageEvent) => void) | null;
+  onerror: ((e: Event) => void) | null;
+  addEventListener(type: string, listener: (m: MessageEvent) => void): void;
+  close(): void;
+}
+export type EventSourceFactory = (url: string) => EventSourceLike;
+
 export interface StreamClientOptions {
   /** Build the URL for a connection; `lastId` (the last event id, as the hub sent it) is null on the very first connect. */
   url(lastId: string | null): string;
@@ -58,7 +67,14 @@ export interface StreamClientOptions {
   /** Recent-seq window used for dedupe (ids are global, so a Set of seqs is exact). */
   dedupeWindow?: number;
   rand?: () => number;
+  /**
+   * Opens the stream. The page's EventSource by default, with the session cookie (withCredentials);
+   * tests pass the `eventsource` package's, which sends the cookie through its fetch.
+   */
+  eventSource?: EventSourceFactory;
 }
+
+const browserEventSource: EventSourceFactory = (url) => new EventSource(url, { withCredentials: true }) as unknown as EventSourceLike;
 
 /**
  * One EventSource at a time, with reconnects managed here rather than by the browser: the browser's
@@ -67,7 +83,7 @@ export interface StreamClientOptions {
  * during the outage is lost, and drop any seq we already hold so nothing appears twice.
  */
 export class StreamClient {
-  private es: EventSource | null = null;
+  private es: EventSourceLike | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private lastFrameAt = 0;
@@ -103,8 +119,8 @@ export class StreamClient {
     this.stopped = false;
     this.open();
     this.watchdog = setInterval(() => this.checkAlive(), 1_000);
-    // The network came back: no reason to sit out the rest of a 15 s backoff.
-    window.addEventListener('online', this.onOnline);
+    // The network came back: no reason to sit out the rest of a 15 s backoff. (No window under Node.)
+    globalThis.window?.addEventListener('online', this.onOnline);
   }
 
   private onOnline = () => {
@@ -115,7 +131,7 @@ export class StreamClient {
 
   stop(): void {
     this.stopped = true;
-    window.removeEventListener('online', this.onOnline);
+    globalThis.window?.removeEventListener('online', this.onOnline);
     this.closeSource();
     if (this.timer) clearTimeout(this.timer);
     if (this.watchdog) clearInterval(this.watchdog);
@@ -147,7 +163,7 @@ export class StreamClient {
     this.closeSource();
     this.helloSeen = false;
     this.lastFrameAt = Date.now();
-    const es = new EventSource(this.opts.url(this.status.lastId), { withCredentials: true });
+    const es = (this.opts.eventSource ?? browserEventSource)(this.opts.url(this.status.lastId));
     this.es = es;
     const parse = (raw: string): unknown => {
       try {
@@ -272,7 +288,7 @@ export class StreamClient {
     if (wait > 0) setTimeout(run, wait);
     else {
       // rAF stops in background tabs; the timeout keeps state current there (notifications, counters).
-      requestAnimationFrame(run);
+      if (typeof requestAnimationFrame === 'function') requestAnimationFrame(run);
       setTimeout(run, 100);
     }
   }

@@ -1,12 +1,13 @@
-import { test, expect } from '@playwright/test';
-import { backoffDelay, BACKOFF_STEPS_MS, JITTER } from '../../renderer/stream/backoff.ts';
-import { csvCell, toCsv, toNdjson } from '../../renderer/live/export.ts';
-import { batchText } from '../../renderer/stream/describe.ts';
-import { matches } from '../../renderer/live/filter.ts';
-import { applyEvent, emptyTables, type Change } from '../../renderer/stream/projections.ts';
-import type { HubEvent } from '../../shared/events.ts';
+import { expect, it as test } from 'vitest';
+import { backoffDelay, BACKOFF_STEPS_MS, JITTER } from '../../../renderer/stream/backoff.ts';
+import { csvCell, toCsv, toNdjson } from '../../../renderer/live/export.ts';
+import { batchText } from '../../../renderer/stream/describe.ts';
+import { matches } from '../../../renderer/live/filter.ts';
+import { applyEvent, emptyTables, type Change } from '../../../renderer/stream/projections.ts';
+import type { HubEvent } from '../../../shared/events.ts';
 
-// Pure renderer logic, no browser: the parts whose exact numbers and strings matter.
+// Pure console logic, no browser needed (it ran under Playwright before): the parts whose exact
+// numbers and strings matter.
 
 test('backoff: 1 s, 2 s, 5 s, then 15 s, each within +-10 %', () => {
   const expected = [1_000, 2_000, 5_000, 15_000, 15_000, 15_000];
