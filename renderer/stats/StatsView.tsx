@@ -19,7 +19,7 @@ export function StatsView() {
     <section className="stats" data-testid="stats">
       {!isAdmin && (
         <div className="banner info" data-testid="stats-admin-only">
-          Hub-wide stats need an admin token; this window is signed in as a {me.role}. Below is what this window receives.
+          Hub-wide stats need an admin token; this window is signed in as {me.role === 'operator' ? 'an' : 'a'} {me.role}. Below is what this window receives.
         </div>
       )}
       {scoped && (

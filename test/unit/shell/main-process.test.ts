@@ -20,7 +20,7 @@ import { IPC } from '../../../shared/desktop-bridge.ts';
 import { DESKTOP_CSP } from '../../../electron/shell/csp.ts';
 import { secureWebPreferences } from '../../../electron/shell/window-options.ts';
 import { spawnCliHub } from '../../helpers/reliability.ts';
-import { ADMIN as CLI_ADMIN } from '../../helpers/hub.ts';
+import { ADMIN as CLI_ADMIN, until } from '../../helpers/hub.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const register = fileURLToPath(new URL('./fake-electron/register.mjs', import.meta.url));
@@ -332,7 +332,7 @@ describe('a desktop on a shared hub (a `relaydesk serve` elsewhere, signed in wi
   let link = '';
   const remoteData = join(dir, 'remote-user-data');
   const asAdmin = (path: string, init: RequestInit = {}) =>
-    fetch(`${serve.url}${path}`, { ...init, headers: { authorization: `Bearer ${CLI_ADMIN}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+    fetch(`${serve.url}${path}`, { ...init, headers: { authorization: `Bearer ${CLI_ADMIN}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) } });
 
   beforeAll(async () => {
     serve = await spawnCliHub({ db: join(dir, 'shared-hub', 'hub.db') });
@@ -395,6 +395,37 @@ describe('a desktop on a shared hub (a `relaydesk serve` elsewhere, signed in wi
     const s = await main.cmd('state');
     expect(s.loaded).toEqual([`${serve.url}/`]);
     expect(JSON.parse((await main.cmd('page-fetch', { path: '/v1/whoami' })).body).scope).toEqual({ store_ids: ['12'] });
+  });
+
+  it('a link pasted into a desktop running its own hub moves it to the shared hub and stops the built-in one', async () => {
+    await main.cmd('quit');
+    expect(await main.exited).toBe(0);
+    const own = join(dir, 'switching-user-data');
+    main = new MainProcess({ RELAYDESK_USER_DATA: own, RELAYDESK_PORT: '0', RELAYDESK_ADMIN_TOKEN: ADMIN_SECRET });
+    const first = await main.until((s) => s.pageUrl as string | null, 'the embedded console');
+    const embedded = new URL(first!).origin;
+    expect(embedded).not.toBe(serve.url);
+    const created = await (await asAdmin('/v1/tokens', { method: 'POST', body: JSON.stringify({ role: 'operator', scope: { store_ids: ['12'] } }) })).json();
+    const fresh = (await (await asAdmin(`/v1/tokens/${created.id}/login-url`, { method: 'POST' })).json()).url;
+    await main.cmd('dialog-answer', { response: 0 });
+    await main.cmd('invoke', { channel: IPC.signIn, senderUrl: first, payload: fresh });
+    const s = await main.cmd('state');
+    expect(s.dialogs.at(-1).message).toBe(`Show the RelayDesk hub at ${serve.url} in this window?`);
+    expect(s.pageUrl).toBe(`${serve.url}/`);
+    expect(JSON.parse((await main.cmd('page-fetch', { path: '/v1/whoami' })).body).scope).toEqual({ store_ids: ['12'] });
+    expect(JSON.parse(readFileSync(join(own, 'desktop.json'), 'utf8')).hub_url).toBe(serve.url);
+    await until(async () => !(await fetch(`${embedded}/healthz`).then(() => true, () => false)), 'the built-in hub to stop');
+    // --embedded-hub goes back to the built-in hub and forgets the shared one.
+    await main.cmd('quit');
+    expect(await main.exited).toBe(0);
+    main = new MainProcess({ RELAYDESK_USER_DATA: own, RELAYDESK_PORT: '0', RELAYDESK_ADMIN_TOKEN: ADMIN_SECRET }, ['--embedded-hub']);
+    const back = await main.until((x) => x.pageUrl as string | null, 'the embedded console again');
+    expect(new URL(back!).origin).not.toBe(serve.url);
+    expect(JSON.parse(readFileSync(join(own, 'desktop.json'), 'utf8')).hub_url).toBeUndefined();
+    await main.cmd('quit');
+    expect(await main.exited).toBe(0);
+    main = new MainProcess({ RELAYDESK_USER_DATA: remoteData, RELAYDESK_PORT: '0' });
+    await main.until((x) => x.pageUrl as string | null, 'back on the shared hub for the next test');
   });
 
   it('a pasted link to another hub needs the user\'s yes in a native dialog, then the window moves there', async () => {
