@@ -40,11 +40,28 @@ export const timedOutEventId = (actionId: string) => `${actionId}~timed_out`;
  * durable as the log and needs no table of its own. An action is the `action.requested` event and
  * the outcome events with its action_id under the same scope keys (its namespace).
  */
+/** GET /v1/actions: which requests, newest first. */
+export interface ActionListQuery {
+  /** Requests with a seq below this (the previous page's next_cursor). */
+  before?: number;
+  limit: number;
+  name?: string;
+  state?: ActionState[];
+  /** A token id. */
+  requested_by?: string;
+  target_type?: string;
+}
+
+/** How many requests one listing looks at at most, so a filter that matches little stays cheap. */
+export const ACTION_LIST_SCAN = 2_000;
+
 export class ActionLog {
   private readonly byActionId: Statement;
   private readonly pending: Statement;
+  private readonly requestsBefore: Statement;
 
   constructor(db: DB) {
+    this.requestsBefore = db.prepare(`SELECT * FROM events INDEXED BY events_action_requests WHERE type = 'action.requested' AND seq < ? ORDER BY seq DESC LIMIT ?`);
     this.byActionId = db.prepare(`SELECT * FROM events WHERE ${ACTION_ROWS} AND json_extract(data, '$.action_id') = ? ORDER BY seq`);
     this.pending = db.prepare(
       // INDEXED BY: without it SQLite scans the whole log for the outer rows; the partial index
@@ -63,6 +80,41 @@ export class ActionLog {
     const rows = (this.byActionId.all(actionId) as Row[]).filter((r) => inScope(scope, r));
     const req = rows.filter((r) => r.type === 'action.requested').at(-1);
     if (!req) return null;
+    return this.describe(req, rows, webhooks);
+  }
+
+  /**
+   * The history: requests in `scope`, newest first, each with its state, filtered. Walks at most
+   * ACTION_LIST_SCAN requests per call; `next` is where the next page starts (null at the end).
+   */
+  list(scope: TokenScope, q: ActionListQuery, webhooks?: WebhookEndpoints): { actions: ActionStatus[]; next: number | null } {
+    const out: ActionStatus[] = [];
+    let before = q.before ?? Number.MAX_SAFE_INTEGER;
+    let scanned = 0;
+    for (;;) {
+      const step = Math.min(200, ACTION_LIST_SCAN - scanned);
+      const reqs = this.requestsBefore.all(before, step) as Row[];
+      for (const req of reqs) {
+        scanned++;
+        before = req.seq;
+        if (!inScope(scope, req)) continue;
+        const data = JSON.parse(req.data) as { name?: unknown; requested_by?: unknown; target?: { type?: unknown } };
+        if (q.name !== undefined && data.name !== q.name) continue;
+        if (q.requested_by !== undefined && data.requested_by !== q.requested_by) continue;
+        if (q.target_type !== undefined && data.target?.type !== q.target_type) continue;
+        const st = this.describe(req, this.byActionId.all(String((data as { action_id?: unknown }).action_id ?? '')) as Row[], webhooks);
+        if (q.state && !q.state.includes(st.state)) continue;
+        out.push(st);
+        if (out.length >= q.limit) return { actions: out, next: req.seq };
+      }
+      if (reqs.length < step) return { actions: out, next: null };
+      if (scanned >= ACTION_LIST_SCAN) return { actions: out, next: before };
+    }
+  }
+
+  /** A request and the outcomes among `rows` (its action id's rows) that belong to it. */
+  private describe(req: Row, rows: Row[], webhooks?: WebhookEndpoints): ActionStatus {
+    const actionId = String((JSON.parse(req.data) as { action_id?: unknown }).action_id);
     const data = JSON.parse(req.data) as Record<string, unknown>;
     const outcomes = rows
       .filter((r) => r.type !== 'action.requested' && r.namespace === req.namespace && r.seq > req.seq)

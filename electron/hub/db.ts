@@ -187,6 +187,9 @@ export const MIGRATIONS: string[] = [
   // so events without them cost nothing.
   `ALTER TABLE events ADD COLUMN actions TEXT;`,
   TENANTS_AND_TOPICS,
+  // The action history (GET /v1/actions) walks requests newest first: a partial index of request
+  // rows by seq, so a page costs the page, not the log.
+  `CREATE INDEX events_action_requests ON events(seq) WHERE type = 'action.requested';`,
 ];
 
 /**

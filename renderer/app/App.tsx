@@ -21,6 +21,7 @@ import { JobsView } from '../jobs/JobsView.tsx';
 import { LiveView } from '../live/LiveView.tsx';
 import { StatsView } from '../stats/StatsView.tsx';
 import { NotificationCentre } from '../notify/NotificationCentre.tsx';
+import { ActionHistory } from '../actions/ActionHistory.tsx';
 import { notifyDesktop } from '../notify/desktop.ts';
 import { StatsSampler } from '../stats/sampler.ts';
 
@@ -32,6 +33,7 @@ export const VIEWS = [
   { id: 'live', label: 'Live stream' },
   { id: 'stats', label: 'Stats' },
   { id: 'alerts', label: 'Alerts' },
+  { id: 'actions', label: 'Actions' },
 ] as const;
 export type ViewId = (typeof VIEWS)[number]['id'];
 
@@ -267,6 +269,7 @@ function Shell({ theme, toggleTheme }: { theme: string; toggleTheme(): void }) {
         {view === 'live' && <LiveView />}
         {view === 'stats' && <StatsView />}
         {view === 'alerts' && <NotificationCentre />}
+        {view === 'actions' && <ActionHistory />}
       </main>
       <Toasts />
     </div>

@@ -177,3 +177,37 @@ export interface ActionStatus {
   reason?: string;
   error?: string;
 }
+
+/** GET /v1/actions: the action history, newest first, in the caller's scope. */
+export const actionListQuerySchema = z
+  .object({
+    /** The previous page's next_cursor. */
+    cursor: z
+      .string()
+      .regex(/^\d{1,15}$/, 'must be the next_cursor of the previous page')
+      .transform(Number)
+      .optional(),
+    limit: z
+      .string()
+      .regex(/^\d+$/, 'must be an integer')
+      .transform(Number)
+      .pipe(z.number().int().min(1, 'must be at least 1').max(200, 'must be at most 200'))
+      .optional(),
+    name: actionNameSchema.optional(),
+    /** One state or several, comma-separated: `state=rejected,failed,timed_out`. */
+    state: z
+      .string()
+      .transform((v) => v.split(',').filter(Boolean))
+      .pipe(z.array(z.enum(actionStates, { message: `must be one of ${actionStates.join(', ')}` })).min(1, 'must name a state'))
+      .optional(),
+    /** A token id: what one operator asked. */
+    requested_by: z.string().min(1).max(200).optional(),
+    target_type: z.string().min(1).max(100).optional(),
+  })
+  .strict();
+
+export interface ActionList {
+  actions: ActionStatus[];
+  /** Pass as `cursor` for older actions; null when there are none. A page may be short when filters match little. */
+  next_cursor: string | null;
+}

@@ -89,3 +89,46 @@ test('attached actions: buttons on the live row and the notice, confirm first, s
   }
   expect(await requested()).toHaveLength(2);
 });
+
+test('action history: who asked what, on what, when, and how it ended; filtered', async ({ page }) => {
+  const hubWithTimeouts = hub;
+  const op = await api(hubWithTimeouts.url, '/v1/tokens', { body: { role: 'operator', scope: { store_ids: ['7'] }, label: 'night manager' } });
+  const ask = (id: string, name: string, params: Record<string, unknown>, target = { type: 'store.order', id: `O-${id}` }) =>
+    api(hub.url, '/v1/actions', { method: 'POST', token: op.body.token, body: { action_id: id, name, target, params, store_id: 7 } });
+  await ask('h1', 'order.status', { status: 'accepted' });
+  await ask('h2', 'order.status', { status: 'cancelled', reason: 'customer left' });
+  await ask('h3', 'deploy.rollback', { to: 'v41' }, { type: 'x.deploy.failed', id: 'deploy-42-failed' });
+  await ask('h4', 'order.status', { status: 'served' });
+  await publish(hub.url, [
+    { type: 'action.accepted', store_id: 7, data: { action_id: 'h1' } },
+    { type: 'action.completed', store_id: 7, data: { action_id: 'h1' } },
+    { type: 'action.rejected', store_id: 7, data: { action_id: 'h2', reason: 'the order is already being cooked' } },
+    { type: 'action.failed', store_id: 7, data: { action_id: 'h3', error: 'web-7 unreachable' } },
+  ]);
+
+  await login(page, hub, 'operator', { store_ids: ['7'] }, 'actions');
+  const history = view(page, 'actions');
+  const rows = history.getByTestId('history-row');
+  await expect(rows).toHaveCount(4);
+  await expect(rows.first()).toHaveAttribute('data-action', 'h4');
+  await expect(history.locator('[data-action="h2"]')).toContainText('night manager');
+  await expect(history.locator('[data-action="h2"]')).toContainText('the order is already being cooked');
+  await expect(history.locator('[data-action="h2"]').getByTestId('history-outcome')).toHaveText('rejected');
+  await expect(history.locator('[data-action="h3"]')).toContainText('web-7 unreachable');
+  await expect(history.locator('[data-action="h1"]').getByTestId('history-outcome')).toHaveText('completed');
+
+  await history.getByTestId('history-state').selectOption('problems');
+  await expect(rows).toHaveCount(2);
+  await expect(rows.nth(0)).toHaveAttribute('data-action', 'h3');
+  await expect(rows.nth(1)).toHaveAttribute('data-action', 'h2');
+  await history.getByTestId('history-state').selectOption('');
+  await history.getByTestId('history-name').fill('deploy.rollback');
+  await expect(rows).toHaveCount(1);
+  await history.getByTestId('history-name').fill('');
+  await expect(rows).toHaveCount(4);
+
+  // A new answer arrives on the stream: the history follows without a reload.
+  await publish(hub.url, { type: 'action.completed', store_id: 7, data: { action_id: 'h4' } });
+  await expect(history.locator('[data-action="h4"]').getByTestId('history-outcome')).toHaveText('completed');
+  await page.screenshot({ path: test.info().outputPath('action-history.png') });
+});

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { describeScope, scopeViolation } from '../../../../shared/scope.ts';
 import { validateEvent } from '../../../../shared/events.ts';
-import { actionIdSchema, actionRequestSchema, type ActionAcceptedResponse } from '../../../../shared/domains/action.ts';
+import { actionIdSchema, actionListQuerySchema, actionRequestSchema, type ActionAcceptedResponse, type ActionList } from '../../../../shared/domains/action.ts';
 import { HubError, forbidden } from '../../errors.ts';
 import { authenticate } from '../auth.ts';
 import { parseWith } from '../query.ts';
@@ -66,6 +66,29 @@ export function actionRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
     req.log.info({ action_id: actionId, name: body.name, token_id: p.tokenId, duplicate: r!.duplicate }, 'action requested');
     const out: ActionAcceptedResponse = { action_id: actionId, seq: r!.seq, duplicate: r!.duplicate };
     return reply.code(202).send(out);
+  });
+
+  app.get('/v1/actions', async (req) => {
+    const p = authenticate(req, hub.tokens, false);
+    // The history of what operators asked, as the action state endpoint: not for publishers.
+    if (p.role === 'publisher')
+      throw new HubError(403, 'forbidden', 'a publisher token cannot read the action history (needs subscriber, operator or admin)', [{ path: 'token', reason: 'role publisher not allowed' }]);
+    limiter.take(p);
+    const q = parseWith(actionListQuerySchema, req.query, 'query');
+    const page = hub.actions.list(
+      p.scope,
+      {
+        limit: q.limit ?? 50,
+        ...(q.cursor !== undefined ? { before: q.cursor } : {}),
+        ...(q.name !== undefined ? { name: q.name } : {}),
+        ...(q.state !== undefined ? { state: q.state } : {}),
+        ...(q.requested_by !== undefined ? { requested_by: q.requested_by } : {}),
+        ...(q.target_type !== undefined ? { target_type: q.target_type } : {}),
+      },
+      hub.webhooks,
+    );
+    const out: ActionList = { actions: page.actions, next_cursor: page.next === null ? null : String(page.next) };
+    return out;
   });
 
   app.get<{ Params: { action_id: string } }>('/v1/actions/:action_id', async (req) => {
