@@ -27,7 +27,7 @@ import { decideNavigation, decideWindowOpen, externalPolicyFromEnv } from './she
 import { shouldNotify } from './shell/notify-policy.ts';
 import { permissionAllowed } from './shell/permissions.ts';
 import { hubSettingsAccess, startDesktopHub, type DesktopHub } from './shell/hub-runner.ts';
-import { DesktopPrefsFile, resolveHubTarget } from './shell/hub-target.ts';
+import { DesktopPrefsFile, pageAfterRefusedLink, resolveHubTarget } from './shell/hub-target.ts';
 import type { TrayAction } from './shell/tray-menu.ts';
 import { createConsoleWindow, showWindow } from './window.ts';
 import { ShellTray } from './tray.ts';
@@ -226,6 +226,10 @@ async function start(): Promise<void> {
     }
   });
   win.on('closed', () => (win = null));
+  win.webContents.on('did-navigate', (_e, url, httpStatus) => {
+    const next = pageAfterRefusedLink(url, httpStatus, appOrigin);
+    if (next) void win?.loadURL(next).catch((err: Error) => log.error({ err }, 'the console did not load'));
+  });
   win.webContents.on('render-process-gone', (_e, details) => {
     log.error({ reason: details.reason }, 'console renderer exited; reloading');
     if (details.reason === 'clean-exit' || !win || win.isDestroyed()) return;

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parseLoginLink } from '../../shared/login-link.ts';
+import { LOGIN_PATH, parseLoginLink } from '../../shared/login-link.ts';
 import { settingsSchema, type Settings } from '../../shared/settings.ts';
 
 /**
@@ -63,6 +63,23 @@ export function remoteTarget(value: string, source: Exclude<HubTarget, { kind: '
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new HubTargetError(source, `uses ${u.protocol} (only http and https hubs)`);
   if (u.username || u.password) throw new HubTargetError(source, 'carries a user name or password');
   return { kind: 'remote', origin: u.origin, entry: `${u.origin}/`, source };
+}
+
+/**
+ * A login link works once. The same link given again (RELAYDESK_HUB_URL stays set, a link pasted
+ * twice, one older than a day) is answered with an error page instead of the console: go to the
+ * console page then, where the session cookie from the link's first use may still sign the window
+ * in, or else the console shows its sign-in screen. Returns where to go, or null to stay.
+ */
+export function pageAfterRefusedLink(url: string, httpStatus: number, appOrigin: string): string | null {
+  if (httpStatus < 400) return null;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  return u.origin === appOrigin && u.pathname === LOGIN_PATH ? `${u.origin}/` : null;
 }
 
 export function resolveHubTarget(argv: readonly string[], env: Record<string, string | undefined>, saved: DesktopPrefs): HubTarget {

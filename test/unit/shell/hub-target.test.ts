@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DesktopPrefsFile, resolveHubTarget } from '../../../electron/shell/hub-target.ts';
+import { DesktopPrefsFile, pageAfterRefusedLink, resolveHubTarget } from '../../../electron/shell/hub-target.ts';
 import { parseLoginLink } from '../../../shared/login-link.ts';
 
 const LINK = 'http://hub.example:7700/auth/exchange?code=rdc_abc';
@@ -34,6 +34,17 @@ describe('which hub the desktop shows', () => {
     expect(() => parseLoginLink('')).toThrow('the login link is empty');
     expect(() => parseLoginLink('http://h:1/auth/exchange?code=')).toThrow(/no code parameter/);
     expect(() => parseLoginLink(`http://h:1/auth/exchange?code=${'x'.repeat(2100)}`)).toThrow(/longer than 2048/);
+  });
+});
+
+describe('a login link the hub refuses (used once already, or expired)', () => {
+  it('sends the window to the console page of that hub; anything else stays', () => {
+    const origin = 'http://hub.example:7700';
+    expect(pageAfterRefusedLink(`${origin}/auth/exchange?code=x`, 401, origin)).toBe(`${origin}/`);
+    expect(pageAfterRefusedLink(`${origin}/auth/exchange?code=x`, 303, origin)).toBeNull();
+    expect(pageAfterRefusedLink(`${origin}/`, 401, origin)).toBeNull();
+    expect(pageAfterRefusedLink('http://other.example/auth/exchange?code=x', 401, origin)).toBeNull();
+    expect(pageAfterRefusedLink('not a url', 500, origin)).toBeNull();
   });
 });
 

@@ -397,6 +397,17 @@ describe('a desktop on a shared hub (a `relaydesk serve` elsewhere, signed in wi
     expect(JSON.parse((await main.cmd('page-fetch', { path: '/v1/whoami' })).body).scope).toEqual({ store_ids: ['12'] });
   });
 
+  it('the same login link given again (used up) lands on the console, signed in by the kept cookie', async () => {
+    await main.cmd('quit');
+    expect(await main.exited).toBe(0);
+    main = new MainProcess({ RELAYDESK_USER_DATA: remoteData, RELAYDESK_PORT: '0' }, ['--hub-url', link]);
+    await main.until((x) => (x.pageUrl === `${serve.url}/` ? x : null), 'the console page after the refused link');
+    const s = await main.cmd('state');
+    expect(s.loaded).toEqual([link, `${serve.url}/`]);
+    expect(s.pageStatus).toBe(200);
+    expect(JSON.parse((await main.cmd('page-fetch', { path: '/v1/whoami' })).body).scope).toEqual({ store_ids: ['12'] });
+  });
+
   it('a link pasted into a desktop running its own hub moves it to the shared hub and stops the built-in one', async () => {
     await main.cmd('quit');
     expect(await main.exited).toBe(0);

@@ -29,6 +29,7 @@ const state = {
   cookies: new Map(),
   /** Where the window's page is after redirects. */
   pageUrl: null,
+  pageStatus: null,
   dialogs: [],
   dialogResponse: 1,
 };
@@ -167,8 +168,10 @@ export class BrowserWindow extends EventEmitter {
         at = next;
         continue;
       }
-      if (!res.ok) throw new Error(`load failed: ${res.status} ${await res.text()}`);
+      // As in Electron: an HTTP error page still loads (the promise resolves); 'did-navigate' says its status.
       state.pageUrl = at;
+      state.pageStatus = res.status;
+      this.webContents.emit('did-navigate', {}, at, res.status, res.statusText);
       break;
     }
     setImmediate(() => this.emit('ready-to-show'));
@@ -314,6 +317,7 @@ function summary() {
     tray: state.tray && { image: state.tray.image, tooltip: state.tray.tooltip, labels: state.tray.menu?.items.map((i) => i.label), checked: state.tray.menu?.items.map((i) => i.checked ?? null) },
     badge: state.badge,
     pageUrl: state.pageUrl,
+    pageStatus: state.pageStatus,
     cookies: Object.fromEntries([...state.cookies].map(([o, jar]) => [o, Object.fromEntries([...jar].map(([n, c]) => [n, c]))])),
     dialogs: state.dialogs,
   };
