@@ -137,29 +137,47 @@ function compileTemplate(template: string): Part[] {
  * template matches `topic[0, p)`; each part turns the reachable set into the next one in one pass
  * over the topic (an expression's ends form one run per start, marked with a difference array).
  */
+// Scratch arrays reused by every match (matching is synchronous and never re-entered), grown to
+// the longest topic seen: a match allocates nothing.
+let reachA = new Uint8Array(TOPIC_MAX_LENGTH + 2);
+let reachB = new Uint8Array(TOPIC_MAX_LENGTH + 2);
+let diff = new Int32Array(TOPIC_MAX_LENGTH + 3);
+let run = new Int32Array(TOPIC_MAX_LENGTH + 2);
+
 function matchParts(parts: Part[], topic: string): boolean {
   const n = topic.length;
-  let reach = new Uint8Array(n + 1);
+  if (n + 3 > diff.length) {
+    reachA = new Uint8Array(n + 2);
+    reachB = new Uint8Array(n + 2);
+    diff = new Int32Array(n + 3);
+    run = new Int32Array(n + 2);
+  }
+  let reach = reachA;
+  let next = reachB;
+  reach.fill(0, 0, n + 1);
   reach[0] = 1;
-  let next = new Uint8Array(n + 1);
-  const diff = new Int32Array(n + 2);
+  // The lowest reachable position: nothing before it needs looking at.
+  let lo = 0;
   for (const part of parts) {
-    next.fill(0);
-    let any = false;
+    next.fill(0, lo, n + 1);
+    let first = -1;
     if (part.kind === 'literal') {
       const len = part.text.length;
-      for (let p = 0; p + len <= n; p++) if (reach[p] && topic.startsWith(part.text, p)) { next[p + len] = 1; any = true; }
+      for (let p = lo; p + len <= n; p++)
+        if (reach[p] && topic.startsWith(part.text, p)) {
+          next[p + len] = 1;
+          if (first < 0) first = p + len;
+        }
     } else {
-      diff.fill(0);
-      // runEnd: how far the expression's characters extend from a position (computed right to left).
-      const run = new Int32Array(n + 1);
+      diff.fill(0, lo, n + 2);
+      // How far the expression's characters extend from each position (computed right to left).
       run[n] = n;
-      for (let p = n - 1; p >= 0; p--) run[p] = part.allowed(topic.charCodeAt(p)) ? run[p + 1]! : p;
+      for (let p = n - 1; p >= lo; p--) run[p] = part.allowed(topic.charCodeAt(p)) ? run[p + 1]! : p;
       const plen = part.prefix.length;
-      for (let p = 0; p <= n; p++) {
+      for (let p = lo; p <= n; p++) {
         if (!reach[p]) continue;
         next[p] = 1; // every variable undefined: the expression expands to nothing
-        any = true;
+        if (first < 0) first = p;
         if (plen && !topic.startsWith(part.prefix, p)) continue;
         const start = p + plen;
         if (start > n) continue;
@@ -168,12 +186,13 @@ function matchParts(parts: Part[], topic: string): boolean {
         diff[end + 1]! -= 1;
       }
       let open = 0;
-      for (let p = 0; p <= n; p++) {
+      for (let p = lo; p <= n; p++) {
         open += diff[p]!;
-        if (open > 0) { next[p] = 1; any = true; }
+        if (open > 0) next[p] = 1;
       }
     }
-    if (!any) return false;
+    if (first < 0) return false;
+    lo = first;
     [reach, next] = [next, reach];
   }
   return reach[n] === 1;
@@ -317,16 +336,22 @@ export class TopicSelectorSet {
 /** Compiled sets for repeated selector lists (scopes and filters are shared by many connections). */
 const setCache = new Map<string, TopicSelectorSet>();
 const SET_CACHE_MAX = 4096;
+const byList = new WeakMap<readonly string[], TopicSelectorSet>();
 export function selectorSet(selectors: readonly string[]): TopicSelectorSet {
+  // A subscription checks every event against the same list object: found by identity, no key built.
+  const same = byList.get(selectors);
+  if (same) return same;
   const key = JSON.stringify(selectors);
   const found = setCache.get(key);
   if (found) {
     setCache.delete(key);
     setCache.set(key, found);
+    byList.set(selectors, found);
     return found;
   }
   const made = new TopicSelectorSet(selectors);
   setCache.set(key, made);
+  byList.set(selectors, made);
   if (setCache.size > SET_CACHE_MAX) setCache.delete(setCache.keys().next().value!);
   return made;
 }
