@@ -297,7 +297,7 @@ export class EventLog {
     scoped?: { scope: TokenScope; filters: KeyFilters; step?: number },
     maxBytes = Infinity,
   ): { events: LoggedEvent[]; scannedTo: number; scanned: number } {
-    const where = scopeWhere(scoped?.scope ?? {}, scoped?.filters);
+    const where = scopeWhere(scoped?.scope ?? {}, scoped?.filters, '', 'events', { after: seq });
     const step = scoped ? (scoped.step ?? REPLAY_STEP_ROWS) : Infinity;
     const range: ScanRange = { table: 'events', where: `${where.sql} AND seq > ?`, params: [...where.params, seq], order: 'asc' };
     const win = scanWindow(this.db, range, step);
@@ -343,7 +343,7 @@ export class EventLog {
    * one at a time, so a page of 1,000 events of 1 MB is never loaded whole.
    */
   historyPage(scope: TokenScope, q: HistoryQuery, budget = SCAN_BUDGET_ROWS, maxBytes = Infinity): ScanPage<HubEvent> {
-    const where = scopeWhere(scope, q);
+    const where = scopeWhere(scope, q, '', 'events', { after: q.after, before: q.before });
     const page = seqPageSql(q);
     const range: ScanRange = { table: 'events', where: [where.sql, ...page.where].join(' AND '), params: [...where.params, ...page.params], order: q.order };
     const win = scanWindow(this.db, range, budget);

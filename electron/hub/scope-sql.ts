@@ -17,13 +17,13 @@ export interface KeyFilters {
  * Templates are then matched exactly in JS (inScope / matchesFilters), like every other key. Null
  * when SQL cannot narrow: `*`, or a template that starts with a variable.
  */
-function topicPrefilter(selectors: readonly string[], col: string): { sql: string; params: string[] } | null {
+function topicPrefilter(selectors: readonly string[], col: string, bounds: SeqBounds): { sql: string; params: (string | number)[] } | null {
   const set = selectorSet(selectors);
   if (set.any) return null;
   const prefixes = set.templatePrefixes();
   if (prefixes.includes('')) return null;
   const ors: string[] = [];
-  const params: string[] = [];
+  const params: (string | number)[] = [];
   if (set.exact.size) {
     ors.push(`topic IN (${[...set.exact].map(() => '?').join(',')})`);
     params.push(...set.exact);
@@ -36,7 +36,24 @@ function topicPrefilter(selectors: readonly string[], col: string): { sql: strin
     ors.push('(topic >= ? AND topic < CAST(unhex(?) AS TEXT))');
     params.push(prefix, upper.toString('hex'));
   }
-  return { sql: `${col} IN (SELECT seq FROM event_topics WHERE ${ors.join(' OR ')})`, params };
+  // The page's seq bounds inside too: SQLite lists the subquery's seqs before looking events up, so
+  // a replay from a recent cursor lists only the topic's entries after it, not its whole history.
+  const range: string[] = [];
+  if (bounds.after !== undefined) {
+    range.push('seq > ?');
+    params.push(bounds.after);
+  }
+  if (bounds.before !== undefined) {
+    range.push('seq < ?');
+    params.push(bounds.before);
+  }
+  return { sql: `${col} IN (SELECT seq FROM event_topics WHERE (${ors.join(' OR ')})${range.map((r) => ` AND ${r}`).join('')})`, params };
+}
+
+/** The seq range a read covers (exclusive), when it knows one. */
+export interface SeqBounds {
+  after?: number;
+  before?: number;
 }
 
 /**
@@ -49,10 +66,11 @@ export function scopeWhere(
   filters: KeyFilters = {},
   alias = '',
   table: 'events' | 'projections' = 'events',
-): { sql: string; params: string[] } {
+  bounds: SeqBounds = {},
+): { sql: string; params: (string | number)[] } {
   const col = (c: string) => (alias ? `${alias}.${c}` : c);
   const clauses: string[] = [];
-  const params: string[] = [];
+  const params: (string | number)[] = [];
   const inList = (c: string, values: string[]) => {
     clauses.push(`${col(c)} IN (${values.map(() => '?').join(',')})`);
     params.push(...values);
@@ -71,7 +89,7 @@ export function scopeWhere(
       clauses.push('0');
       continue;
     }
-    const pre = topicPrefilter(selectors, col('seq'));
+    const pre = topicPrefilter(selectors, col('seq'), bounds);
     if (pre) {
       clauses.push(pre.sql);
       params.push(...pre.params);
