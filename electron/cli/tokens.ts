@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { tokenRoles, type TokenInfo } from '../../shared/api.ts';
-import type { TokenScope } from '../../shared/scope.ts';
+import { describeScope, type TokenScope } from '../../shared/scope.ts';
 import { context, call, out, list, positiveInt, table, usage, EXIT_CODES_HELP } from './common.ts';
 
 interface CreateFlags {
@@ -9,14 +9,15 @@ interface CreateFlags {
   store: string[];
   user?: string;
   strategy: string[];
+  tenant?: string;
+  publishTopic: string[];
+  subscribeTopic: string[];
   rateLimit?: number;
   json?: boolean;
 }
 
-const describeScope = (s: TokenScope) =>
-  [s.user_id !== undefined ? `user=${s.user_id}` : '', s.strategy_ids ? `strategies=${s.strategy_ids.join(',')}` : '', s.store_ids ? `stores=${s.store_ids.join(',')}` : '']
-    .filter(Boolean)
-    .join(' ') || 'all';
+/** Repeatable and taken whole: a URI or a template may hold a comma. */
+const collect = (v: string, prev: string[]) => [...prev, v];
 
 async function loginUrl(cmd: Command, id: string, json?: boolean): Promise<void> {
   const ctx = context(cmd);
@@ -49,12 +50,17 @@ export function tokensCommand(): Command {
     .addOption(new Option('--store <ids>', 'limit to these store_ids (repeatable, comma-separated)').default([]).argParser(list))
     .option('--user <id>', 'limit to this user_id')
     .addOption(new Option('--strategy <ids>', 'limit to these strategy_ids').default([]).argParser(list))
+    .option('--tenant <id>', 'limit to this tenant_id')
+    .addOption(new Option('--publish-topic <selector>', 'may publish only topics matching these (exact, URI template like https://x/wards/{id}, or *; repeatable)').default([]).argParser(collect))
+    .addOption(new Option('--subscribe-topic <selector>', 'sees only events with a topic matching these (repeatable)').default([]).argParser(collect))
     .addOption(new Option('--rate-limit <n>', 'requests per second for this token').argParser(positiveInt('--rate-limit')))
     .option('--json', 'print the hub\'s JSON answer')
     .addHelpText('after', `
 Examples:
   relaydesk tokens create --role publisher --label "orders backend" --store 12
   relaydesk tokens create --role subscriber --user 1 --strategy 1,2
+  relaydesk tokens create --role publisher --tenant st-marys --publish-topic 'https://example.net/wards/{id}'
+  relaydesk tokens create --role subscriber --tenant st-marys --subscribe-topic 'https://example.net/wards/{id}' --subscribe-topic alarms
 ${EXIT_CODES_HELP}`)
     .action(async (f: CreateFlags, cmd: Command) => {
       const ctx = context(cmd);
@@ -62,6 +68,9 @@ ${EXIT_CODES_HELP}`)
       if (f.user !== undefined) scope.user_id = f.user;
       if (f.strategy.length) scope.strategy_ids = f.strategy;
       if (f.store.length) scope.store_ids = f.store;
+      if (f.tenant !== undefined) scope.tenant_id = f.tenant;
+      if (f.publishTopic.length) scope.publish_topics = f.publishTopic;
+      if (f.subscribeTopic.length) scope.subscribe_topics = f.subscribeTopic;
       const body = { role: f.role, scope, ...(f.label ? { label: f.label } : {}), ...(f.rateLimit ? { rate_limit: f.rateLimit } : {}) };
       const t = await call<TokenInfo & { token: string }>(ctx, 'POST', '/v1/tokens', body);
       if (f.json) return out(JSON.stringify(t));

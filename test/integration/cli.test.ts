@@ -238,6 +238,26 @@ describe('relaydesk tokens, stats, login-url', () => {
     expect(noRole.stderr).toContain("required option '--role <role>' not specified");
   });
 
+  it('creates tokens scoped to a tenant and topic selectors, publish and subscribe apart', async () => {
+    const c = await run(
+      ['tokens', 'create', '--role', 'subscriber', '--tenant', 'st-marys', '--subscribe-topic', 'https://example.net/wards/{id}', '--subscribe-topic', 'a,b', '--json'],
+      { env },
+    );
+    expect(c.code).toBe(0);
+    const made = JSON.parse(c.stdout);
+    // Taken whole: a selector may hold a comma.
+    expect(made.scope).toEqual({ tenant_id: 'st-marys', subscribe_topics: ['https://example.net/wards/{id}', 'a,b'] });
+    const p = await run(['tokens', 'create', '--role', 'publisher', '--tenant', 'st-marys', '--publish-topic', 'https://example.net/wards/{id}'], { env });
+    expect(p.code).toBe(0);
+    expect(p.stdout).toContain('scope: tenant=st-marys publish_topics=https://example.net/wards/{id}');
+    const pub = /^token: (\S+)$/m.exec(p.stdout)![1]!;
+    const ok = await api(t.url, '/v1/events', { token: pub, body: { type: 'x.ward.note', tenant_id: 'st-marys', topics: ['https://example.net/wards/3'], data: {} } });
+    expect(ok.status).toBe(201);
+    const bad = await run(['tokens', 'create', '--role', 'subscriber', '--subscribe-topic', 'wards/{id'], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('scope.subscribe_topics.0');
+  });
+
   it('prints stats and login links', async () => {
     const s = await run(['stats'], { env });
     expect(s.code).toBe(0);
