@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startTestHub, api, publish, createToken, until, type TestHub, allEvents } from '../../helpers/hub.ts';
 import { openRawSse, prng, type RawSse } from '../../helpers/reliability.ts';
 import { sample } from '../../helpers/events.ts';
-import { inScope, type TokenScope } from '../../../shared/scope.ts';
+import { inScope, publishViolation, type TokenScope } from '../../../shared/scope.ts';
 import { typeMatches, type HubEvent } from '../../../shared/events.ts';
 import type { PublishEnvelope } from '../../../shared/events.ts';
 
@@ -16,6 +16,26 @@ const EVENTS = Number(process.env.ISOLATION_EVENTS ?? 3000);
 const USERS = ['u1', 'u2', 'u3'];
 const STRATS = ['1', '2', '3'];
 const STORES = ['s1', 's2', 's3'];
+const TENANTS = ['t1', 't2'];
+/** The topics events carry: URIs at several depths and a plain name. */
+const TOPICS = ['https://ex.net/wards/1', 'https://ex.net/wards/2', 'https://ex.net/wards/1/beds/3', 'https://ex.net/beds/7', 'alarms', 'https://ex.net/wards/2?shift=night'];
+/**
+ * Selectors with what each must match over TOPICS, written out as a plain regex: an oracle that does
+ * not share the hub's template matcher (inScope does, so topic checks below also use this).
+ */
+const SELECTORS: { sel: string; re: RegExp }[] = [
+  { sel: 'https://ex.net/wards/{id}', re: /^https:\/\/ex\.net\/wards\/[^/?#]*$/ },
+  { sel: 'https://ex.net/wards/1', re: /^https:\/\/ex\.net\/wards\/1$/ },
+  { sel: 'alarms', re: /^alarms$/ },
+  { sel: 'https://ex.net/{+rest}', re: /^https:\/\/ex\.net\/.*$/ },
+  { sel: 'https://ex.net/wards/{id}{?shift}', re: /^https:\/\/ex\.net\/wards\/[^/?#]*(\?shift=[^/&#]*)?$/ },
+  { sel: '{name}', re: /^[A-Za-z0-9._~%-]*$/ },
+  { sel: '*', re: /^/ },
+];
+const selectorRe = (sel: string) => SELECTORS.find((x) => x.sel === sel)!.re;
+/** Whether one of the event's topics matches one of the selectors, by the oracle above. */
+const topicSelected = (selectors: string[], topics: readonly string[] | undefined) =>
+  !!topics?.some((t) => selectors.some((sel) => selectorRe(sel).test(t)));
 
 let t: TestHub;
 beforeAll(async () => {
@@ -29,6 +49,8 @@ interface Filters {
   store_id?: string[];
   user_id?: string[];
   strategy_id?: string[];
+  tenant_id?: string[];
+  topic?: string[];
   type?: string[];
 }
 interface Stream {
@@ -40,8 +62,18 @@ interface Stream {
   reconnects: number;
 }
 
-const visible = (scope: TokenScope, f: Filters, e: Pick<HubEvent, 'store_id' | 'user_id' | 'strategy_id' | 'type'>) =>
-  inScope(scope, e) &&
+type Keys = Pick<HubEvent, 'store_id' | 'user_id' | 'strategy_id' | 'type' | 'tenant_id' | 'topics'>;
+/** inScope, with the topic part checked by the regex oracle too (both must agree). */
+const inScopeChecked = (scope: TokenScope, e: Keys) => {
+  const byHub = inScope(scope, e);
+  if (scope.subscribe_topics && byHub !== (inScope({ ...scope, subscribe_topics: undefined }, e) && topicSelected(scope.subscribe_topics, e.topics)))
+    throw new Error(`inScope disagrees with the topic oracle for ${JSON.stringify(scope)} on ${JSON.stringify(e)}`);
+  return byHub;
+};
+const visible = (scope: TokenScope, f: Filters, e: Keys) =>
+  inScopeChecked(scope, e) &&
+  (!f.tenant_id || (e.tenant_id != null && f.tenant_id.includes(e.tenant_id))) &&
+  (!f.topic || topicSelected(f.topic, e.topics)) &&
   (!f.store_id || (e.store_id != null && f.store_id.includes(e.store_id))) &&
   (!f.user_id || (e.user_id != null && f.user_id.includes(e.user_id))) &&
   (!f.strategy_id || (e.strategy_id != null && f.strategy_id.includes(e.strategy_id))) &&
@@ -68,9 +100,11 @@ describe('isolation between scopes', () => {
       if (r.chance(0.5)) s.user_id = r.pick(USERS);
       if (r.chance(0.5)) s.strategy_ids = subset(STRATS);
       if (r.chance(0.4)) s.store_ids = subset(STORES);
+      if (r.chance(0.4)) s.tenant_id = r.pick(TENANTS);
+      if (r.chance(0.35)) s.subscribe_topics = subset(SELECTORS.map((x) => x.sel));
       scopes.push(s);
     }
-    scopes.push({}, { user_id: 'u1', strategy_ids: ['1'], store_ids: ['s1'] });
+    scopes.push({}, { user_id: 'u1', strategy_ids: ['1'], store_ids: ['s1'] }, { tenant_id: 't1' }, { subscribe_topics: ['https://ex.net/wards/{id}'] }, { tenant_id: 't2', subscribe_topics: ['alarms', '{name}'] });
     const tokens = await Promise.all(scopes.map((s, i) => createToken(t.url, 'subscriber', s, `iso-${i}`)));
 
     // A filter narrower than the scope must be honoured; one wider than it must be refused.
@@ -83,6 +117,9 @@ describe('isolation between scopes', () => {
       if (r.chance(0.3)) f.store_id = subset(scope.store_ids ?? STORES);
       if (r.chance(0.3)) f.user_id = [scope.user_id ?? r.pick(USERS)];
       if (r.chance(0.3)) f.type = [r.pick(['trading.*', 'store.*', 'mail.*', 'x.*', 'trading.order.*'])];
+      if (r.chance(0.3)) f.tenant_id = [scope.tenant_id ?? r.pick(TENANTS)];
+      // Exact topics a topic-scoped token may only ask for inside its selectors (else 403, below).
+      if (r.chance(0.4)) f.topic = subset(SELECTORS.map((x) => x.sel).filter((sel) => !scope.subscribe_topics || sel.includes('{') || sel === '*' || scope.subscribe_topics.some((own) => selectorRe(own).test(sel))));
       variants.push(f);
       for (const filters of variants) {
         const raw = openRawSse(t.url, `/v1/stream?${query(filters, { snapshot: '1' })}`, { token: tokens[i] });
@@ -98,6 +135,17 @@ describe('isolation between scopes', () => {
         expect(refusedStream.status).toBe(403);
         refusedStream.destroy();
       }
+      if (scope.tenant_id) {
+        const other = TENANTS.find((x) => x !== scope.tenant_id)!;
+        const refused = await api(t.url, `/v1/events?tenant_id=${other}`, { token: tokens[i] });
+        expect(refused.status).toBe(403);
+        expect(refused.body.error.fields[0].path).toBe('tenant_id');
+      }
+      if (scope.subscribe_topics && !scope.subscribe_topics.some((own) => selectorRe(own).test('https://ex.net/beds/7'))) {
+        const refused = await api(t.url, `/v1/events?topic=${encodeURIComponent('https://ex.net/beds/7')}`, { token: tokens[i] });
+        expect(refused.status).toBe(403);
+        expect(refused.body.error.fields[0].path).toBe('topic');
+      }
     }
     await Promise.all(streams.map((s) => s.raw.ready));
     for (const s of streams) expect(s.raw.status).toBe(200);
@@ -109,7 +157,11 @@ describe('isolation between scopes', () => {
       const kind = r.int(7);
       const u = r.pick(USERS);
       const st = r.pick(STRATS);
-      const keys = (e: PublishEnvelope) => Object.fromEntries(Object.entries(e).filter(([, v]) => v !== undefined)) as PublishEnvelope;
+      // Every event may also carry a tenant and 1-3 topics.
+      const keys = (e: PublishEnvelope) =>
+        Object.fromEntries(
+          Object.entries({ ...e, tenant_id: optional(0.5, TENANTS), topics: r.chance(0.5) ? subset(TOPICS).slice(0, 3) : undefined }).filter(([, v]) => v !== undefined),
+        ) as PublishEnvelope;
       switch (kind) {
         case 0:
           return keys({ ...sample.storeOrder(r.pick(STORES)), user_id: optional(0.5, USERS), data: { order_id: `o${r.int(15)}`, items: [{ name: 'A', quantity: 1 }], total: r.int(100) } });
@@ -141,7 +193,15 @@ describe('isolation between scopes', () => {
         expect(res.status, JSON.stringify(res.body)).toBe(201);
         res.body.results.forEach((x: { seq: number }, j: number) => {
           const e = batch[j]!;
-          published.set(x.seq, { seq: x.seq, type: e.type, store_id: e.store_id != null ? String(e.store_id) : null, user_id: e.user_id != null ? String(e.user_id) : null, strategy_id: e.strategy_id != null ? String(e.strategy_id) : null } as HubEvent);
+          published.set(x.seq, {
+            seq: x.seq,
+            type: e.type,
+            store_id: e.store_id != null ? String(e.store_id) : null,
+            user_id: e.user_id != null ? String(e.user_id) : null,
+            strategy_id: e.strategy_id != null ? String(e.strategy_id) : null,
+            ...(e.tenant_id != null ? { tenant_id: String(e.tenant_id) } : {}),
+            ...(e.topics ? { topics: e.topics } : {}),
+          } as HubEvent);
         });
         done += size;
       }
@@ -160,7 +220,7 @@ describe('isolation between scopes', () => {
           for (const row of rows) {
             expect(inScope(s.scope, row), `snapshot ${k} row outside scope ${JSON.stringify(s.scope)}: ${JSON.stringify(row)}`).toBe(true);
             const src = published.get(row.seq);
-            if (src) expect(inScope(s.scope, src), `snapshot ${k} row carries event ${row.seq} outside scope ${JSON.stringify(s.scope)}`).toBe(true);
+            if (src) expect(inScopeChecked(s.scope, src), `snapshot ${k} row carries event ${row.seq} outside scope ${JSON.stringify(s.scope)}`).toBe(true);
           }
         }
       }
@@ -199,7 +259,7 @@ describe('isolation between scopes', () => {
     // Full replay from 0 and history pages: still only in-scope events, and all of them.
     for (let i = 0; i < scopes.length; i++) {
       const scope = scopes[i]!;
-      const expected = [...published.values()].filter((e) => inScope(scope, e)).map((e) => e.seq);
+      const expected = [...published.values()].filter((e) => inScopeChecked(scope, e)).map((e) => e.seq);
       const replay = openRawSse(t.url, `/v1/stream?${query({})}`, { token: tokens[i], headers: { 'last-event-id': '0' } });
       await until(() => replay.events().length >= expected.length, `full replay for ${JSON.stringify(scope)}`, 20_000);
       const got = replay.events();
@@ -218,16 +278,20 @@ describe('isolation between scopes', () => {
           if (!Array.isArray(rows)) continue;
           for (const row of rows as { seq: number; store_id: string | null; user_id: string | null; strategy_id: string | null }[]) {
             expect(inScope(scope, row), `state ${k} row outside ${JSON.stringify(scope)}`).toBe(true);
-            expect(inScope(scope, published.get(row.seq)!), `state ${k} row shows event ${row.seq} ${JSON.stringify(published.get(row.seq))} to ${JSON.stringify(scope)}`).toBe(true);
+            expect(inScopeChecked(scope, published.get(row.seq)!), `state ${k} row shows event ${row.seq} ${JSON.stringify(published.get(row.seq))} to ${JSON.stringify(scope)}`).toBe(true);
           }
         }
       }
     }
-    console.log(JSON.stringify({ isolation: { seed: SEED, tokens: scopes.length, streams: streams.length, reconnected: streams.filter((s) => s.reconnects).length, events: published.size, head, deliveries_checked: delivered } }));
+    console.log(JSON.stringify({ isolation: { seed: SEED, tokens: scopes.length, streams: streams.length, reconnected: streams.filter((s) => s.reconnects).length, tenant_scoped: scopes.filter((x) => x.tenant_id).length, topic_scoped: scopes.filter((x) => x.subscribe_topics).length, topic_filtered: streams.filter((x) => x.filters.topic).length, events: published.size, head, deliveries_checked: delivered } }));
   }, 180_000);
 
   it('never lets a scoped publisher write outside its scope, alone or hidden in a batch', async () => {
     const r = prng(SEED + 1);
+    const subset = (xs: string[]) => {
+      const s = xs.filter(() => r.chance(0.5));
+      return s.length ? s : [r.pick(xs)];
+    };
     const before = t.hub.log.count();
     let accepted = 0;
     let refused = 0;
@@ -236,6 +300,8 @@ describe('isolation between scopes', () => {
       if (r.chance(0.6)) scope.user_id = r.pick(USERS);
       if (r.chance(0.6)) scope.strategy_ids = [r.pick(STRATS)];
       if (r.chance(0.4)) scope.store_ids = [r.pick(STORES)];
+      if (r.chance(0.4)) scope.tenant_id = r.pick(TENANTS);
+      if (r.chance(0.4)) scope.publish_topics = [r.pick(SELECTORS.filter((x) => x.sel !== '*')).sel];
       if (!Object.keys(scope).length) scope.user_id = r.pick(USERS);
       const token = await createToken(t.url, 'publisher', scope, `pub-${k}`);
       for (let i = 0; i < 40; i++) {
@@ -246,23 +312,30 @@ describe('isolation between scopes', () => {
             if (scope.user_id) e.user_id = scope.user_id;
             if (scope.strategy_ids) e.strategy_id = scope.strategy_ids[0];
             if (scope.store_ids) e.store_id = scope.store_ids[0];
-            if (r.chance(0.15)) e[r.pick(['user_id', 'strategy_id', 'store_id'])] = r.pick([...USERS, ...STRATS, ...STORES]);
-            return e as { user_id?: string; strategy_id?: string; store_id?: string };
+            if (scope.tenant_id) e.tenant_id = scope.tenant_id;
+            if (scope.publish_topics) e.topics = [...new Set(subset(TOPICS.filter((x) => selectorRe(scope.publish_topics![0]!).test(x)).concat(r.chance(0.2) ? TOPICS : [])))];
+            if (r.chance(0.15)) e[r.pick(['user_id', 'strategy_id', 'store_id', 'tenant_id'])] = r.pick([...USERS, ...STRATS, ...STORES, ...TENANTS]);
+            return e as { user_id?: string; strategy_id?: string; store_id?: string; tenant_id?: string; topics?: string[] };
           }
           if (r.chance(0.7)) e.user_id = r.pick(USERS);
           if (r.chance(0.7)) e.strategy_id = r.pick(STRATS);
           if (r.chance(0.5)) e.store_id = r.pick(STORES);
-          return e as { user_id?: string; strategy_id?: string; store_id?: string };
+          if (r.chance(0.5)) e.tenant_id = r.pick(TENANTS);
+          if (r.chance(0.5)) e.topics = subset(TOPICS);
+          return e as { user_id?: string; strategy_id?: string; store_id?: string; tenant_id?: string; topics?: string[] };
         };
         const batch = Array.from({ length: 1 + r.int(5) }, mk);
-        const ok = batch.every((e) => inScope(scope, e));
+        // The oracle: keys by inScope's rules, topics by the regexes (every topic must match).
+        const topicsOk = (e: { topics?: string[] }) => !scope.publish_topics || (!!e.topics?.length && e.topics.every((x) => selectorRe(scope.publish_topics![0]!).test(x)));
+        const ok = batch.every((e) => inScope({ ...scope, publish_topics: undefined }, e) && topicsOk(e));
+        expect(batch.every((e) => publishViolation(scope, e) === null)).toBe(ok);
         const res = await publish(t.url, batch.length === 1 ? batch[0] : batch, token);
         if (ok) {
           expect(res.status, JSON.stringify(res.body)).toBe(201);
           accepted += batch.length;
         } else {
           expect(res.status).toBe(403);
-          expect(res.body.error.fields[0].path).toMatch(/^(\d+\.)?(user_id|strategy_id|store_id)$/);
+          expect(res.body.error.fields[0].path).toMatch(/^(\d+\.)?(user_id|strategy_id|store_id|tenant_id|topics(\.\d+)?)$/);
           refused++;
         }
       }
