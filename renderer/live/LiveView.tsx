@@ -15,12 +15,27 @@ const cols: Column<HubEvent>[] = [
   { key: 'seq', label: 'Seq', width: '5.5rem', className: 'num', render: (e) => e.seq },
   { key: 'time', label: 'Time', width: '6.5rem', render: (e) => new Date(e.time).toLocaleTimeString() },
   { key: 'type', label: 'Type', width: 'minmax(11rem,1.2fr)', render: (e) => <code>{e.type}</code> },
-  { key: 'scope', label: 'Scope', width: 'minmax(9rem,1fr)', render: (e) => scopeLabel(e) },
+  { key: 'scope', label: 'Scope', width: 'minmax(8rem,1fr)', render: (e) => scopeLabel(e) },
+  {
+    key: 'topics',
+    label: 'Topics',
+    width: 'minmax(10rem,1.6fr)',
+    render: (e) =>
+      e.topics?.length ? (
+        <span className="topics" title={e.topics.join('\n')} data-testid="live-topics">
+          {e.topics.map((t) => (
+            <span key={t} className="chip topic">
+              {shortTopic(t)}
+            </span>
+          ))}
+        </span>
+      ) : null,
+  },
   { key: 'prio', label: 'Priority', width: '5.5rem', render: (e) => <span className={`chip prio-${e.priority}`}>{e.priority}</span> },
   {
     key: 'summary',
     label: 'Summary',
-    width: 'minmax(14rem,3fr)',
+    width: 'minmax(12rem,3fr)',
     render: (e) =>
       e.actions?.length ? (
         <span className="summary-with-actions">
@@ -65,6 +80,8 @@ export function LiveView() {
       if (e.store_id) scopes.add(`store_id=${e.store_id}`);
       if (e.user_id) scopes.add(`user_id=${e.user_id}`);
       if (e.strategy_id) scopes.add(`strategy_id=${e.strategy_id}`);
+      if (e.tenant_id) scopes.add(`tenant_id=${e.tenant_id}`);
+      for (const t of e.topics ?? []) if (scopes.size < 500) scopes.add(`topic=${t}`);
     }
     return { types: [...types].sort(), scopes: [...scopes].sort() };
     // Recomputed when the buffer is replaced; cheap next to rendering.
@@ -218,6 +235,12 @@ export function LiveView() {
       </div>
     </section>
   );
+}
+
+/** A URI topic without its scheme and host (the column is narrow; the full topic is in the title). */
+function shortTopic(t: string): string {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^/]+(\/.*)$/i.exec(t);
+  return m ? m[1]! : t;
 }
 
 function countAfter(events: readonly HubEvent[], seq: number): number {

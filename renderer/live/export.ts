@@ -6,7 +6,7 @@ export function toNdjson(evs: readonly HubEvent[]): string {
   return evs.map((e) => JSON.stringify(e)).join('\n') + (evs.length ? '\n' : '');
 }
 
-export const CSV_COLUMNS = ['seq', 'id', 'type', 'time', 'received_at', 'priority', 'store_id', 'user_id', 'strategy_id', 'summary', 'data'] as const;
+export const CSV_COLUMNS = ['seq', 'id', 'type', 'time', 'received_at', 'priority', 'store_id', 'user_id', 'strategy_id', 'tenant_id', 'topics', 'summary', 'data'] as const;
 
 /** RFC 4180 quoting; a leading = + - @ is prefixed with ' so a spreadsheet never runs it as a formula. */
 export function csvCell(v: unknown): string {
@@ -19,7 +19,7 @@ export function toCsv(evs: readonly HubEvent[]): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const e of evs)
     lines.push(
-      [e.seq, e.id, e.type, e.time, e.received_at, e.priority, e.store_id, e.user_id, e.strategy_id, describeEvent(e), JSON.stringify(e.data)].map(csvCell).join(','),
+      [e.seq, e.id, e.type, e.time, e.received_at, e.priority, e.store_id, e.user_id, e.strategy_id, e.tenant_id, e.topics ? JSON.stringify(e.topics) : '', describeEvent(e), JSON.stringify(e.data)].map(csvCell).join(','),
     );
   return lines.join('\r\n') + '\r\n';
 }

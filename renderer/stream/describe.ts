@@ -14,8 +14,9 @@ export function describeEvent(ev: HubEvent, ctx: DescribeContext = {}, registry:
   return registry.summarize(ev, ctx);
 }
 
-export function scopeLabel(ev: { store_id: string | null; user_id: string | null; strategy_id: string | null }): string {
+export function scopeLabel(ev: { store_id: string | null; user_id: string | null; strategy_id: string | null; tenant_id?: string }): string {
   const parts: string[] = [];
+  if (ev.tenant_id) parts.push(`tenant ${ev.tenant_id}`);
   if (ev.store_id) parts.push(`store ${ev.store_id}`);
   if (ev.user_id) parts.push(`user ${ev.user_id}`);
   if (ev.strategy_id) parts.push(`strategy ${ev.strategy_id}`);

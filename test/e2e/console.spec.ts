@@ -392,7 +392,7 @@ test('live view: pause keeps buffering with a counter, resume catches up; export
   const [csv] = await Promise.all([page.waitForEvent('download'), live.getByTestId('export-csv').click()]);
   const text = readFileSync((await csv.path())!, 'utf8');
   const rows = text.trim().split('\r\n');
-  expect(rows[0]).toBe('seq,id,type,time,received_at,priority,store_id,user_id,strategy_id,summary,data');
+  expect(rows[0]).toBe('seq,id,type,time,received_at,priority,store_id,user_id,strategy_id,tenant_id,topics,summary,data');
   expect(rows).toHaveLength(2);
   expect(rows[1]).toContain('store.order.created');
   // Quotes inside the JSON are doubled, the cell quoted.

@@ -48,7 +48,7 @@ test('CSV: quoting, doubled quotes, formula injection neutralised; NDJSON one ob
   expect(csvCell(null)).toBe('');
   const evs = [ev(1, 'x.a.b', { v: 'x,y' }), ev(2, 'x.a.b', { v: 2 })];
   const csv = toCsv(evs).split('\r\n');
-  expect(csv[0]).toBe('seq,id,type,time,received_at,priority,store_id,user_id,strategy_id,summary,data');
+  expect(csv[0]).toBe('seq,id,type,time,received_at,priority,store_id,user_id,strategy_id,tenant_id,topics,summary,data');
   expect(csv[1]).toContain('"{""v"":""x,y""}"');
   expect(toNdjson(evs).split('\n').filter(Boolean).map((l) => JSON.parse(l).seq)).toEqual([1, 2]);
 });
