@@ -108,7 +108,7 @@ async function hubRows(t: TestHub, token?: string): Promise<Map<string, Projecti
   return rows;
 }
 
-const tableRows = (tables: Tables) => new Map(stateKinds.flatMap((kind) => [...tables[kind].values()].map((row) => [`${kind} ${row.key}`, row] as const)));
+const tableRows = (tables: Tables) => new Map<string, ProjectionRow>(stateKinds.flatMap((kind) => [...tables[kind].values()].map((row) => [`${kind} ${row.key}`, row] as const)));
 const sorted = (m: Map<string, ProjectionRow>) => new Map([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
 
 function replay(tables: Tables, events: HubEvent[]): void {
