@@ -70,3 +70,17 @@ export const webhookListSchema = z.object({ webhooks: z.array(webhookEndpointSch
 export const deadLetterListSchema = z.object({ dead: z.array(deadLetterSchema) });
 export const webhookTestResultSchema = z.object({ ok: z.boolean(), status: z.number().int().nullable(), error: z.string().nullable(), webhook_id: z.string(), duration_ms: z.number() });
 export type WebhookTestResult = z.infer<typeof webhookTestResultSchema>;
+
+/** POST /v1/webhooks/dead/purge: which dead letters to delete. One of `before` or `all` is required. */
+export const purgeDeadRequest = z
+  .object({
+    /** Only this endpoint's (else every endpoint the caller may see). */
+    endpoint_id: z.string().min(1).max(64).optional(),
+    /** Only letters that died before this instant. */
+    before: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
+    all: z.literal(true, { message: 'must be true' }).optional(),
+  })
+  .strict()
+  .refine((b) => b.before !== undefined || b.all === true, { path: ['before'], message: 'say which letters: before=<date-time>, or all=true for every one' })
+  .refine((b) => !(b.before !== undefined && b.all === true), { path: ['all'], message: 'give before or all, not both' });
+export type PurgeDeadRequest = z.infer<typeof purgeDeadRequest>;

@@ -16,7 +16,7 @@ interface AddFlags {
 const health = (w: WebhookEndpoint) =>
   w.retrying ? `retrying (${w.retrying} failed; next ${w.next_attempt_at?.slice(11, 19) ?? '?'}): ${w.last_error ?? ''}` : w.last_error ? `ok (last error: ${w.last_error})` : 'ok';
 
-/** `relaydesk webhooks add|list|remove|test|dead|retry`: webhook endpoints (admin token required). */
+/** `relaydesk webhooks add|list|remove|test|dead|retry`: webhook endpoints and dead letters (admin token required). */
 export function webhooksCommand(): Command {
   const cmd = new Command('webhooks').description('send events to backends as signed webhooks (Standard Webhooks); admin token required').addHelpText('after', EXIT_CODES_HELP);
 
@@ -95,13 +95,47 @@ ${EXIT_CODES_HELP}`,
 
   cmd
     .command('dead')
-    .description('list events an endpoint gave up on (the dead-letter list)')
+    .description('list events an endpoint gave up on (the dead-letter list); --delete or --purge removes letters')
     .argument('[id]', 'only this endpoint')
+    .option('--delete <seq>', "delete one dead letter of endpoint <id> (it is not redelivered)")
+    .option('--purge', 'delete dead letters: with --older-than or --before, or --all for every one (of <id> when given)')
+    .option('--older-than <age>', 'with --purge: letters that died more than this long ago (30m, 12h, 7d)')
+    .option('--before <date-time>', 'with --purge: letters that died before this ISO 8601 instant')
+    .option('--all', 'with --purge: every letter')
     .option('--json', 'print JSON')
-    .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (id: string | undefined, f: { json?: boolean }, c: Command) => {
+    .addHelpText(
+      'after',
+      `
+Dead letters also leave with their events when retention prunes the log (they could not be
+redelivered any more).
+
+Examples:
+  relaydesk webhooks dead                          # every endpoint's letters
+  relaydesk webhooks dead wh_4f0c… --delete 4812   # drop one
+  relaydesk webhooks dead --purge --older-than 7d  # drop those older than a week
+  relaydesk webhooks dead wh_4f0c… --purge --all   # empty one endpoint's list
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (id: string | undefined, f: { json?: boolean; delete?: string; purge?: boolean; olderThan?: string; before?: string; all?: boolean }, c: Command) => {
+      const ctx = context(c);
+      if (f.delete !== undefined) {
+        if (!id) throw usage('--delete needs the endpoint id: relaydesk webhooks dead <id> --delete <seq>');
+        if (f.purge) throw usage('give --delete or --purge, not both');
+        const r = await call<{ deleted: number }>(ctx, 'DELETE', `/v1/webhooks/${encodeURIComponent(id)}/dead/${encodeURIComponent(f.delete)}`);
+        return out(f.json ? JSON.stringify(r) : `deleted dead letter ${f.delete} of ${id}`);
+      }
+      if (f.purge) {
+        const chosen = [f.olderThan !== undefined, f.before !== undefined, !!f.all].filter(Boolean).length;
+        if (chosen !== 1) throw usage('--purge needs exactly one of --older-than <age>, --before <date-time> or --all');
+        let before = f.before;
+        if (f.olderThan !== undefined) before = new Date(Date.now() - parseAge(f.olderThan)).toISOString();
+        const body = { ...(id ? { endpoint_id: id } : {}), ...(before !== undefined ? { before } : { all: true }) };
+        const r = await call<{ deleted: number }>(ctx, 'POST', '/v1/webhooks/dead/purge', body);
+        return out(f.json ? JSON.stringify(r) : `deleted ${r.deleted} dead letter${r.deleted === 1 ? '' : 's'}${id ? ` of ${id}` : ''}`);
+      }
+      if (f.olderThan !== undefined || f.before !== undefined || f.all) throw usage('--older-than, --before and --all go with --purge');
       const q = id ? `?endpoint_id=${encodeURIComponent(id)}` : '';
-      const { dead } = await call<{ dead: DeadLetter[] }>(context(c), 'GET', `/v1/webhooks/dead${q}`);
+      const { dead } = await call<{ dead: DeadLetter[] }>(ctx, 'GET', `/v1/webhooks/dead${q}`);
       if (f.json) return out(JSON.stringify(dead));
       if (!dead.length) return out('no dead letters');
       out(table([['ENDPOINT', 'SEQ', 'TYPE', 'ATTEMPTS', 'LAST ERROR', 'AT'], ...dead.map((d) => [d.endpoint_id, String(d.seq), d.type, String(d.attempts), d.last_error ?? '', d.dead_at.slice(0, 19)])]));
@@ -120,4 +154,11 @@ ${EXIT_CODES_HELP}`,
     });
 
   return cmd;
+}
+
+/** `30m`, `12h`, `7d` (or plain seconds) in ms; a usage error names the flag otherwise. */
+function parseAge(v: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(v.trim());
+  if (!m) throw usage(`--older-than ${v}: use a number with s, m, h or d (30m, 12h, 7d)`);
+  return Number(m[1]) * { '': 1_000, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
 }

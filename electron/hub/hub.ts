@@ -281,6 +281,7 @@ export class Hub {
       }
       if (total) {
         this.projections.pruneBefore(this.log.prunedThrough + 1);
+        this.webhooks.pruneDeadBefore(this.log.prunedThrough + 1);
         this.logger.debug({ pruned: total, through: this.log.prunedThrough }, 'retention pruned');
       }
     } catch (err) {

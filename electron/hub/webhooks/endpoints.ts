@@ -139,8 +139,25 @@ export class WebhookEndpoints {
     return this.db.prepare('SELECT * FROM webhook_dead WHERE endpoint_id = ? AND seq = ?').get(endpointId, seq) as DeadLetter | undefined;
   }
 
-  forgetDeadLetter(endpointId: string, seq: number): void {
-    this.db.prepare('DELETE FROM webhook_dead WHERE endpoint_id = ? AND seq = ?').run(endpointId, seq);
+  forgetDeadLetter(endpointId: string, seq: number): number {
+    return this.db.prepare('DELETE FROM webhook_dead WHERE endpoint_id = ? AND seq = ?').run(endpointId, seq).changes;
+  }
+
+  /** Delete the dead letters of these endpoints: all of them, or those that died before `before` (ISO). */
+  purgeDead(endpointIds: readonly string[], before?: string): number {
+    if (!endpointIds.length) return 0;
+    const ids = endpointIds.map(() => '?').join(',');
+    // dead_at is written by toISOString(), so text order is time order.
+    const when = before === undefined ? '' : ' AND dead_at < ?';
+    return this.db.prepare(`DELETE FROM webhook_dead WHERE endpoint_id IN (${ids})${when}`).run(...endpointIds, ...(before === undefined ? [] : [before])).changes;
+  }
+
+  /**
+   * Retention: a dead letter whose event the log no longer holds can never be redelivered, so it
+   * goes with the event. The list is therefore bounded by the log's own retention.
+   */
+  pruneDeadBefore(seq: number): number {
+    return this.db.prepare('DELETE FROM webhook_dead WHERE seq < ?').run(seq).changes;
   }
 
   private describe(r: EndpointRow, head: number): WebhookEndpoint {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { isUnscoped, scopeExcess, scopeWithin } from '../../../../shared/scope.ts';
-import { createWebhookRequest, type CreatedWebhook, type WebhookEndpoint } from '../../../../shared/webhooks.ts';
+import { createWebhookRequest, purgeDeadRequest, type CreatedWebhook, type WebhookEndpoint } from '../../../../shared/webhooks.ts';
 import { HubError } from '../../errors.ts';
 import { authenticate, requireRole } from '../auth.ts';
 import { parseWith } from '../query.ts';
@@ -63,6 +63,24 @@ export function webhookRoutes(app: FastifyInstance, { hub, limiter }: RouteConte
     // Filtered in SQL, so the limit counts only letters the caller may see.
     const ids = q.endpoint_id ? [q.endpoint_id] : hub.webhooks.active().filter((w) => scopeWithin(w.scope, p.scope)).map((w) => w.id);
     return { dead: hub.webhooks.deadLetters(ids, q.limit) };
+  });
+
+  app.post('/v1/webhooks/dead/purge', async (req) => {
+    const p = admin(req);
+    const body = parseWith(purgeDeadRequest, req.body, 'body');
+    if (body.endpoint_id) endpointFor(p, body.endpoint_id);
+    const ids = body.endpoint_id ? [body.endpoint_id] : hub.webhooks.active().filter((w) => scopeWithin(w.scope, p.scope)).map((w) => w.id);
+    const deleted = hub.webhooks.purgeDead(ids, body.before === undefined ? undefined : new Date(body.before).toISOString());
+    req.log.info({ endpoint: body.endpoint_id ?? 'all', before: body.before ?? null, deleted }, 'dead letters purged');
+    return { deleted };
+  });
+
+  app.delete<{ Params: { id: string; seq: string } }>('/v1/webhooks/:id/dead/:seq', async (req) => {
+    const p = admin(req);
+    const ep = endpointFor(p, req.params.id);
+    const seq = parseWith(seqParam, req.params.seq, 'seq');
+    if (!hub.webhooks.forgetDeadLetter(ep.id, seq)) throw new HubError(404, 'not_found', `no dead letter ${seq} for ${ep.id}`, [{ path: 'seq', reason: 'not in the dead-letter list' }]);
+    return { deleted: 1 };
   });
 
   app.get<{ Params: { id: string } }>('/v1/webhooks/:id', async (req) => {
