@@ -156,7 +156,8 @@ export function App() {
           here.
         </p>
         <SignInForm />
-        <p className="muted">{boot.message}</p>
+        {/* "Missing credentials" (never signed in here) speaks of API headers, which mean nothing on this screen; an ended session's reason does. */}
+        {!/^missing credentials/.test(boot.message) && <p className="muted">{boot.message}</p>}
       </Centered>
     );
   if (boot.phase === 'error')

@@ -20,6 +20,8 @@ test('a pasted login link signs the browser in; a wrong one is refused with the 
   await page.goto(`${hub.url}/`);
   const form = page.getByTestId('sign-in');
   await expect(page.getByRole('heading', { name: 'Sign in to RelayDesk' })).toBeVisible();
+  // Never signed in here: the hub's hint about Authorization headers is for API clients, not shown.
+  await expect(page.getByText('missing credentials')).toHaveCount(0);
   const field = form.getByLabel('Login link');
   await field.fill(`${hub.url}/v1/stream?access_token=x`);
   await form.getByRole('button', { name: 'Sign in' }).click();
@@ -36,4 +38,10 @@ test('a pasted login link signs the browser in; a wrong one is refused with the 
   expect(new URL(page.url()).search).toBe('');
   expect(await page.evaluate(() => document.cookie)).toBe('');
   await expect(page.locator('.identity')).toContainText('operator');
+
+  // A session that ended (its token revoked) brings the screen back, saying why.
+  expect((await api(hub.url, `/v1/tokens/${created.body.id}`, { method: 'DELETE' })).status).toBe(200);
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Sign in to RelayDesk' })).toBeVisible();
+  await expect(page.getByText('console session expired or revoked')).toBeVisible();
 });
