@@ -36,6 +36,12 @@ export const reaches = (p: Priority, min: Priority): boolean => PRIORITY_RANK[p]
  */
 export const defaultPriorityOf = (type: string, registry: DomainRegistry = builtinRegistry): Priority => registry.defaultPriority(type) ?? 'normal';
 
+/**
+ * A publisher's priority. Schedulers and notification services commonly say `medium` for the level
+ * between low and high; it is RelayDesk's `normal`, stored and delivered as `normal`.
+ */
+export const publishPriority = z.preprocess((v) => (v === 'medium' ? 'normal' : v), priority);
+
 /** Publisher idempotency keys: printable ASCII without spaces, so they are safe in logs and URLs. */
 export const eventIdSchema = z
   .string()
@@ -86,7 +92,7 @@ export const publishEnvelope = z
     tenant_id: scopeKey.optional(),
     /** What the event is about (URIs or names): subscribers and tokens select events by them. */
     topics: topicsSchema.optional(),
-    priority: priority.optional(),
+    priority: publishPriority.optional(),
     time: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
     /** Buttons the console shows on this event; a click is an action request about it (domains/action.ts). */
     actions: eventActionsSchema

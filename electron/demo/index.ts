@@ -6,7 +6,9 @@
  * in its store and answers operators' `order.status` actions (accepted, the order's update, completed,
  * or rejected with the reason); the trading bot answers `trading.order.cancel` and the mailbox
  * `mail.mark_read` and `mail.star` the same way. An AI script generator's worker (user 1) reports
- * its jobs' progress and outcomes.
+ * its jobs' progress and outcomes. A hospital's shift scheduler publishes schedules, swap requests,
+ * reminders and emergency calls, and answers the ward manager's `schedule.swap.approve|reject` and
+ * `schedule.emergency.accept` actions by webhook.
  */
 import { Publisher, hubFetch, type PublisherStats } from '../client/index.ts';
 import type { TokenInfo } from '../../shared/api.ts';
@@ -18,13 +20,15 @@ import type { TokenScope } from '../../shared/scope.ts';
 import { DEMO_TRADING_USER, startTrading } from './trading.ts';
 import { DEMO_MAIL_USER, startMail } from './mail.ts';
 import { startJobs } from './jobs.ts';
+import { startSchedule } from './schedule.ts';
 
 export { DEMO_STORE_ID } from './store.ts';
 export { DEMO_TRADING_USER, DEMO_STRATEGIES } from './trading.ts';
 export { DEMO_MAIL_USER, DEMO_MAIL_ACCOUNT } from './mail.ts';
 export { DEMO_JOBS_USER } from './jobs.ts';
+export { DEMO_TENANT } from './schedule.ts';
 
-export type DemoDomain = 'store' | 'trading' | 'mail' | 'jobs';
+export type DemoDomain = 'store' | 'trading' | 'mail' | 'jobs' | 'schedule';
 
 export interface DemoOptions {
   url: string;
@@ -45,6 +49,8 @@ export interface Demo {
   tradingReceiver?: { url: string; endpointId: string };
   /** The mailbox's receiver, answering `mail.mark_read` and `mail.star`. */
   mailReceiver?: { url: string; endpointId: string };
+  /** The shift scheduler's receiver, answering swap decisions and accepted emergency calls. */
+  scheduleReceiver?: { url: string; endpointId: string };
   stats(): PublisherStats & { published: number; failed: number };
   /** Stop the simulators, drain what is buffered, and revoke the demo's token. */
   stop(): Promise<void>;
@@ -67,16 +73,17 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     onRetry: ({ attempt, error }) => attempt === 1 && log.warn(`demo: publish failed (${error.message}); retrying`),
   });
   const rt = new Runtime(client, rate, o.seed === undefined ? Math.random : seeded(o.seed), log);
-  const domains = new Set(o.domains ?? ['store', 'trading', 'mail', 'jobs']);
+  const domains = new Set(o.domains ?? ['store', 'trading', 'mail', 'jobs', 'schedule']);
   // Every simulator starts before anything is awaited, so a seeded run draws the same numbers in the
   // same order whatever the webhook registration below costs.
   const store = domains.has('store') ? startStore(rt) : undefined;
   const trading = domains.has('trading') ? startTrading(rt) : undefined;
   const mail = domains.has('mail') ? startMail(rt) : undefined;
   if (domains.has('jobs')) startJobs(rt);
-  const register = async (what: string, scope: TokenScope, handle: (ev: HubEvent) => void): Promise<Receiver | undefined> => {
+  const schedule = domains.has('schedule') ? startSchedule(rt) : undefined;
+  const register = async (what: string, scope: TokenScope, handle: (ev: HubEvent) => void, types = ['action.requested']): Promise<Receiver | undefined> => {
     try {
-      const r = await startReceiver({ admin, types: ['action.requested'], scope, description: `relaydesk demo ${what} backend`, handle, log });
+      const r = await startReceiver({ admin, types, scope, description: `relaydesk demo ${what} backend`, handle, log });
       log.info(`demo: the ${what} backend answers actions at ${r.url} (webhook ${r.endpointId})`);
       return r;
     } catch (err) {
@@ -89,6 +96,8 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   const tradingReceiver = trading && (await register('trading', { user_id: DEMO_TRADING_USER }, (ev) => ev.type === 'action.requested' && trading.handleAction(ev)));
   // The same user as the trading bot: each backend answers only its own requests (see handleAction).
   const mailReceiver = mail && (await register('mail', { user_id: DEMO_MAIL_USER }, (ev) => ev.type === 'action.requested' && mail.handleAction(ev)));
+  // The scheduler also hears of swap requests and emergency calls, which the staff app and the wards raise.
+  const scheduleReceiver = schedule && (await register('scheduler', {}, (ev) => schedule.handle(ev), ['action.requested', 'schedule.swap.requested', 'schedule.emergency.called']));
   log.info(`demo: publishing ${[...domains].join(', ')} events at ${rate}x as token ${created.id}`);
 
   let stopping: Promise<void> | undefined;
@@ -97,11 +106,12 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     ...(receiver ? { receiver: { url: receiver.url, endpointId: receiver.endpointId } } : {}),
     ...(tradingReceiver ? { tradingReceiver: { url: tradingReceiver.url, endpointId: tradingReceiver.endpointId } } : {}),
     ...(mailReceiver ? { mailReceiver: { url: mailReceiver.url, endpointId: mailReceiver.endpointId } } : {}),
+    ...(scheduleReceiver ? { scheduleReceiver: { url: scheduleReceiver.url, endpointId: scheduleReceiver.endpointId } } : {}),
     stats: () => ({ ...client.stats(), published: rt.published, failed: rt.failed }),
     stop: () =>
       (stopping ??= (async () => {
         // The endpoint goes first, so no action is delivered to a backend that can no longer answer it.
-        await Promise.all([receiver?.stop(), tradingReceiver?.stop(), mailReceiver?.stop()]);
+        await Promise.all([receiver?.stop(), tradingReceiver?.stop(), mailReceiver?.stop(), scheduleReceiver?.stop()]);
         rt.stop();
         const { unsent } = await client.close(5_000);
         if (unsent) log.warn(`demo: ${unsent} event(s) not delivered at stop`);

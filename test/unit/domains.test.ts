@@ -16,11 +16,11 @@ const ev = (type: string, keys: { store_id?: string; user_id?: string; strategy_
 
 describe('the domain registry', () => {
   it('derives the lists every part used to keep by hand, unchanged on the wire', () => {
-    expect(stateKinds).toEqual(['store_order', 'trading_order', 'position', 'mail', 'mail_sync', 'job']);
-    expect(stateFields).toEqual({ store_order: 'store_orders', trading_order: 'trading_orders', position: 'positions', mail: 'mail', mail_sync: 'mail_sync', job: 'jobs' });
-    expect(stateViews).toEqual({ orders: ['store_order', 'trading_order'], positions: ['position'], mail: ['mail', 'mail_sync'], jobs: ['job'] });
-    expect(SNAPSHOT_CAPS).toEqual({ store_order: 5_000, trading_order: 5_000, position: 5_000, mail: 1_000, mail_sync: 5_000, job: 5_000 });
-    expect(REQUIRED_KEYS).toEqual({ store: ['store_id'], trading: ['user_id', 'strategy_id'], mail: ['user_id'], action: [], job: [] });
+    expect(stateKinds).toEqual(['store_order', 'trading_order', 'position', 'mail', 'mail_sync', 'job', 'schedule', 'swap', 'emergency_call']);
+    expect(stateFields).toEqual({ store_order: 'store_orders', trading_order: 'trading_orders', position: 'positions', mail: 'mail', mail_sync: 'mail_sync', job: 'jobs', schedule: 'schedules', swap: 'swaps', emergency_call: 'emergency_calls' });
+    expect(stateViews).toEqual({ orders: ['store_order', 'trading_order'], positions: ['position'], mail: ['mail', 'mail_sync'], jobs: ['job'], schedule: ['schedule', 'swap', 'emergency_call'] });
+    expect(SNAPSHOT_CAPS).toEqual({ store_order: 5_000, trading_order: 5_000, position: 5_000, mail: 1_000, mail_sync: 5_000, job: 5_000, schedule: 2_000, swap: 5_000, emergency_call: 2_000 });
+    expect(REQUIRED_KEYS).toEqual({ store: ['store_id'], trading: ['user_id', 'strategy_id'], mail: ['user_id'], action: [], job: [], schedule: [] });
     expect(KNOWN_TYPES).toEqual(BUILTIN_DOMAINS.flatMap((d) => Object.keys(d.types)));
   });
 
@@ -67,6 +67,9 @@ describe('the domain registry', () => {
       'mail.sync.completed',
       'mail.sync.error',
       'job.queued',
+      'schedule.published',
+      'schedule.swap.requested',
+      'schedule.emergency.called',
     ]);
   });
 
@@ -83,7 +86,8 @@ describe('the domain registry', () => {
     expect(() => builtinRegistry.with(dom({ state: {} }))).toThrow(/shift\.swap has no state rule/);
     expect(() => builtinRegistry.with(dom({ summary: {} }))).toThrow(/shift\.swap has no summary/);
     expect(() => builtinRegistry.with(dom({ state: { 'shift.swap': { op: 'patch', kind: 'mail', id: 'id' } } }))).toThrow(/does not own/);
-    expect(() => builtinRegistry.with(dom({ kinds: { swap: { field: 'mail', cap: 10, view: 'mail' } } }))).toThrow(/already the field of mail/);
+    expect(() => builtinRegistry.with(dom({ kinds: { rota: { field: 'mail', cap: 10, view: 'mail' } } }))).toThrow(/already the field of mail/);
+    expect(() => builtinRegistry.with(dom({ kinds: { swap: { field: 'shift_swaps', cap: 10, view: 'shift' } } }))).toThrow(/kind swap is already owned/);
     // A registry with more domains is a new one: the built-in registry is never changed.
     const more = builtinRegistry.with(dom({}));
     expect(more.isKnown('shift.swap')).toBe(true);

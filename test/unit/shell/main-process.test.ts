@@ -308,12 +308,12 @@ describe('the bundled main process (fake electron, real hub)', () => {
     const auth = { headers: { authorization: `Bearer ${ADMIN_SECRET}` } };
     const end = Date.now() + 30_000;
     let domains = new Set<string>();
-    while (domains.size < 4 && Date.now() < end) {
+    while (domains.size < 5 && Date.now() < end) {
       const events = (await (await fetch(`${origin}/v1/events?limit=1000`, auth)).json()).events as { type: string }[];
       domains = new Set(events.map((e) => e.type.split('.')[0]!));
       await new Promise((r) => setTimeout(r, 250));
     }
-    expect([...domains].sort()).toEqual(['job', 'mail', 'store', 'trading']);
+    expect([...domains].sort()).toEqual(['job', 'mail', 'schedule', 'store', 'trading']);
     await main.cmd('quit');
     expect(await main.exited).toBe(0);
   }, 60_000);
