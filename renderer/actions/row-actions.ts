@@ -4,6 +4,7 @@ import type { ActionState, EventAction } from '../../shared/domains/action.ts';
 import { ORDER_STATUS_ACTION, type StoreOrderStatus } from '../../shared/domains/store.ts';
 import { TRADING_CANCEL_ACTION } from '../../shared/domains/trading.ts';
 import { MAIL_READ_ACTION, MAIL_STAR_ACTION } from '../../shared/domains/mail.ts';
+import { EMERGENCY_ACCEPT_ACTION, EMERGENCY_TARGET, SWAP_APPROVE_ACTION, SWAP_REJECT_ACTION, SWAP_TARGET } from '../../shared/domains/schedule.ts';
 import type { TokenRole } from '../../shared/api.ts';
 
 /** An action this window asked for (or saw asked) on an order, as far as the stream has told. */
@@ -81,9 +82,21 @@ export function eventActionRequest(ev: Pick<HubEvent, 'seq' | 'id' | 'type' | 's
   };
 }
 
+/** Approve a shift swap. */
+export const swapApproveRequest = (row: ProjectionRow) => actionOn(row, SWAP_APPROVE_ACTION, SWAP_TARGET, {}, String(row.data.swap_id));
+
+/** Reject a shift swap, saying why (the requester is told). */
+export const swapRejectRequest = (row: ProjectionRow, reason: string) => actionOn(row, SWAP_REJECT_ACTION, SWAP_TARGET, { reason }, String(row.data.swap_id));
+
+/** Accept an emergency call: the scheduler books the person signed in to this console. */
+export const emergencyAcceptRequest = (row: ProjectionRow) => actionOn(row, EMERGENCY_ACCEPT_ACTION, EMERGENCY_TARGET, {}, String(row.data.call_id));
+
 /** How a card or row names an action it shows. */
 export function actionLabel(name: unknown, params: { status?: unknown; read?: unknown; starred?: unknown } | undefined): string | null {
   if (name === TRADING_CANCEL_ACTION) return 'Cancel';
+  if (name === SWAP_APPROVE_ACTION) return 'Approve';
+  if (name === SWAP_REJECT_ACTION) return 'Reject';
+  if (name === EMERGENCY_ACCEPT_ACTION) return 'Accept';
   if (name === MAIL_READ_ACTION) return params?.read === false ? 'Mark unread' : 'Mark read';
   if (name === MAIL_STAR_ACTION) return params?.starred === false ? 'Unstar' : 'Star';
   if (name === ORDER_STATUS_ACTION && typeof params?.status === 'string') return params.status === 'cancelled' ? 'Cancel' : `→ ${params.status}`;

@@ -18,6 +18,7 @@ import { OrdersBoard } from '../orders/OrdersBoard.tsx';
 import { TradingView } from '../trading/TradingView.tsx';
 import { MailView } from '../mail/MailView.tsx';
 import { JobsView } from '../jobs/JobsView.tsx';
+import { ScheduleView } from '../schedule/ScheduleView.tsx';
 import { LiveView } from '../live/LiveView.tsx';
 import { StatsView } from '../stats/StatsView.tsx';
 import { NotificationCentre } from '../notify/NotificationCentre.tsx';
@@ -30,6 +31,7 @@ export const VIEWS = [
   { id: 'trading', label: 'Trading' },
   { id: 'mail', label: 'Mail' },
   { id: 'jobs', label: 'Jobs' },
+  { id: 'schedule', label: 'Schedule' },
   { id: 'live', label: 'Live stream' },
   { id: 'stats', label: 'Stats' },
   { id: 'alerts', label: 'Alerts' },
@@ -267,6 +269,7 @@ function Shell({ theme, toggleTheme }: { theme: string; toggleTheme(): void }) {
         {view === 'trading' && <TradingView />}
         {view === 'mail' && <MailView />}
         {view === 'jobs' && <JobsView />}
+        {view === 'schedule' && <ScheduleView />}
         {view === 'live' && <LiveView />}
         {view === 'stats' && <StatsView />}
         {view === 'alerts' && <NotificationCentre />}

@@ -76,3 +76,48 @@ test('Jobs view: progress bars, stage and elapsed, live; failures say whether th
   await page.getByTestId('tab-alerts').click();
   await expect(view(page, 'alerts')).toContainText('model rate limit reached (429)');
 });
+
+test('Schedule view: approve and reject swaps and accept an emergency call, answered by the demo scheduler', async ({ page }) => {
+  const { startDemo } = await import('../../electron/demo/index.ts');
+  const { ADMIN } = await import('../helpers/hub.ts');
+  // A slow demo: the scheduler backend answers actions; its own traffic stays out of the way.
+  const demo = await startDemo({ url: hub.url, adminToken: ADMIN, rate: 0.01, seed: 5, domains: ['schedule'] });
+  try {
+    const shift = { date: '2026-12-24', start: '23:00', end: '07:00', label: 'Night' };
+    const swap = (id: string, who: string) => ({ type: 'schedule.swap.requested', data: { swap_id: id, ward_id: 'icu', ward_name: 'ICU', requester: { user_id: id, name: who }, counterpart: { user_id: 'n9', name: 'Lee Jiho' }, shift, reason: 'family event' } });
+    await pub([
+      swap('sw-1', 'Kim Minji'),
+      swap('sw-2', 'Park Seoyeon'),
+      { type: 'schedule.emergency.called', data: { call_id: 'call-1', ward_id: 'er', ward_name: 'Emergency', message: 'Mass-casualty alert: all hands', needed: 1, role: 'RN' } },
+    ]);
+    await login(page, hub, 'operator', {}, 'schedule');
+    const sched = view(page, 'schedule');
+    const row = (who: string) => sched.getByTestId('swap-list').locator(ROWS).filter({ hasText: who });
+    await expect(row('Kim Minji')).toContainText('requested');
+    await expect(row('Kim Minji')).toContainText('Night 2026-12-24 23:00–07:00');
+
+    await row('Kim Minji').getByTestId('swap-approve').click();
+    await expect(row('Kim Minji')).toContainText('approved');
+    await expect(row('Kim Minji').getByTestId('swap-approve')).toHaveCount(0);
+
+    // Rejecting asks why first; nothing is sent without a reason.
+    await row('Park Seoyeon').getByTestId('swap-reject').click();
+    const form = sched.getByTestId('reject-form');
+    await expect(form.getByRole('button', { name: 'Reject swap' })).toBeDisabled();
+    await form.getByLabel('Reason for rejecting').fill('no cover that night');
+    await form.getByRole('button', { name: 'Reject swap' }).click();
+    await expect(row('Park Seoyeon')).toContainText('rejected');
+    await expect(row('Park Seoyeon')).toContainText('no cover that night');
+
+    // The emergency call is urgent: an open card with an Accept button, and an urgent unread alert.
+    const card = sched.getByTestId('emergency-call').filter({ hasText: 'Mass-casualty' });
+    await expect(card).toContainText('open');
+    await expect(page.getByTestId('unread-count')).toHaveClass(/urgent/);
+    await card.getByTestId('emergency-accept').click();
+    await expect(card).toContainText('filled');
+    await expect(card).toContainText('last accepted by e2e operator');
+    await expect(card.getByTestId('emergency-accept')).toHaveCount(0);
+  } finally {
+    await demo.stop();
+  }
+});

@@ -60,3 +60,44 @@ test('screenshots of the Jobs view, light and dark', async ({ page }) => {
     await page.screenshot({ path: `${OUT}jobs-${theme}.png` });
   }
 });
+
+function schedule(): unknown[] {
+  const shift = (date: string, label: 'Day' | 'Evening' | 'Night') => ({ date, label, ...{ Day: { start: '07:00', end: '15:00' }, Evening: { start: '15:00', end: '23:00' }, Night: { start: '23:00', end: '07:00' } }[label] });
+  const swap = (id: string, ward: [string, string], requester: string, counterpart: string, sh: unknown, offered: unknown, reason: string | undefined, min: number) => ({
+    type: 'schedule.swap.requested',
+    time: ago(min),
+    data: { swap_id: id, ward_id: ward[0], ward_name: ward[1], requester: { user_id: `u-${requester}`, name: requester }, counterpart: { user_id: `u-${counterpart}`, name: counterpart }, shift: sh, ...(offered ? { offered_shift: offered } : {}), ...(reason ? { reason } : {}) },
+  });
+  const icu: [string, string] = ['icu', 'ICU'];
+  const er: [string, string] = ['er', 'Emergency'];
+  const w5: [string, string] = ['w5', 'Ward 5 (surgery)'];
+  return [
+    ...[icu, er, w5].map(([id, name], i) => ({ type: 'schedule.published', time: ago(120 - i), data: { schedule_id: `${id}-2026-12-07`, ward_id: id, ward_name: name, period_start: '2026-12-07', period_end: '2026-12-20', version: 1, shift_count: 42 } })),
+    { type: 'schedule.updated', time: ago(35), data: { schedule_id: 'er-2026-12-07', ward_id: 'er', ward_name: 'Emergency', version: 3, changes: 'Jung Yuna on leave Thursday; covered by Han Doyun' } },
+    swap('swap-1', icu, 'Kim Minji', 'Lee Jiho', shift('2026-12-12', 'Night'), shift('2026-12-14', 'Day'), 'family event', 12),
+    swap('swap-2', er, 'Choi Hyunwoo', 'Park Seoyeon', shift('2026-12-10', 'Evening'), undefined, 'exam the next morning', 8),
+    swap('swap-3', w5, 'Jung Yuna', 'Han Doyun', shift('2026-12-09', 'Day'), shift('2026-12-11', 'Day'), undefined, 30),
+    { type: 'schedule.swap.approved', time: ago(20), data: { swap_id: 'swap-3', approved_by: 'ward manager Oh' } },
+    swap('swap-4', icu, 'Lee Jiho', 'Kim Minji', shift('2026-12-15', 'Night'), undefined, 'medical appointment', 45),
+    { type: 'schedule.swap.rejected', time: ago(40), data: { swap_id: 'swap-4', reason: 'only two RNs that night', rejected_by: 'ward manager Oh' } },
+    { type: 'schedule.emergency.called', time: ago(3), data: { call_id: 'call-7', ward_id: 'er', ward_name: 'Emergency', message: 'Patient surge after a highway pile-up', needed: 3, role: 'RN' } },
+    { type: 'schedule.emergency.accepted', time: ago(2), data: { call_id: 'call-7', accepted_by: 'Park Seoyeon', remaining: 2 } },
+    { type: 'schedule.emergency.called', time: ago(50), data: { call_id: 'call-6', ward_id: 'icu', ward_name: 'ICU', message: 'Charge nurse needed for the night', needed: 1, role: 'charge RN' } },
+    { type: 'schedule.emergency.accepted', time: ago(44), data: { call_id: 'call-6', accepted_by: 'Han Doyun', remaining: 0 } },
+    { type: 'schedule.shift.reminder', time: ago(1), user_id: 'u-Kim Minji'.replace(' ', '-'), data: { shift_id: 'sh-77', ward_id: 'icu', ward_name: 'ICU', starts_at: new Date(Date.now() + 3_600_000).toISOString(), label: 'Night' } },
+  ];
+}
+
+test('screenshots of the Schedule view, light and dark', async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const r = await publish(hub.url, schedule());
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  await login(page, hub, 'operator', {}, 'schedule');
+  await expect(page.getByTestId('swap-list').locator('.vbody [role="row"]')).toHaveCount(4);
+  for (const theme of ['dark', 'light'] as const) {
+    if ((await page.locator('html').getAttribute('data-theme')) !== theme) await page.getByTestId('theme-toggle').click();
+    await expect(page.locator('html')).toHaveAttribute('data-theme', theme);
+    await page.screenshot({ path: `${OUT}schedule-${theme}.png` });
+  }
+});
