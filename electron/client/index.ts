@@ -33,6 +33,10 @@ export interface EventOptions {
   store_id?: Key;
   user_id?: Key;
   strategy_id?: Key;
+  /** The tenant the event belongs to (a scope key). */
+  tenant_id?: Key;
+  /** What the event is about: subscribers select events by topic (`wards/icu`). */
+  topics?: string[];
   priority?: Priority;
   /** Idempotency key; generated when omitted. Reuse the same id to make a re-publish a no-op. */
   id?: string;

@@ -20,7 +20,7 @@ import type { TokenScope } from '../../shared/scope.ts';
 import { DEMO_TRADING_USER, startTrading } from './trading.ts';
 import { DEMO_MAIL_USER, startMail } from './mail.ts';
 import { startJobs } from './jobs.ts';
-import { startSchedule } from './schedule.ts';
+import { DEMO_TENANT, startSchedule } from './schedule.ts';
 
 export { DEMO_STORE_ID } from './store.ts';
 export { DEMO_TRADING_USER, DEMO_STRATEGIES } from './trading.ts';
@@ -97,7 +97,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   // The same user as the trading bot: each backend answers only its own requests (see handleAction).
   const mailReceiver = mail && (await register('mail', { user_id: DEMO_MAIL_USER }, (ev) => ev.type === 'action.requested' && mail.handleAction(ev)));
   // The scheduler also hears of swap requests and emergency calls, which the staff app and the wards raise.
-  const scheduleReceiver = schedule && (await register('scheduler', {}, (ev) => schedule.handle(ev), ['action.requested', 'schedule.swap.requested', 'schedule.emergency.called']));
+  const scheduleReceiver = schedule && (await register('scheduler', { tenant_id: DEMO_TENANT }, (ev) => schedule.handle(ev), ['action.requested', 'schedule.swap.requested', 'schedule.emergency.called']));
   log.info(`demo: publishing ${[...domains].join(', ')} events at ${rate}x as token ${created.id}`);
 
   let stopping: Promise<void> | undefined;

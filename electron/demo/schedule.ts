@@ -44,13 +44,18 @@ export interface ScheduleBackend {
 
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
-export function startSchedule(rt: Runtime): ScheduleBackend {
-  // Tenant-wide events under the tenant's key; the ward or the person they are for is in the data
-  // (and in the event's topic or user_id where the hub supports them).
-  const keys: EventOptions = {};
+/** A ward's topic: consoles and the staff app follow a ward by it. */
+export const wardTopic = (wardId: string) => `wards/${wardId}`;
+
+type Keys = EventOptions & { tenant_id: string };
+
+export function startSchedule(rt: Runtime, tenant = DEMO_TENANT): ScheduleBackend {
+  // Everything under the hospital's tenant; a ward's events also under the ward's topic, a
+  // reminder under the one person's user_id.
+  const ward = (wardId: string): Keys => ({ tenant_id: tenant, topics: [wardTopic(wardId)] });
   const versions = new Map<string, number>();
-  const swaps = new Map<string, { state: 'requested' | 'approved' | 'rejected'; keys: EventOptions; requested: number }>();
-  const calls = new Map<string, { remaining: number; keys: EventOptions; open: boolean }>();
+  const swaps = new Map<string, { state: 'requested' | 'approved' | 'rejected'; keys: Keys }>();
+  const calls = new Map<string, { remaining: number; keys: Keys; open: boolean }>();
   let n = 1_000 + rt.int(0, 8_000);
   const remember = <T>(m: Map<string, T>, k: string, v: T) => {
     m.set(k, v);
@@ -77,7 +82,7 @@ export function startSchedule(rt: Runtime): ScheduleBackend {
         rt.client.publish(
           'schedule.published',
           { schedule_id: `${w.id}-${isoDay(start)}`, ward_id: w.id, ward_name: w.name, period_start: isoDay(start), period_end: isoDay(end), version: 1, shift_count: 14 * 3, published_by: 'nursing office' },
-          keys,
+          ward(w.id),
         ),
       );
     }
@@ -89,7 +94,7 @@ export function startSchedule(rt: Runtime): ScheduleBackend {
     versions.set(w.id, v);
     const [a, b] = [rt.pick(STAFF), rt.pick(STAFF)];
     const changes = rt.pick(CHANGES).replace('{a}', a.name).replace('{b}', b.name);
-    rt.safely(() => rt.client.publish('schedule.updated', { schedule_id: `${w.id}-${isoDay(monday())}`, ward_id: w.id, ward_name: w.name, version: v, changes, affected_user_ids: [a.user_id, b.user_id] }, keys));
+    rt.safely(() => rt.client.publish('schedule.updated', { schedule_id: `${w.id}-${isoDay(monday())}`, ward_id: w.id, ward_name: w.name, version: v, changes, affected_user_ids: [a.user_id, b.user_id] }, ward(w.id)));
   };
 
   const requestSwap = () => {
@@ -102,7 +107,7 @@ export function startSchedule(rt: Runtime): ScheduleBackend {
     const swapId = `swap-${++n}`;
     // The staff app publishes this in the real system; the scheduler hears of it by webhook.
     rt.safely(() =>
-      rt.client.publish('schedule.swap.requested', { swap_id: swapId, ward_id: w.id, ward_name: w.name, requester, counterpart, shift, ...(offered ? { offered_shift: offered } : {}), ...(reason ? { reason } : {}) }, keys),
+      rt.client.publish('schedule.swap.requested', { swap_id: swapId, ward_id: w.id, ward_name: w.name, requester, counterpart, shift, ...(offered ? { offered_shift: offered } : {}), ...(reason ? { reason } : {}) }, ward(w.id)),
     );
     // A request nobody decides expires before the shift.
     rt.after(rt.between(240_000, 360_000), () => {
@@ -117,7 +122,7 @@ export function startSchedule(rt: Runtime): ScheduleBackend {
     const w = rt.pick(WARDS);
     const callId = `call-${++n}`;
     const needed = rt.int(1, 3);
-    rt.safely(() => rt.client.publish('schedule.emergency.called', { call_id: callId, ward_id: w.id, ward_name: w.name, message: rt.pick(CALLS), needed, role: 'RN', starts_at: new Date(Date.now() + 3_600_000).toISOString() }, keys));
+    rt.safely(() => rt.client.publish('schedule.emergency.called', { call_id: callId, ward_id: w.id, ward_name: w.name, message: rt.pick(CALLS), needed, role: 'RN', starts_at: new Date(Date.now() + 3_600_000).toISOString() }, ward(w.id)));
     // Staff answer from their phones now and then; a call nobody fills is covered by agency staff.
     const answer = () => {
       const c = calls.get(callId);
@@ -150,7 +155,7 @@ export function startSchedule(rt: Runtime): ScheduleBackend {
     const shift = rt.pick(SHIFTS);
     const starts = new Date(Date.now() + 3_600_000);
     // For one person: under their user id.
-    rt.safely(() => rt.client.publish('schedule.shift.reminder', { shift_id: `sh-${++n}`, ward_id: w.id, ward_name: w.name, starts_at: starts.toISOString(), label: shift.label }, { ...keys, user_id: s.user_id }));
+    rt.safely(() => rt.client.publish('schedule.shift.reminder', { shift_id: `sh-${++n}`, ward_id: w.id, ward_name: w.name, starts_at: starts.toISOString(), label: shift.label }, { tenant_id: tenant, user_id: s.user_id }));
   };
 
   rt.after(400, publishSchedules);
@@ -159,7 +164,9 @@ export function startSchedule(rt: Runtime): ScheduleBackend {
   rt.every(25_000, 50_000, remind, 4_000);
   rt.every(60_000, 120_000, update, 20_000);
 
-  const keysOf = (ev: HubEvent): EventOptions => ({
+  const keysOf = (ev: HubEvent): Keys => ({
+    tenant_id: ev.tenant_id ?? tenant,
+    ...(ev.topics ? { topics: [...ev.topics] } : {}),
     ...(ev.store_id !== null ? { store_id: ev.store_id } : {}),
     ...(ev.user_id !== null ? { user_id: ev.user_id } : {}),
     ...(ev.strategy_id !== null ? { strategy_id: ev.strategy_id } : {}),
@@ -205,7 +212,7 @@ export function startSchedule(rt: Runtime): ScheduleBackend {
       if (event.type === 'action.requested') return handleAction(event);
       if (event.type === 'schedule.swap.requested') {
         const d = scheduleSwapRequested.safeParse(event.data);
-        if (d.success && !swaps.has(d.data.swap_id)) remember(swaps, d.data.swap_id, { state: 'requested', keys: keysOf(event), requested: Date.now() });
+        if (d.success && !swaps.has(d.data.swap_id)) remember(swaps, d.data.swap_id, { state: 'requested', keys: keysOf(event) });
       } else if (event.type === 'schedule.emergency.called') {
         const d = scheduleEmergencyCalled.safeParse(event.data);
         if (d.success && !calls.has(d.data.call_id)) remember(calls, d.data.call_id, { remaining: d.data.needed, keys: keysOf(event), open: true });

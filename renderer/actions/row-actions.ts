@@ -47,6 +47,7 @@ function actionOn(row: ProjectionRow, name: string, targetType: string, params: 
     ...(row.store_id !== null ? { store_id: row.store_id } : {}),
     ...(row.user_id !== null ? { user_id: row.user_id } : {}),
     ...(row.strategy_id !== null ? { strategy_id: row.strategy_id } : {}),
+    ...(row.tenant_id != null ? { tenant_id: row.tenant_id } : {}),
   };
 }
 

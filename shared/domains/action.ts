@@ -144,6 +144,8 @@ export const actionRequestSchema = z
     store_id: scopeKey.optional(),
     user_id: scopeKey.optional(),
     strategy_id: scopeKey.optional(),
+    /** The target's tenant, for targets that belong to one (a hospital's swap). */
+    tenant_id: scopeKey.optional(),
   })
   .strict();
 export type ActionRequest = z.input<typeof actionRequestSchema>;

@@ -8,6 +8,9 @@ import type { ScopeKeyName } from '../state-keys.ts';
 
 export type Data = Record<string, unknown>;
 
+/** The keys a domain may require of its events: the scope keys, and the tenant (a hospital's schedule). */
+export type RequiredKeyName = ScopeKeyName | 'tenant_id';
+
 /** What a state rule or a summary may read of the event besides its data. */
 export type DomainEvent = Pick<HubEvent, 'type' | 'store_id' | 'user_id' | 'strategy_id' | 'time'>;
 
@@ -83,7 +86,7 @@ export interface DomainSpec<
   P extends string,
   T extends Record<string, z.ZodType>,
   KS extends Record<string, KindSpec>,
-  R extends readonly ScopeKeyName[] = readonly ScopeKeyName[],
+  R extends readonly RequiredKeyName[] = readonly RequiredKeyName[],
 > {
   /** The domain's name; every type it declares is `<name>.<...>`. */
   name: P;
@@ -112,7 +115,7 @@ export type Domain<
   P extends string = string,
   T extends Record<string, z.ZodType> = Record<string, z.ZodType>,
   KS extends Record<string, KindSpec> = Record<string, KindSpec>,
-  R extends readonly ScopeKeyName[] = readonly ScopeKeyName[],
+  R extends readonly RequiredKeyName[] = readonly RequiredKeyName[],
 > = Readonly<DomainSpec<P, T, KS, R>>;
 
 /**
@@ -124,7 +127,7 @@ export function defineDomain<
   const P extends string,
   const T extends Record<string, z.ZodType>,
   const KS extends Record<string, KindSpec> = Record<never, KindSpec>,
-  const R extends readonly ScopeKeyName[] = readonly [],
+  const R extends readonly RequiredKeyName[] = readonly [],
 >(spec: DomainSpec<P, T, KS, R>): Domain<P, T, KS, R> {
   return spec;
 }

@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import type { HubEvent, Priority } from '../events.ts';
 import type { StateChange } from '../state-changes.ts';
-import { carriedKeys, stateRowKey, SCOPE_KEY_NAMES, type ScopeKeyName } from '../state-keys.ts';
-import type { Data, Domain, DomainEvent, KindSpec, RowRule, StateRule, SummaryContext, ViewToast } from './define.ts';
+import { carriedKeys, stateRowKey, SCOPE_KEY_NAMES } from '../state-keys.ts';
+import type { Data, RequiredKeyName, Domain, DomainEvent, KindSpec, RowRule, StateRule, SummaryContext, ViewToast } from './define.ts';
 
 /** Anything `defineDomain` returned, whatever its literal types. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -47,7 +47,7 @@ export class DomainRegistry {
       if (!NAME.test(d.name) || RESERVED_NAMES.has(d.name)) throw new Error(`${where}: the name must be a lower-case word other than ${[...RESERVED_NAMES].join(', ')}`);
       if (this.byName.has(d.name)) throw new Error(`${where} is registered twice`);
       this.byName.set(d.name, d);
-      for (const k of d.requiredKeys) if (!SCOPE_KEY_NAMES.includes(k)) throw new Error(`${where}: unknown scope key ${k}`);
+      for (const k of d.requiredKeys) if (k !== 'tenant_id' && !SCOPE_KEY_NAMES.includes(k)) throw new Error(`${where}: unknown scope key ${k}`);
       for (const [kind, spec] of Object.entries(d.kinds as Record<string, KindSpec>)) {
         if (kind in kindSpecs) throw new Error(`${where}: state kind ${kind} is already owned by another domain`);
         const other = fieldOwner.get(spec.field);
@@ -100,7 +100,7 @@ export class DomainRegistry {
   }
 
   /** Scope keys an event of this type must carry (its domain's). */
-  requiredKeys(type: string): readonly ScopeKeyName[] {
+  requiredKeys(type: string): readonly RequiredKeyName[] {
     return this.domainOf(type)?.requiredKeys ?? [];
   }
 

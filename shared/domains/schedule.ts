@@ -155,7 +155,7 @@ export const schedule = defineDomain({
   name: 'schedule',
   types: scheduleTypes,
   // Every schedule event belongs to a hospital; without a tenant it could reach only unscoped admins.
-  requiredKeys: [],
+  requiredKeys: ['tenant_id'],
   kinds: {
     schedule: { field: 'schedules', cap: 2_000, view: 'schedule' },
     swap: { field: 'swaps', cap: 5_000, view: 'schedule', prunedWithLog: { field: 'state', in: ['approved', 'rejected'] } },

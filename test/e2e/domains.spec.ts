@@ -84,13 +84,15 @@ test('Schedule view: approve and reject swaps and accept an emergency call, answ
   const demo = await startDemo({ url: hub.url, adminToken: ADMIN, rate: 0.01, seed: 5, domains: ['schedule'] });
   try {
     const shift = { date: '2026-12-24', start: '23:00', end: '07:00', label: 'Night' };
-    const swap = (id: string, who: string) => ({ type: 'schedule.swap.requested', data: { swap_id: id, ward_id: 'icu', ward_name: 'ICU', requester: { user_id: id, name: who }, counterpart: { user_id: 'n9', name: 'Lee Jiho' }, shift, reason: 'family event' } });
+    const H = { tenant_id: 'st-marys', topics: ['wards/icu'] };
+    const swap = (id: string, who: string) => ({ ...H, type: 'schedule.swap.requested', data: { swap_id: id, ward_id: 'icu', ward_name: 'ICU', requester: { user_id: id, name: who }, counterpart: { user_id: 'n9', name: 'Lee Jiho' }, shift, reason: 'family event' } });
     await pub([
       swap('sw-1', 'Kim Minji'),
       swap('sw-2', 'Park Seoyeon'),
-      { type: 'schedule.emergency.called', data: { call_id: 'call-1', ward_id: 'er', ward_name: 'Emergency', message: 'Mass-casualty alert: all hands', needed: 1, role: 'RN' } },
+      { ...H, type: 'schedule.emergency.called', data: { call_id: 'call-1', ward_id: 'er', ward_name: 'Emergency', message: 'Mass-casualty alert: all hands', needed: 1, role: 'RN' } },
     ]);
-    await login(page, hub, 'operator', {}, 'schedule');
+    // A ward manager of this hospital only.
+    await login(page, hub, 'operator', { tenant_id: 'st-marys' }, 'schedule');
     const sched = view(page, 'schedule');
     const row = (who: string) => sched.getByTestId('swap-list').locator(ROWS).filter({ hasText: who });
     await expect(row('Kim Minji')).toContainText('requested');

@@ -71,7 +71,8 @@ function schedule(): unknown[] {
   const icu: [string, string] = ['icu', 'ICU'];
   const er: [string, string] = ['er', 'Emergency'];
   const w5: [string, string] = ['w5', 'Ward 5 (surgery)'];
-  return [
+  const H = { tenant_id: 'st-marys' };
+  return ([
     ...[icu, er, w5].map(([id, name], i) => ({ type: 'schedule.published', time: ago(120 - i), data: { schedule_id: `${id}-2026-12-07`, ward_id: id, ward_name: name, period_start: '2026-12-07', period_end: '2026-12-20', version: 1, shift_count: 42 } })),
     { type: 'schedule.updated', time: ago(35), data: { schedule_id: 'er-2026-12-07', ward_id: 'er', ward_name: 'Emergency', version: 3, changes: 'Jung Yuna on leave Thursday; covered by Han Doyun' } },
     swap('swap-1', icu, 'Kim Minji', 'Lee Jiho', shift('2026-12-12', 'Night'), shift('2026-12-14', 'Day'), 'family event', 12),
@@ -84,8 +85,8 @@ function schedule(): unknown[] {
     { type: 'schedule.emergency.accepted', time: ago(2), data: { call_id: 'call-7', accepted_by: 'Park Seoyeon', remaining: 2 } },
     { type: 'schedule.emergency.called', time: ago(50), data: { call_id: 'call-6', ward_id: 'icu', ward_name: 'ICU', message: 'Charge nurse needed for the night', needed: 1, role: 'charge RN' } },
     { type: 'schedule.emergency.accepted', time: ago(44), data: { call_id: 'call-6', accepted_by: 'Han Doyun', remaining: 0 } },
-    { type: 'schedule.shift.reminder', time: ago(1), user_id: 'u-Kim Minji'.replace(' ', '-'), data: { shift_id: 'sh-77', ward_id: 'icu', ward_name: 'ICU', starts_at: new Date(Date.now() + 3_600_000).toISOString(), label: 'Night' } },
-  ];
+    { type: 'schedule.shift.reminder', time: ago(1), user_id: 'n101', data: { shift_id: 'sh-77', ward_id: 'icu', ward_name: 'ICU', starts_at: new Date(Date.now() + 3_600_000).toISOString(), label: 'Night' } },
+  ] as Record<string, unknown>[]).map((e) => ({ ...e, ...H }));
 }
 
 test('screenshots of the Schedule view, light and dark', async ({ page }) => {
@@ -93,7 +94,7 @@ test('screenshots of the Schedule view, light and dark', async ({ page }) => {
   await page.setViewportSize({ width: 1440, height: 900 });
   const r = await publish(hub.url, schedule());
   expect(r.status, JSON.stringify(r.body)).toBe(201);
-  await login(page, hub, 'operator', {}, 'schedule');
+  await login(page, hub, 'operator', { tenant_id: 'st-marys' }, 'schedule');
   await expect(page.getByTestId('swap-list').locator('.vbody [role="row"]')).toHaveCount(4);
   for (const theme of ['dark', 'light'] as const) {
     if ((await page.locator('html').getAttribute('data-theme')) !== theme) await page.getByTestId('theme-toggle').click();

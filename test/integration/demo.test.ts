@@ -48,12 +48,14 @@ describe('demo publishers', () => {
     // Everything re-validates against the shared schemas and carries its domain's keys.
     for (const e of events) {
       expect(KNOWN_TYPES).toContain(e.type);
-      const v = validateEvent({ type: e.type, data: e.data, store_id: e.store_id ?? undefined, user_id: e.user_id ?? undefined, strategy_id: e.strategy_id ?? undefined });
+      const v = validateEvent({ type: e.type, data: e.data, store_id: e.store_id ?? undefined, user_id: e.user_id ?? undefined, strategy_id: e.strategy_id ?? undefined, tenant_id: e.tenant_id, topics: e.topics });
       expect(v.ok, `${e.type} ${JSON.stringify(e.data)}`).toBe(true);
     }
     expect(new Set(events.filter((e) => e.type.startsWith('store.')).map((e) => e.store_id))).toEqual(new Set(['12']));
     expect(new Set(events.filter((e) => e.type.startsWith('trading.')).map((e) => `${e.user_id}/${e.strategy_id}`))).toEqual(new Set(['1/1', '1/2']));
     expect(new Set(events.filter((e) => e.type.startsWith('mail.')).map((e) => e.user_id))).toEqual(new Set(['1']));
+    // The hospital's events all belong to its tenant.
+    expect(new Set(events.filter((e) => e.type.startsWith('schedule.')).map((e) => e.tenant_id))).toEqual(new Set(['st-marys']));
 
     // A store order moves through its lifecycle in order.
     const served = events.find((e) => e.type === 'store.order.updated' && e.data.status === 'served');

@@ -39,6 +39,8 @@ const tradingOrder: Gen = (r) => ({
 const position: Gen = (r) => ({ position_id: r.pick(['p-1', 2, 'p-3']), symbol: 'ETH/USDT', quantity: r.int(4), entry_price: 3100, account, ...maybe(r, { unrealized_pnl: r.int(50) - 25 }) });
 const sync = (extra: Gen): Gen => (r) => ({ ...r.pick([{}, { account: 'desk@example.com' }, { connection_id: 4 }, { account: 'ops@example.com' }]), ...extra(r) });
 const jobId = (r: Rng) => r.pick(['j-1', 2, 'j-3']);
+const swapId = (r: Rng) => r.pick(['s-1', 2]);
+const callId = (r: Rng) => r.pick(['c-1', 2]);
 
 /**
  * Schema-valid data for every known type. A Record over KnownType: a type added to a domain does not
@@ -79,6 +81,15 @@ const GENERATORS: Record<KnownType, Gen | 'hub-written'> = {
   'job.completed': (r) => ({ job_id: jobId(r), ...maybe(r, { result: { url: 'https://example.com/x' } }) }),
   'job.failed': (r) => ({ job_id: jobId(r), error: 'rate limited', retryable: r.chance(0.5) }),
   'job.cancelled': (r) => ({ job_id: jobId(r) }),
+  'schedule.published': (r) => ({ schedule_id: r.pick(['icu-1', 2]), ward_id: 'icu', period_start: '2026-12-07', period_end: '2026-12-20', ...maybe(r, { version: r.int(3) + 1 }) }),
+  'schedule.updated': (r) => ({ schedule_id: r.pick(['icu-1', 2]), ward_id: 'icu', version: r.int(5) + 1, changes: 'Kim moves to Wednesday' }),
+  'schedule.swap.requested': (r) => ({ swap_id: swapId(r), ward_id: 'icu', requester: { user_id: 'n1', name: 'Kim' }, shift: { date: '2026-12-24', start: '23:00', end: '07:00' }, ...maybe(r, { reason: 'exam' }) }),
+  'schedule.swap.approved': (r) => ({ swap_id: swapId(r), ...maybe(r, { approved_by: 'Oh' }) }),
+  'schedule.swap.rejected': (r) => ({ swap_id: swapId(r), reason: 'short-staffed' }),
+  'schedule.shift.reminder': () => ({ shift_id: 'sh-1', ward_id: 'icu', starts_at: '2026-12-24T23:00:00+09:00' }),
+  'schedule.emergency.called': (r) => ({ call_id: callId(r), ward_id: 'er', message: 'two off sick', ...maybe(r, { needed: r.int(3) + 1 }) }),
+  'schedule.emergency.accepted': (r) => ({ call_id: callId(r), accepted_by: 'Park', remaining: r.int(3) }),
+  'schedule.emergency.closed': (r) => ({ call_id: callId(r), ...maybe(r, { reason: 'covered' }) }),
 };
 
 function randomEvent(r: Rng, i: number): PublishEnvelope {
@@ -86,11 +97,12 @@ function randomEvent(r: Rng, i: number): PublishEnvelope {
   const type = r.pick(publishable);
   const data = (GENERATORS[type] as Gen)(r);
   const need = REQUIRED_KEYS[type.split('.')[0]!] ?? [];
-  const keys: Partial<Record<'store_id' | 'user_id' | 'strategy_id', string | number>> = {};
+  const keys: Partial<Record<'store_id' | 'user_id' | 'strategy_id' | 'tenant_id', string | number>> = {};
   // Every scope key combination the domain allows: required keys always, the others now and then.
   if (need.includes('store_id') || r.chance(0.3)) keys.store_id = r.pick(['12', 13]);
   if (need.includes('user_id') || r.chance(0.3)) keys.user_id = r.pick(['7', '8']);
   if (need.includes('strategy_id') || r.chance(0.3)) keys.strategy_id = r.pick([1, '2']);
+  if (need.includes('tenant_id') || r.chance(0.2)) keys.tenant_id = r.pick(['h1', 'h2']);
   // Some events say when they happened, the rest take the hub's receive time.
   const time = r.chance(0.5) ? { time: new Date(Date.UTC(2026, 11, 2, 10, 0, i)).toISOString() } : {};
   return { type, data, ...keys, ...time };

@@ -26,7 +26,7 @@ export function actionRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
     mayAct(p);
     limiter.take(p);
     const body = parseWith(actionRequestSchema, req.body, 'body');
-    const keys = { store_id: body.store_id ?? null, user_id: body.user_id ?? null, strategy_id: body.strategy_id ?? null, tenant_id: null };
+    const keys = { store_id: body.store_id ?? null, user_id: body.user_id ?? null, strategy_id: body.strategy_id ?? null, tenant_id: body.tenant_id ?? null };
     const outside = scopeViolation(p.scope, keys);
     if (outside)
       throw forbidden(`the action's target is outside this token's scope (${describeScope(p.scope)}); nothing was requested`, [
@@ -50,6 +50,7 @@ export function actionRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
       ...(body.store_id !== undefined ? { store_id: body.store_id } : {}),
       ...(body.user_id !== undefined ? { user_id: body.user_id } : {}),
       ...(body.strategy_id !== undefined ? { strategy_id: body.strategy_id } : {}),
+      ...(body.tenant_id !== undefined ? { tenant_id: body.tenant_id } : {}),
       priority: 'high',
     });
     if (!checked.ok) throw new HubError(422, 'validation_failed', 'invalid action request', checked.errors);
