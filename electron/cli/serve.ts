@@ -8,6 +8,7 @@ import type { EngineFactory } from '../hub/engine.ts';
 import { HubError } from '../hub/errors.ts';
 import { DATABASE_IN_USE } from '../hub/db.ts';
 import { CliError, EXIT } from './common.ts';
+import { MERCURE_ALGS, type MercureAlg } from '../hub/mercure/auth.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const RENDERER_DIR = resolve(here, '../../dist/renderer');
@@ -35,6 +36,11 @@ export interface ServeFlags {
   maxConnections?: number;
   demoRate: number;
   demoSeed?: number;
+  mercurePublisherJwtKey?: string;
+  mercureSubscriberJwtKey?: string;
+  mercureJwtAlg: MercureAlg;
+  mercureAnonymous: boolean;
+  mercureSubscriptions: boolean;
 }
 
 export function serveCommand(onDemo?: (url: string, adminToken: string, flags: ServeFlags) => Promise<() => Promise<void>>): Command {
@@ -56,6 +62,11 @@ export function serveCommand(onDemo?: (url: string, adminToken: string, flags: S
         .argParser(int('--max-connections')),
     )
     .addOption(new Option('--log-level <level>', 'structured log level (stderr)').env('RELAYDESK_LOG_LEVEL').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .addOption(new Option('--mercure-publisher-jwt-key <key>', 'speak the Mercure protocol on /.well-known/mercure; verify publishers\' JWTs with this key (HS256 secret or RS256 PEM public key)').env('MERCURE_PUBLISHER_JWT_KEY'))
+    .addOption(new Option('--mercure-subscriber-jwt-key <key>', 'verify Mercure subscribers\' JWTs with this key (default: the publisher key)').env('MERCURE_SUBSCRIBER_JWT_KEY'))
+    .addOption(new Option('--mercure-jwt-alg <alg>', 'the Mercure keys\' algorithm').env('MERCURE_JWT_ALG').choices([...MERCURE_ALGS]).default('HS256'))
+    .addOption(new Option('--mercure-anonymous', 'let Mercure subscribers without a JWT subscribe (public updates only)').env('MERCURE_ANONYMOUS').default(false))
+    .addOption(new Option('--mercure-subscriptions', 'publish Mercure subscription events and serve /.well-known/mercure/subscriptions').env('MERCURE_SUBSCRIPTIONS').default(false))
     .option('--demo', 'run the demo publishers (a store, two trading strategies, a mailbox, the jobs of a script generator) through the HTTP API', false)
     .addOption(new Option('--demo-rate <x>', 'demo speed multiplier (1 = a few events per second)').env('RELAYDESK_DEMO_RATE').default(1).argParser((v: string) => {
       const n = Number(v);
@@ -78,6 +89,17 @@ export function serveCommand(onDemo?: (url: string, adminToken: string, flags: S
         logLevel: flags.logLevel,
         rateLimitPerSecond: flags.rateLimit,
         ...(flags.maxConnections ? { maxConnections: flags.maxConnections } : {}),
+        ...(flags.mercurePublisherJwtKey || flags.mercureSubscriberJwtKey
+          ? {
+              mercure: {
+                publisherKey: flags.mercurePublisherJwtKey,
+                subscriberKey: flags.mercureSubscriberJwtKey,
+                alg: flags.mercureJwtAlg,
+                anonymous: flags.mercureAnonymous,
+                subscriptions: flags.mercureSubscriptions,
+              },
+            }
+          : {}),
       };
       let engineFactory: EngineFactory | undefined;
       if (flags.redis) {
@@ -108,6 +130,7 @@ export function serveCommand(onDemo?: (url: string, adminToken: string, flags: S
       process.on('SIGTERM', () => void stop('SIGTERM'));
       out.write(`RelayDesk hub ${hub.hubId} listening on ${url}  (engine: ${hub.engine.kind}, db: ${hub.opts.dbFile})\n`);
       out.write(`Console: ${hub.loginUrl()}\n`);
+      if (hub.mercure) out.write(`Mercure hub: ${url}/.well-known/mercure  (${flags.mercureJwtAlg}${flags.mercureAnonymous ? ', anonymous subscribers' : ''}${flags.mercureSubscriptions ? ', subscriptions' : ''})\n`);
       out.write(generatedAdminToken ? `Admin token: ${adminToken}\n  (generated for this run; set RELAYDESK_ADMIN_TOKEN to keep one)\n` : 'Admin token: from RELAYDESK_ADMIN_TOKEN\n');
       if (flags.demo && onDemo) demo = onDemo(url, adminToken, flags);
       await demo;

@@ -6,6 +6,7 @@ import { SCAN_BUDGET_ROWS } from './scan-window.ts';
 import { defaultMaxConnections } from './http/connections.ts';
 import { WEBHOOK_DEFAULTS, type WebhookOptions } from './webhooks/dispatcher.ts';
 import { ACTION_DEFAULTS, type ActionOptions } from './actions.ts';
+import type { MercureOptions } from './mercure/auth.ts';
 
 export interface HubOptions {
   host: string;
@@ -57,6 +58,8 @@ export interface HubOptions {
   webhooks: WebhookOptions;
   /** Actions: how long a backend has to answer before the hub marks the action timed out. */
   actions: ActionOptions;
+  /** The Mercure protocol on /.well-known/mercure; off unless a publisher or subscriber key is set. */
+  mercure?: MercureOptions;
 }
 
 /** Same folder Electron's app.getPath('userData') uses, so desktop and headless share one log. */

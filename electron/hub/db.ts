@@ -190,6 +190,9 @@ export const MIGRATIONS: string[] = [
   // The action history (GET /v1/actions) walks requests newest first: a partial index of request
   // rows by seq, so a page costs the page, not the log.
   `CREATE INDEX events_action_requests ON events(seq) WHERE type = 'action.requested';`,
+  // Mercure updates are found by their own id, a subscriber's Last-Event-ID (electron/hub/mercure/):
+  // a partial index holds update rows only, and its seq gives the newest use of an id at once.
+  `CREATE INDEX events_mercure_id ON events(json_extract(data, '$.id'), seq) WHERE type = 'mercure.update';`,
 ];
 
 /**

@@ -22,6 +22,7 @@ import { SnapshotQueue } from './snapshot-queue.ts';
 import { WebhookEndpoints } from './webhooks/endpoints.ts';
 import { WebhookDispatcher } from './webhooks/dispatcher.ts';
 import { ActionLog, timedOutEvent } from './actions.ts';
+import { MercureService, mercureEnabled } from './mercure/service.ts';
 import type { FastifyInstance } from 'fastify';
 
 /** How a hub is put together beyond its options. */
@@ -94,6 +95,8 @@ export class Hub {
   readonly startedAt = Date.now();
   readonly engine: BusEngine;
   readonly app: FastifyInstance;
+  /** The Mercure protocol on /.well-known/mercure, when a Mercure key is configured. */
+  readonly mercure?: MercureService;
   /** The bootstrap admin's token: `opts.adminToken`, or one generated for this run. */
   readonly adminToken: string;
   readonly generatedAdminToken: boolean;
@@ -195,6 +198,7 @@ export class Hub {
     });
     this.generatedAdminToken = !this.opts.adminToken;
     this.adminToken = this.tokens.bootstrapAdmin(this.opts.adminToken);
+    if (mercureEnabled(this.opts.mercure)) this.mercure = new MercureService(this.opts.mercure, this.db, this.log, (events) => this.publish(events));
     this.app = buildApp(this);
   }
 
@@ -226,6 +230,7 @@ export class Hub {
     if (!events.length) return;
     for (const e of events) this.metrics.published.inc({ domain: e.event.type.split('.')[0] });
     this.publishRate.add(events.length);
+    this.mercure?.observe(events);
     this.broker.publish(events);
     this.dispatcher.notify();
   }
@@ -237,6 +242,8 @@ export class Hub {
 
   /** Start the engine, listen, and start the timers. */
   private async listen(): Promise<void> {
+    // A Mercure key that is not one (an RS256 key that is no PEM) stops the hub here, not at a request.
+    await this.mercure?.auth.ready;
     await this.engine.start();
     await this.app.listen({ host: this.opts.host, port: this.opts.port });
     this.pruneTimer = setInterval(() => void this.prune(), this.opts.retention.intervalMs);

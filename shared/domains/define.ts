@@ -12,7 +12,7 @@ export type Data = Record<string, unknown>;
 export type RequiredKeyName = ScopeKeyName | 'tenant_id';
 
 /** What a state rule or a summary may read of the event besides its data. */
-export type DomainEvent = Pick<HubEvent, 'type' | 'store_id' | 'user_id' | 'strategy_id' | 'time'>;
+export type DomainEvent = Pick<HubEvent, 'type' | 'store_id' | 'user_id' | 'strategy_id' | 'time' | 'topics'>;
 
 /** A kind of current-state row a domain owns (one projection table; one list in snapshots). */
 export interface KindSpec {

@@ -4,6 +4,7 @@ import { mail } from './mail.ts';
 import { action } from './action.ts';
 import { job } from './job.ts';
 import { schedule } from './schedule.ts';
+import { mercure } from './mercure.ts';
 import { DomainRegistry } from './registry.ts';
 
 // The registry of the built-in domains. Adding a domain: write shared/domains/<name>.ts with
@@ -11,7 +12,7 @@ import { DomainRegistry } from './registry.ts';
 // state-page schemas, reducers, summaries and toasts all follow (docs/architecture.md, "Domains").
 
 /** The built-in domains, in the order their kinds appear in snapshots and views. */
-export const BUILTIN_DOMAINS = [store, trading, mail, action, job, schedule] as const;
+export const BUILTIN_DOMAINS = [store, trading, mail, action, job, schedule, mercure] as const;
 
 /** The registry every part uses unless it was given another (a hub started with more domains). */
 export const builtinRegistry = new DomainRegistry(BUILTIN_DOMAINS);

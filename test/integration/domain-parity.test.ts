@@ -90,6 +90,7 @@ const GENERATORS: Record<KnownType, Gen | 'hub-written'> = {
   'schedule.emergency.called': (r) => ({ call_id: callId(r), ward_id: 'er', message: 'two off sick', ...maybe(r, { needed: r.int(3) + 1 }) }),
   'schedule.emergency.accepted': (r) => ({ call_id: callId(r), accepted_by: 'Park', remaining: r.int(3) }),
   'schedule.emergency.closed': (r) => ({ call_id: callId(r), ...maybe(r, { reason: 'covered' }) }),
+  'mercure.update': 'hub-written',
 };
 
 function randomEvent(r: Rng, i: number): PublishEnvelope {

@@ -15,6 +15,7 @@ import { webhookRoutes } from './routes/webhooks.ts';
 import { inboxRoutes } from './routes/inbox.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { consoleRoutes } from './routes/console.ts';
+import { mercureRoutes } from './routes/mercure.ts';
 import type { ErrorBody } from '../../../shared/api.ts';
 
 /** Query strings never reach the logs with a token in them. */
@@ -96,6 +97,8 @@ export function buildApp(hub: Hub): FastifyInstance {
     inboxRoutes(api, ctx);
     actionRoutes(api, ctx);
   });
+  // Its own plugin: the form body parser it adds stays on the Mercure routes.
+  app.register(async (m) => mercureRoutes(m, ctx));
   consoleRoutes(app, ctx, hub.opts.rendererDir && existsSync(hub.opts.rendererDir) ? hub.opts.rendererDir : undefined);
   return app;
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { publishViolation } from '../../../../shared/scope.ts';
 import { validateEvent, MAX_BATCH, type FieldError, type ValidEvent } from '../../../../shared/events.ts';
 import { HUB_WRITTEN_ACTION_TYPES } from '../../../../shared/domains/action.ts';
+import { MERCURE_UPDATE } from '../../../../shared/domains/mercure.ts';
 import type { PublishResult } from '../../../../shared/api.ts';
 import { HubError, badRequest, forbidden } from '../../errors.ts';
 import { authenticate, requireRole } from '../auth.ts';
@@ -32,6 +33,9 @@ export function publishRoutes(app: FastifyInstance, { hub, limiter }: RouteConte
       // POST /v1/actions; backends publish outcomes (action.accepted, ...) only.
       else if (HUB_WRITTEN_ACTION_TYPES.includes(r.event.type))
         errors.push({ path: batch ? `${i}.type` : 'type', reason: `${r.event.type} is written by the hub; request actions with POST /v1/actions, answer them with action.accepted|rejected|completed|failed` });
+      // Mercure updates come through /.well-known/mercure, where the publisher's JWT claims are checked.
+      else if (r.event.type === MERCURE_UPDATE)
+        errors.push({ path: batch ? `${i}.type` : 'type', reason: `${MERCURE_UPDATE} is written by the hub; publish Mercure updates to /.well-known/mercure` });
       else events.push(r.event);
     });
     if (errors.length) throw new HubError(422, 'validation_failed', `${errors.length} invalid field(s); nothing was stored`, errors.slice(0, 100));
