@@ -18,13 +18,15 @@ export const updateFormat: FrameFormat = {
 };
 
 /**
- * Catch-up for a Mercure subscriber: the log after a position, every row checked by the
- * subscriber's own match (its topics, and its claims for private updates).
+ * Catch-up for a Mercure subscriber: the log after a position, narrowed in SQL to rows with a topic
+ * its selectors can match (the event_topics index), every row then checked by the subscriber's own
+ * match (its topics, and its claims for private updates).
  */
-export function updateReplay(log: EventLog, match: (e: HubEvent) => boolean): ReplaySource {
+export function updateReplay(log: EventLog, selectors: string[], match: (e: HubEvent) => boolean): ReplaySource {
+  const scoped = { scope: {}, filters: { topic: selectors } };
   return {
     readAfter: (after, maxBytes) => {
-      const page = log.readAfter(after, REPLAY_PAGE_EVENTS, match, { scope: {}, filters: {} }, maxBytes);
+      const page = log.readAfter(after, REPLAY_PAGE_EVENTS, match, scoped, maxBytes);
       return { ...page, caughtUp: page.scannedTo >= log.head };
     },
   };

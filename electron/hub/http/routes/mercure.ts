@@ -128,7 +128,7 @@ export async function mercureRoutes(app: FastifyInstance, { hub }: RouteContext)
       mercure.subscriptions.remove(subscriber.id);
       if (!hub.draining) void announce(false);
     });
-    void hub.broker.catchUp(sub, resume?.cursor ?? hub.log.head, updateReplay(hub.log, accepts)).catch((err) => {
+    void hub.broker.catchUp(sub, resume?.cursor ?? hub.log.head, updateReplay(hub.log, topics, accepts)).catch((err) => {
       req.log.warn({ err, connection: sub.id }, 'Mercure stream failed');
       res.destroy();
     });
