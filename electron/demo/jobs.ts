@@ -1,4 +1,5 @@
 import type { Runtime } from './runtime.ts';
+import { jobTopic } from '../../shared/domains/job.ts';
 
 /**
  * An AI script generator's worker: jobs are queued, go through their stages with progress reports,
@@ -24,11 +25,12 @@ const MAX_ATTEMPTS = 3;
 export const DEMO_JOBS_USER = '1';
 
 export function startJobs(rt: Runtime, userId = DEMO_JOBS_USER): void {
-  const keys = { user_id: userId };
   let n = 300 + rt.int(0, 500);
   let running = 0;
 
   const run = (jobId: string, title: string, attempt: number) => {
+    // The person it is for, and the job's own topic for a client that follows just this job.
+    const keys = { user_id: userId, topics: [jobTopic(jobId)] };
     running++;
     rt.safely(() => rt.client.publish('job.queued', { job_id: jobId, title, kind: 'script.generate', attempt }, keys));
     let progress = 0;

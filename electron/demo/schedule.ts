@@ -2,7 +2,7 @@ import type { Runtime } from './runtime.ts';
 import type { HubEvent } from '../../shared/events.ts';
 import type { EventOptions } from '../client/index.ts';
 import { actionRequested } from '../../shared/domains/action.ts';
-import { EMERGENCY_ACCEPT_ACTION, EMERGENCY_TARGET, SWAP_APPROVE_ACTION, SWAP_REJECT_ACTION, SWAP_TARGET, scheduleEmergencyCalled, scheduleSwapRequested } from '../../shared/domains/schedule.ts';
+import { EMERGENCY_ACCEPT_ACTION, EMERGENCY_TARGET, SWAP_APPROVE_ACTION, SWAP_REJECT_ACTION, SWAP_TARGET, wardTopic, scheduleEmergencyCalled, scheduleSwapRequested } from '../../shared/domains/schedule.ts';
 import { outcomeId } from './receiver.ts';
 
 /**
@@ -43,9 +43,6 @@ export interface ScheduleBackend {
 }
 
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
-
-/** A ward's topic: consoles and the staff app follow a ward by it. */
-export const wardTopic = (wardId: string) => `wards/${wardId}`;
 
 type Keys = EventOptions & { tenant_id: string };
 

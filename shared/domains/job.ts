@@ -79,6 +79,12 @@ export const JOB_FINAL_STATES: readonly JobState[] = ['completed', 'failed', 'ca
  */
 const jobRule = (op: 'create' | 'patch', extra: (ev: DomainEvent) => Data): RowRule<'job'> => ({ op, kind: 'job', id: 'job_id', fields: (d, ev) => ({ ...d, ...extra(ev) }) });
 
+/**
+ * The topic of one job's events: a page or a client that follows one job subscribes to
+ * `topic=jobs/<job_id>` and sees that job alone, resuming by Last-Event-ID like any stream.
+ */
+export const jobTopic = (jobId: string) => `jobs/${jobId}`;
+
 const name = (d: Data) => `Job ${str(d.title ?? d.job_id)}`;
 
 export const job = defineDomain({

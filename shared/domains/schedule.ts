@@ -132,6 +132,9 @@ export type CallState = (typeof callStates)[number];
  * `params.reason`), and accept an emergency call (target `{type: 'schedule.emergency', id: call_id}`),
  * which the scheduler answers with `schedule.emergency.accepted` naming who accepted.
  */
+/** A ward's topic: consoles and the staff app follow a ward by it. */
+export const wardTopic = (wardId: string) => `wards/${wardId}`;
+
 export const SWAP_APPROVE_ACTION = 'schedule.swap.approve';
 export const SWAP_REJECT_ACTION = 'schedule.swap.reject';
 export const EMERGENCY_ACCEPT_ACTION = 'schedule.emergency.accept';

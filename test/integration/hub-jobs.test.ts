@@ -2,6 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { startTestHub, api, publish, sleep, createToken, type TestHub } from '../helpers/hub.ts';
 import { Subscriber } from '../helpers/sse.ts';
 import type { ProjectionRow, StatePage } from '../../shared/state.ts';
+import { jobTopic } from '../../shared/domains/job.ts';
 
 let t: TestHub | undefined;
 afterEach(async () => {
@@ -94,14 +95,15 @@ describe('jobs', () => {
 
   it('a console following one job resumes by Last-Event-ID across a hub restart: every report once, in order', async () => {
     t = await startTestHub({ retryMs: 200 });
-    const mine = { user_id: 'writer-7' };
-    const progress = (job: string, p: number, keys: Record<string, string>) => ({ type: 'job.progress', data: { job_id: job, progress: p, stage: p < 50 ? 'outline' : 'drafting' }, ...keys });
+    // The job's own topic (jobs/<id>) besides its user: a page showing this one job follows the topic.
+    const mine = { user_id: 'writer-7', topics: [jobTopic('gen-42')] };
+    const progress = (job: string, p: number, keys: Record<string, unknown>) => ({ type: 'job.progress', data: { job_id: job, progress: p, stage: p < 50 ? 'outline' : 'drafting' }, ...keys });
     await publish(t.url, { type: 'job.queued', data: { job_id: 'gen-42', title: 'Launch explainer' }, ...mine });
-    // Another user's job runs alongside; the follower never sees it.
-    await publish(t.url, { type: 'job.queued', data: { job_id: 'gen-43' }, user_id: 'writer-8' });
-    const follower = new Subscriber(t.url, { type: 'job.*', user_id: 'writer-7', lastEventId: '0' });
+    // Another job of the same user runs alongside; the follower of gen-42 never sees it.
+    await publish(t.url, { type: 'job.queued', data: { job_id: 'gen-43' }, user_id: 'writer-7', topics: [jobTopic('gen-43')] });
+    const follower = new Subscriber(t.url, { topic: jobTopic('gen-42'), lastEventId: '0' });
     await follower.waitForEvents(1);
-    await publish(t.url, [progress('gen-42', 10, mine), progress('gen-43', 10, { user_id: 'writer-8' }), progress('gen-42', 30, mine)]);
+    await publish(t.url, [progress('gen-42', 10, mine), progress('gen-43', 10, { user_id: 'writer-7', topics: [jobTopic('gen-43')] }), progress('gen-42', 30, mine)]);
     await follower.waitForEvents(3);
 
     await t.restart();
