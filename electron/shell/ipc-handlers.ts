@@ -46,6 +46,3 @@ export function createIpcTable(appOrigin: () => string, actions: ShellActions): 
     },
   };
 }
-
-/** Channels the main process sends to the renderer (not handled here). */
-export const MAIN_TO_RENDERER: readonly string[] = [IPC.focusEvent];
