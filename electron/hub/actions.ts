@@ -33,7 +33,7 @@ interface Row {
 const ACTION_ROWS = "type GLOB 'action.*'";
 
 /** The id of the hub's timeout event: deterministic, so two hubs sweeping the same action store it once. */
-export const timedOutEventId = (actionId: string) => `${actionId}~timed_out`;
+const timedOutEventId = (actionId: string) => `${actionId}~timed_out`;
 
 /**
  * Actions are events (shared/domains/action.ts); their state is read from the log, so it is as

@@ -206,11 +206,6 @@ export class Broker {
     if (delivered) this.onFlushed?.(now - started, now - this.pendingSince);
   }
 
-  /** Send force_disconnect and close. */
-  disconnect(sub: Subscriber, payload: ForceDisconnect): void {
-    sub.disconnect(payload);
-  }
-
   /**
    * A control frame to every open stream of one token (the desktop window, browsers and tablets
    * signed in with it), whether live or still catching up. Returns how many got it.

@@ -206,11 +206,6 @@ export class EventLog {
     this.pruned = through;
   }
 
-  get oldest(): number {
-    const row = this.db.prepare('SELECT MIN(seq) AS s FROM events').get() as { s: number | null };
-    return row.s ?? this.last + 1;
-  }
-
   private headInStmts = new Map<string, Statement>();
 
   /**

@@ -54,7 +54,7 @@ export interface Subscription {
 export type StreamEventMode = (typeof streamEventModes)[number];
 
 /** `/v1/stream` frames: the SSE id is `<seq>@<epoch>`, the event name the type (or none, `events=message`). */
-export const streamFormats: Record<StreamEventMode, FrameFormat> = {
+const streamFormats: Record<StreamEventMode, FrameFormat> = {
   named: { name: 'named', frame: (e) => sseFrame(e.event.type, e.json, { seq: e.event.seq, epoch: e.epoch }) },
   message: { name: 'message', frame: (e) => sseFrame(null, e.json, { seq: e.event.seq, epoch: e.epoch }) },
 };

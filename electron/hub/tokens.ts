@@ -24,7 +24,7 @@ export interface TokenRow {
 }
 
 /** Secrets are random, so a fast hash is enough: it only has to make a leaked database useless. */
-export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
 const newSecret = (prefix: string) => `${prefix}_${randomBytes(32).toString('base64url')}`;
 
 export const BOOTSTRAP_ADMIN_ID = 'tok_admin';
