@@ -108,6 +108,7 @@ async function startEmbedded(userData: string): Promise<{ hub: DesktopHub; signI
     portOverride: Number.isInteger(portOverride) ? portOverride : undefined,
     // As for `relaydesk serve`; unset, a fresh random one is minted that only this process knows.
     adminToken: process.env.RELAYDESK_ADMIN_TOKEN || undefined,
+    mercureKeys: { publisher: process.env.MERCURE_PUBLISHER_JWT_KEY || undefined, subscriber: process.env.MERCURE_SUBSCRIBER_JWT_KEY || undefined },
   });
   // Set at once, so a failure below (the demo, the sign-in) still shuts this hub down.
   desktop = started;

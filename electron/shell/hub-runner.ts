@@ -18,6 +18,8 @@ export interface DesktopHubOptions {
   /** Tests and RELAYDESK_PORT override the stored port. */
   portOverride?: number;
   adminToken?: string;
+  /** Mercure JWT keys (from the environment, never stored); with one, the hub speaks Mercure as the settings say. */
+  mercureKeys?: { publisher?: string; subscriber?: string };
 }
 
 export interface DesktopHub {
@@ -42,8 +44,13 @@ export function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-function withSettings(opts: HubOptions, s: Settings, port: number): HubOptions {
-  return { ...opts, port, retention: { ...opts.retention, maxAgeMs: s.retention_days * 24 * 3600_000, maxEvents: s.retention_max_events } };
+function withSettings(opts: HubOptions, s: Settings, port: number, keys: DesktopHubOptions['mercureKeys'] = {}): HubOptions {
+  return {
+    ...opts,
+    port,
+    retention: { ...opts.retention, maxAgeMs: s.retention_days * 24 * 3600_000, maxEvents: s.retention_max_events },
+    ...(keys.publisher || keys.subscriber ? { mercure: { publisherKey: keys.publisher, subscriberKey: keys.subscriber, ...s.mercure } } : {}),
+  };
 }
 
 export async function startDesktopHub(o: DesktopHubOptions): Promise<DesktopHub> {
@@ -73,14 +80,14 @@ export async function startDesktopHub(o: DesktopHubOptions): Promise<DesktopHub>
           reason = `port ${wanted} is in use`;
           port = 0;
         }
-        return withSettings(opts, settings, port);
+        return withSettings(opts, settings, port, o.mercureKeys);
       },
     });
     return { hub, url: hub.url, adminToken: hub.adminToken, port: { wanted, actual: hub.port, fellBack: port !== wanted, reason } };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw err;
     // Lost the race for the port between the probe and listen (that hub closed itself): take any port.
-    const hub = await Hub.start(base, { configure: (opts) => withSettings(opts, settings, 0) });
+    const hub = await Hub.start(base, { configure: (opts) => withSettings(opts, settings, 0, o.mercureKeys) });
     return { hub, url: hub.url, adminToken: hub.adminToken, port: { wanted, actual: hub.port, fellBack: true, reason: `port ${wanted} is in use` } };
   }
 }

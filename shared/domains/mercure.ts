@@ -9,6 +9,10 @@ import { defineDomain, str } from './define.ts';
 
 export const MERCURE_UPDATE = 'mercure.update';
 
+/** The JWT algorithms a hub verifies Mercure tokens with: an HMAC secret, or an RSA public key. */
+export const MERCURE_ALGS = ['HS256', 'RS256'] as const;
+export type MercureAlg = (typeof MERCURE_ALGS)[number];
+
 /** The `data` of a `mercure.update` event: the update as the publisher sent it, but its topics. */
 export const mercureUpdateData = z.looseObject({
   /** The update's id, sent as the SSE `id` (the publisher's, or a generated `urn:uuid:`). */

@@ -5,9 +5,9 @@ import { HubError } from '../errors.ts';
 import { readCookie } from '../http/auth.ts';
 import { isWildcardCrossOrigin } from '../http/security.ts';
 import { selectorProblem } from '../../../shared/topic-selector.ts';
+import { MERCURE_ALGS, type MercureAlg } from '../../../shared/domains/mercure.ts';
 
-export const MERCURE_ALGS = ['HS256', 'RS256'] as const;
-export type MercureAlg = (typeof MERCURE_ALGS)[number];
+export { MERCURE_ALGS, type MercureAlg };
 
 /** The Mercure protocol on the hub: off unless a key is given (see config.ts). */
 export interface MercureOptions {

@@ -101,3 +101,23 @@ describe('starting the desktop hub', () => {
     expect(await portFree(port)).toBe(true);
   });
 });
+
+describe('the desktop hub speaks Mercure as the settings say, with keys from the environment', () => {
+  it('is off without a key, and on with one, anonymous and subscriptions as stored', async () => {
+    const dir = tempDir();
+    const off = await startDesktopHub({ dataDir: dir, logLevel: 'silent', portOverride: 0 });
+    expect(off.hub.mercure).toBeUndefined();
+    const access = hubSettingsAccess(off.hub, () => off.url, () => off.adminToken);
+    await access.put({ ...access.get(), mercure: { alg: 'HS256', anonymous: true, subscriptions: true } });
+    await off.hub.close();
+
+    const on = await startDesktopHub({ dataDir: dir, logLevel: 'silent', portOverride: 0, mercureKeys: { publisher: 'desktop-mercure-key-desktop-mercure-key' } });
+    cleanup.push(() => on.hub.close());
+    expect(on.hub.mercure?.opts).toMatchObject({ anonymous: true, subscriptions: true, alg: 'HS256' });
+    // An anonymous subscriber is let in, as the stored setting says.
+    const res = await fetch(`${on.url}/.well-known/mercure?topic=x`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    // The key is nowhere in what any token can read.
+    expect(JSON.stringify((await api(on.url, '/v1/settings', { token: on.adminToken })).body)).not.toContain('desktop-mercure-key');
+  });
+});
