@@ -329,3 +329,31 @@ describe('Mercure subscriptions API and events', () => {
     expect((await get(doc.id)).status).toBe(404);
   });
 });
+
+describe('Mercure and the CORS allow-list', () => {
+  it('ignores the cookie on requests admitted only by --cors-origin *, and keeps query tokens out of the log', async () => {
+    const lines: string[] = [];
+    const { Writable } = await import('node:stream');
+    const logDestination = new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) });
+    const h = await startTestHub({ ...hubOpts, corsOrigins: ['*'], logLevel: 'debug', logDestination, mercure: mercure({ anonymous: true }) });
+    try {
+      const token = await mercureJwt({ subscribe: ['*'] });
+      const foreign = { origin: 'http://elsewhere.example', cookie: `mercureAuthorization=${token}` };
+      const viaCookie = await subscribe(h.url, ['c'], { headers: foreign }).open();
+      const viaHeader = await subscribe(h.url, ['c'], { headers: { origin: 'http://elsewhere.example' }, token }).open();
+      await mercurePublish(h.url, { topic: 'c', data: 'private', private: 'on' }, publisher);
+      await mercurePublish(h.url, { topic: 'c', data: 'public' }, publisher);
+      await Promise.all([viaCookie.waitFor(1), viaHeader.waitFor(2)]);
+      // The cookie counted for nothing (an anonymous subscriber); a header token still works.
+      expect(viaCookie.received.map((m) => m.data)).toEqual(['public']);
+      expect(viaHeader.received.map((m) => m.data)).toEqual(['private', 'public']);
+
+      const refused = await fetch(`${h.url}${HUB_PATH}?topic=x&authorization=${await mercureJwt({ subscribe: ['*'] }, { key: 'wrong-wrong-wrong-wrong-wrong-wrong' })}`);
+      expect(refused.status).toBe(401);
+      expect(lines.some((l) => l.includes('authorization=[redacted]'))).toBe(true);
+      expect(lines.some((l) => /authorization=eyJ/.test(l))).toBe(false);
+    } finally {
+      await h.stop();
+    }
+  });
+});

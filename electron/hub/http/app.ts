@@ -20,7 +20,8 @@ import type { ErrorBody } from '../../../shared/api.ts';
 
 /** Query strings never reach the logs with a token in them. */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:access_token|code)=)[^&]*/g, '$1[redacted]');
+  // `authorization` is a Mercure subscriber's JWT (routes/mercure.ts).
+  return url.replace(/([?&](?:access_token|code|authorization)=)[^&]*/gi, '$1[redacted]');
 }
 
 export interface RouteContext {
