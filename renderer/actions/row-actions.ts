@@ -71,7 +71,7 @@ export const eventActionKey = (seq: number) => `event:${seq}`;
  * itself, the name the button's id, the params its params, under the event's scope keys (so the
  * request reaches the backends of that scope, usually the publisher).
  */
-export function eventActionRequest(ev: Pick<HubEvent, 'seq' | 'id' | 'type' | 'store_id' | 'user_id' | 'strategy_id' | 'tenant_id'>, a: EventAction) {
+export function eventActionRequest(ev: Pick<HubEvent, 'seq' | 'id' | 'type' | 'store_id' | 'user_id' | 'strategy_id' | 'tenant_id' | 'topics'>, a: EventAction) {
   return {
     action_id: `act-${crypto.randomUUID()}`,
     name: a.id,
@@ -80,8 +80,10 @@ export function eventActionRequest(ev: Pick<HubEvent, 'seq' | 'id' | 'type' | 's
     ...(ev.store_id !== null ? { store_id: ev.store_id } : {}),
     ...(ev.user_id !== null ? { user_id: ev.user_id } : {}),
     ...(ev.strategy_id !== null ? { strategy_id: ev.strategy_id } : {}),
-    // A tenant's event is acted on in its tenant: a tenant-scoped operator is refused without it.
+    // The event's tenant and topics too: a tenant- or topic-scoped operator who sees the event by
+    // them is refused without them, and the request reaches the topic's subscribers.
     ...(ev.tenant_id != null ? { tenant_id: ev.tenant_id } : {}),
+    ...(ev.topics != null ? { topics: ev.topics } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { scopeKey } from '../scope.ts';
+import { topicsSchema } from '../topic-selector.ts';
 import { defineDomain, str, type Data } from './define.ts';
 
 // Actions travel the other way from every other domain: an operator asks, the hub records the ask
@@ -144,8 +145,10 @@ export const actionRequestSchema = z
     store_id: scopeKey.optional(),
     user_id: scopeKey.optional(),
     strategy_id: scopeKey.optional(),
-    /** The target's tenant, for targets that belong to one (a hospital's swap). */
+    /** The target's tenant and topics (a hospital's swap, a ward's topic): the request lives in the
+     * tenant and reaches the topic's subscribers. */
     tenant_id: scopeKey.optional(),
+    topics: topicsSchema.optional(),
   })
   .strict();
 export type ActionRequest = z.input<typeof actionRequestSchema>;

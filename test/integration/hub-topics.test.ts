@@ -176,3 +176,25 @@ describe('scoped admins and tenants/topics', () => {
     expect(r.body.error.fields[0].path).toBe('scope.subscribe_topics.1');
   });
 });
+
+describe('actions under a tenant and topics', () => {
+  it('lets a tenant- and topic-scoped operator act on what it sees, in its tenant and topics only', async () => {
+    const op = await createToken(t.url, 'operator', { tenant_id: 'acme', subscribe_topics: [WARD('{id}')] });
+    const ask = (extra: Record<string, unknown>) =>
+      api(t.url, '/v1/actions', { token: op, body: { name: 'ward.check', target: { type: 'x.ward.note', id: 'n-1' }, params: {}, ...extra } });
+    const ok = await ask({ action_id: 'act-ward-1', tenant_id: 'acme', topics: [WARD(5)] });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(202);
+    const req = (await allEvents(t.url, op)).find((e) => e.id === 'act-ward-1');
+    expect(req).toMatchObject({ type: 'action.requested', tenant_id: 'acme', topics: [WARD(5)] });
+    expect((await api(t.url, '/v1/actions/act-ward-1', { token: op })).status).toBe(200);
+    const otherTenant = await ask({ tenant_id: 'globex', topics: [WARD(5)] });
+    expect(otherTenant.status).toBe(403);
+    expect(otherTenant.body.error.fields[0].path).toBe('tenant_id');
+    const noTopic = await ask({ tenant_id: 'acme' });
+    expect(noTopic.status).toBe(403);
+    expect(noTopic.body.error.fields[0].path).toBe('topics');
+    // Another tenant's operator does not see the action at all.
+    const other = await createToken(t.url, 'operator', { tenant_id: 'globex' });
+    expect((await api(t.url, '/v1/actions/act-ward-1', { token: other })).status).toBe(404);
+  });
+});

@@ -26,11 +26,11 @@ export function actionRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
     mayAct(p);
     limiter.take(p);
     const body = parseWith(actionRequestSchema, req.body, 'body');
-    const keys = { store_id: body.store_id ?? null, user_id: body.user_id ?? null, strategy_id: body.strategy_id ?? null, tenant_id: body.tenant_id ?? null };
+    const keys = { store_id: body.store_id ?? null, user_id: body.user_id ?? null, strategy_id: body.strategy_id ?? null, tenant_id: body.tenant_id ?? null, topics: body.topics ?? null };
     const outside = scopeViolation(p.scope, keys);
     if (outside)
       throw forbidden(`the action's target is outside this token's scope (${describeScope(p.scope)}); nothing was requested`, [
-        { path: outside, reason: `outside this token's scope (${outside === 'topics' ? 'no topics' : (keys[outside] ?? 'missing')})` },
+        { path: outside, reason: `outside this token's scope (${outside === 'topics' ? (keys.topics?.join(' ') ?? 'no topics') : (keys[outside] ?? 'missing')})` },
       ]);
     const actionId = body.action_id ?? `act_${randomUUID()}`;
     const label = hub.tokens.get(p.tokenId)?.label ?? undefined;
@@ -51,6 +51,7 @@ export function actionRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
       ...(body.user_id !== undefined ? { user_id: body.user_id } : {}),
       ...(body.strategy_id !== undefined ? { strategy_id: body.strategy_id } : {}),
       ...(body.tenant_id !== undefined ? { tenant_id: body.tenant_id } : {}),
+      ...(body.topics !== undefined ? { topics: body.topics } : {}),
       priority: 'high',
     });
     if (!checked.ok) throw new HubError(422, 'validation_failed', 'invalid action request', checked.errors);
