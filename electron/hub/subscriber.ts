@@ -161,7 +161,9 @@ export class Subscriber {
     return this.spec.filters.store_id?.length ? this.spec.filters.store_id : this.spec.scope.store_ids;
   }
   get scopeLabel(): string {
-    return describeScope({ user_id: this.users?.join('|'), strategy_ids: this.strategies, store_ids: this.stores });
+    const tenant = this.spec.filters.tenant_id?.length ? this.spec.filters.tenant_id.join('|') : this.spec.scope.tenant_id;
+    const topics = this.spec.filters.topic?.length ? this.spec.filters.topic : this.spec.scope.subscribe_topics;
+    return describeScope({ user_id: this.users?.join('|'), strategy_ids: this.strategies, store_ids: this.stores, tenant_id: tenant, subscribe_topics: topics });
   }
 
   /** Events framed in this subscription's format, concatenated (a page read from the log). */
