@@ -38,9 +38,10 @@ const cols: Column<HubEvent>[] = [
     width: 'minmax(12rem,3fr)',
     render: (e) =>
       e.actions?.length ? (
+        // Buttons first: a narrow column (the inspector open) cuts the text, never the buttons.
         <span className="summary-with-actions">
-          <span className="summary-text">{describeEvent(e)}</span>
           <EventActions ev={e} compact />
+          <span className="summary-text">{describeEvent(e)}</span>
         </span>
       ) : (
         describeEvent(e)

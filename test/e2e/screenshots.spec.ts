@@ -70,6 +70,18 @@ function seed() {
   events.push({ type: 'mail.sync.completed', user_id: 'u1', data: { account: 'kitchen@example.com', new_count: 4, duration_ms: 820 } });
   events.push({ type: 'mail.sync.error', user_id: 'u1', data: { account: 'office@example.com', error: 'IMAP: authentication failed', retry_in_s: 60 } });
   events.push({ type: 'store.order.updated', store_id: 12, priority: 'high', data: { order_id: '1041', status: 'preparing', note: 'Allergy: peanuts' } });
+  // A publisher's own buttons on an event: the live view and the notification centre show them.
+  events.push({
+    id: 'deploy-42-failed',
+    type: 'x.deploy.failed',
+    store_id: 12,
+    priority: 'urgent',
+    data: { service: 'kiosk-api', version: 'v42', host: 'web-7', error: 'health check failed' },
+    actions: [
+      { id: 'deploy.rollback', label: 'Roll back', style: 'danger', confirm: 'Roll kiosk-api on web-7 back to v41?', params: { to: 'v41' } },
+      { id: 'deploy.retry', label: 'Retry', style: 'primary' },
+    ],
+  });
   return events;
 }
 
@@ -98,7 +110,8 @@ test('screenshots of every view, light and dark', async ({ page }) => {
     for (const v of ['orders', 'trading', 'mail', 'live', 'stats', 'alerts']) {
       await page.getByTestId(`tab-${v}`).click();
       await expect(page.getByTestId(`view-${v}`)).toBeVisible();
-      if (v === 'live') await page.locator('[data-testid="live-table"] .vbody [role="row"]').nth(2).click();
+      // The newest row is the failed deploy with its publisher's buttons: the inspector shows them too.
+      if (v === 'live') await page.locator('[data-testid="live-table"] .vbody [role="row"]').first().locator('.summary-text').click();
       if (v === 'stats') await page.waitForTimeout(4_500); // a few samples for the sparklines
       // One notice read (the mark is the hub's, so the second theme shows it too): read and unread side by side.
       if (v === 'alerts' && theme === 'dark') {
@@ -109,4 +122,39 @@ test('screenshots of every view, light and dark', async ({ page }) => {
     }
   }
   await rx.close();
+});
+
+test('screenshots of the action history and a confirmation, light and dark', async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const op = await api(hub.url, '/v1/tokens', { body: { role: 'operator', scope: { store_ids: ['12'] }, label: 'floor manager' } });
+  const oc = await api(hub.url, '/v1/tokens', { body: { role: 'operator', scope: {}, label: 'on-call (ops)' } });
+  const ask = (token: string, id: string, name: string, target: Record<string, unknown>, params: Record<string, unknown>, keys: Record<string, unknown> = { store_id: 12 }) =>
+    api(hub.url, '/v1/actions', { body: { action_id: id, name, target, params, ...keys }, token });
+  await ask(op.body.token, 'shot-1', 'order.status', { type: 'store.order', id: '1043' }, { status: 'preparing' });
+  await ask(op.body.token, 'shot-2', 'order.status', { type: 'store.order', id: '1041' }, { status: 'cancelled', reason: 'customer left' });
+  await ask(oc.body.token, 'shot-3', 'deploy.rollback', { type: 'x.deploy.failed', id: 'deploy-42-failed' }, { to: 'v41' });
+  await ask(oc.body.token, 'shot-4', 'trading.order.cancel', { type: 'trading.order', id: 'T104' }, {}, { user_id: 'u1', strategy_id: 2 });
+  const last = await ask(op.body.token, 'shot-5', 'order.status', { type: 'store.order', id: '1044' }, { status: 'served' });
+  expect(last.status, JSON.stringify(last.body)).toBe(202);
+  await publish(hub.url, [
+    { type: 'action.accepted', store_id: 12, data: { action_id: 'shot-1' } },
+    { type: 'action.completed', store_id: 12, data: { action_id: 'shot-1' } },
+    { type: 'action.rejected', store_id: 12, data: { action_id: 'shot-2', reason: 'order 1041 is preparing; the kitchen has started it' } },
+    { type: 'action.accepted', store_id: 12, data: { action_id: 'shot-3', message: 'rolling back' } },
+    { type: 'action.failed', user_id: 'u1', strategy_id: 2, data: { action_id: 'shot-4', error: 'exchange timeout' } },
+  ]);
+  await login(page, hub);
+  for (const theme of ['dark', 'light'] as const) {
+    if ((await page.locator('html').getAttribute('data-theme')) !== theme) await page.getByTestId('theme-toggle').click();
+    await page.getByTestId('tab-actions').click();
+    await expect(page.getByTestId('history-row')).toHaveCount(5);
+    await page.screenshot({ path: `${OUT}actions-${theme}.png` });
+  }
+  // The confirmation a publisher's "Roll back" asks for, over the notification centre.
+  await page.getByTestId('tab-alerts').click();
+  await page.locator('[data-testid="notice"]').filter({ hasText: 'x.deploy.failed' }).getByRole('button', { name: 'Roll back' }).click();
+  await expect(page.getByTestId('confirm-action')).toBeVisible();
+  await page.screenshot({ path: `${OUT}confirm-action-light.png` });
+  await page.getByTestId('confirm-no').click();
 });
