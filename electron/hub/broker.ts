@@ -251,6 +251,11 @@ export class Broker {
         if (this.closing) return;
         for (const sub of subs.slice(i, i + this.heartbeatSlice)) {
           if (sub.closed || sub.checkStall(now)) continue;
+          const own = sub.subscription.format.heartbeat;
+          if (own !== undefined) {
+            sub.write(own, 0);
+            continue;
+          }
           let frame = frames.get(sub.headSeq);
           if (!frame) frames.set(sub.headSeq, (frame = Buffer.from(`: heartbeat\n` + sseFrame(CONTROL.heartbeat, JSON.stringify({ time, head_seq: sub.headSeq })))));
           sub.write(frame, 0);

@@ -37,6 +37,11 @@ export interface StreamSpec {
 export interface FrameFormat {
   readonly name: string;
   frame(e: LoggedEvent): string;
+  /**
+   * The heartbeat for dialects that know no `heartbeat` event (a comment, e.g. `:\n\n`); absent,
+   * the hub's own: a comment and a `heartbeat` event carrying the connection's head.
+   */
+  readonly heartbeat?: string;
 }
 
 /**

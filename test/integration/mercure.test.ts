@@ -357,3 +357,20 @@ describe('Mercure and the CORS allow-list', () => {
     }
   });
 });
+
+describe('Mercure heartbeats', () => {
+  it('are comments only, as Mercure hubs send them', async () => {
+    const h = await startTestHub({ ...hubOpts, heartbeatMs: 100, mercure: mercure({ anonymous: true }) });
+    try {
+      const res = await fetch(`${h.url}${HUB_PATH}?topic=hb`);
+      const reader = res.body!.getReader();
+      let text = '';
+      while ((text.match(/:\n\n/g) ?? []).length < 3) text += new TextDecoder().decode((await reader.read()).value);
+      await reader.cancel();
+      expect(text).not.toContain('event:');
+      expect(text.replace(/:\n\n/g, '')).toBe('');
+    } finally {
+      await h.stop();
+    }
+  });
+});

@@ -9,6 +9,8 @@ const REPLAY_PAGE_EVENTS = 500;
 /** Mercure frames: the update's own id, its type as the event name, its data line by line. */
 export const updateFormat: FrameFormat = {
   name: 'mercure',
+  // A comment, as Mercure hubs send: a Mercure client has no use for the hub's heartbeat event.
+  heartbeat: ':\n\n',
   frame: (e) => {
     const u = updateOf(e.event);
     // The subscription's match admits updates only; anything else here is a bug, not a client's.
