@@ -4,7 +4,7 @@ import { actionAcceptedResponse } from '../../shared/domains/action.ts';
 import type { CallState, SwapState } from '../../shared/domains/schedule.ts';
 import { useConsole } from '../app/context.ts';
 import { SnapshotNotice } from '../app/SnapshotNotice.tsx';
-import { useNow } from '../app/hooks.ts';
+import { isString, useNow, usePersistent } from '../app/hooks.ts';
 import { VirtualTable, type Column } from '../app/VirtualTable.tsx';
 import { hubPost } from '../app/connection.ts';
 import { useSlices } from '../stream/store.ts';
@@ -53,8 +53,11 @@ export function ScheduleView() {
     }
   };
 
-  const { calls, swaps, schedules } = useMemo(
+  // One ward's desk, as a ward's topic fans its events out; remembered across reloads.
+  const [wardFilter, setWardFilter] = usePersistent<string>('relaydesk.schedule.ward', '', isString);
+  const { calls, swaps, schedules, wards } = useMemo(
     () => ({
+      wards: [...new Map([...store.tables.schedule.values(), ...store.tables.swap.values(), ...store.tables.emergency_call.values()].map((r) => [str(r.data.ward_id), wardOf(r)])).entries()].sort((a, b) => a[1].localeCompare(b[1])),
       calls: [...store.tables.emergency_call.values()].sort((a, b) => CALL_RANK[str(a.data.state) as CallState] - CALL_RANK[str(b.data.state) as CallState] || b.seq - a.seq),
       swaps: [...store.tables.swap.values()].sort((a, b) => SWAP_RANK[str(a.data.state) as SwapState] - SWAP_RANK[str(b.data.state) as SwapState] || b.seq - a.seq),
       schedules: [...store.tables.schedule.values()].sort((a, b) => wardOf(a).localeCompare(wardOf(b)) || str(b.data.period_start).localeCompare(str(a.data.period_start))),
@@ -62,6 +65,10 @@ export function ScheduleView() {
     // `version` moves whenever the store mutates its tables in place.
     [version, store],
   );
+
+  // A remembered ward that no longer has rows must not hide everything.
+  const ward = wards.some(([id]) => id === wardFilter) ? wardFilter : '';
+  const inWard = (r: ProjectionRow) => !ward || str(r.data.ward_id) === ward;
 
   const swapCols: Column<ProjectionRow>[] = [
     {
@@ -121,10 +128,21 @@ export function ScheduleView() {
 
   return (
     <section className="schedule" data-testid="schedule">
+      <label className="ward-filter">
+        Ward{' '}
+        <select value={ward} onChange={(e) => setWardFilter(e.target.value)} data-testid="ward-filter">
+          <option value="">All wards</option>
+          {wards.map(([id, name]) => (
+            <option key={id} value={id}>
+              {name}
+            </option>
+          ))}
+        </select>
+      </label>
       <h2 className="section-title">Emergency calls</h2>
       <div className="call-strip" data-testid="emergency-calls">
-        {calls.length === 0 && <span className="muted">No emergency calls.</span>}
-        {calls.map((c) => {
+        {calls.filter(inWard).length === 0 && <span className="muted">No emergency calls.</span>}
+        {calls.filter(inWard).map((c) => {
           const st = str(c.data.state) as CallState;
           const a = store.rowActions.forKey(c.key);
           return (
@@ -183,12 +201,12 @@ export function ScheduleView() {
       )}
       <SnapshotNotice field="swaps" noun="swaps" />
       <div className="pane">
-        <VirtualTable rows={swaps} columns={swapCols} rowKey={(r) => r.key} rowHeight={44} label="Shift swaps" testId="swap-list" empty="No swap requests." rowClass={(r) => (r.data.state === 'requested' ? 'prio-row-high' : '')} />
+        <VirtualTable rows={swaps.filter(inWard)} columns={swapCols} rowKey={(r) => r.key} rowHeight={44} label="Shift swaps" testId="swap-list" empty="No swap requests." rowClass={(r) => (r.data.state === 'requested' ? 'prio-row-high' : '')} />
       </div>
 
       <h2 className="section-title">Schedules</h2>
       <div className="pane pane-schedules">
-        <VirtualTable rows={schedules} columns={scheduleCols} rowKey={(r) => r.key} rowHeight={40} label="Schedules" testId="schedule-list" empty="No schedule published yet." />
+        <VirtualTable rows={schedules.filter(inWard)} columns={scheduleCols} rowKey={(r) => r.key} rowHeight={40} label="Schedules" testId="schedule-list" empty="No schedule published yet." />
       </div>
     </section>
   );

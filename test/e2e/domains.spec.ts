@@ -119,6 +119,14 @@ test('Schedule view: approve and reject swaps and accept an emergency call, answ
     await expect(card).toContainText('filled');
     await expect(card).toContainText('last accepted by e2e operator');
     await expect(card.getByTestId('emergency-accept')).toHaveCount(0);
+
+    // One ward's desk: the ICU's swaps, not the Emergency ward's call.
+    await sched.getByTestId('ward-filter').selectOption('icu');
+    await expect(sched.getByTestId('emergency-call')).toHaveCount(0);
+    await expect(sched.getByTestId('swap-list').locator(ROWS)).toHaveCount(2);
+    await sched.getByTestId('ward-filter').selectOption('er');
+    await expect(sched.getByTestId('emergency-call')).toHaveCount(1);
+    await expect(sched.getByTestId('swap-list').locator(ROWS)).toHaveCount(0);
   } finally {
     await demo.stop();
   }
