@@ -211,3 +211,29 @@ describe('webhook outbox across a SIGKILL', () => {
     expect(repeats).toBeLessThanOrEqual(1);
   });
 });
+
+describe('webhooks scoped to a tenant and topics', () => {
+  it('delivers only the tenant\'s events whose topics its selectors match, and a scoped admin cannot widen it', async () => {
+    const h = await hubWith();
+    const rx = await receiver();
+    await rx.listen();
+    const ep = await addEndpoint(h.url, { url: rx.url, types: ['x.*'], scope: { tenant_id: 'acme', subscribe_topics: ['wards/{id}'] } });
+    rx.setSecret(ep.secret);
+    const sent = await publish(h.url, [
+      { id: 'w-1', type: 'x.ward.note', tenant_id: 'acme', topics: ['wards/1'], data: {} },
+      { id: 'w-2', type: 'x.ward.note', tenant_id: 'globex', topics: ['wards/1'], data: {} },
+      { id: 'w-3', type: 'x.ward.note', tenant_id: 'acme', topics: ['beds/1'], data: {} },
+      { id: 'w-4', type: 'x.ward.note', tenant_id: 'acme', data: {} },
+      { id: 'w-5', type: 'x.ward.note', tenant_id: 'acme', topics: ['beds/2', 'wards/2'], data: {} },
+    ]);
+    await until(() => rx.applied.length === 2, 'two deliveries');
+    await new Promise((r) => setTimeout(r, 300));
+    // The webhook-id names the hub and the event's seq.
+    const seqs = sent.body.results.map((r: { seq: number }) => r.seq);
+    expect(rx.applied.map((a) => Number(a.id.split('_').pop()))).toEqual([seqs[0], seqs[4]]);
+    const admin = await createToken(h.url, 'admin', { tenant_id: 'acme', subscribe_topics: ['wards/{id}'] });
+    const wider = await api(h.url, '/v1/webhooks', { method: 'POST', token: admin, body: { url: rx.url, types: ['x.*'], scope: { tenant_id: 'acme' } } });
+    expect(wider.status).toBe(403);
+    expect(wider.body.error.fields.map((f: { path: string }) => f.path)).toEqual(['scope.subscribe_topics']);
+  });
+});
