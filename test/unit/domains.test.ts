@@ -20,7 +20,7 @@ describe('the domain registry', () => {
     expect(stateFields).toEqual({ store_order: 'store_orders', trading_order: 'trading_orders', position: 'positions', mail: 'mail', mail_sync: 'mail_sync', job: 'jobs', schedule: 'schedules', swap: 'swaps', emergency_call: 'emergency_calls' });
     expect(stateViews).toEqual({ orders: ['store_order', 'trading_order'], positions: ['position'], mail: ['mail', 'mail_sync'], jobs: ['job'], schedule: ['schedule', 'swap', 'emergency_call'] });
     expect(SNAPSHOT_CAPS).toEqual({ store_order: 5_000, trading_order: 5_000, position: 5_000, mail: 1_000, mail_sync: 5_000, job: 5_000, schedule: 2_000, swap: 5_000, emergency_call: 2_000 });
-    expect(REQUIRED_KEYS).toEqual({ store: ['store_id'], trading: ['user_id', 'strategy_id'], mail: ['user_id'], action: [], job: [], schedule: ['tenant_id'] });
+    expect(REQUIRED_KEYS).toEqual({ store: ['store_id'], trading: ['user_id', 'strategy_id'], mail: ['user_id'], action: [], job: [], schedule: ['tenant_id'], mercure: [] });
     expect(KNOWN_TYPES).toEqual(BUILTIN_DOMAINS.flatMap((d) => Object.keys(d.types)));
   });
 
