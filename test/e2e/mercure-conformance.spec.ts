@@ -181,3 +181,25 @@ test.describe('Mercure from another origin, through the CORS allow-list', () => 
   });
 });
 
+
+test.describe('Mercure updates in the console', () => {
+  test('the live view shows an update with its topics and its data', async ({ page }) => {
+    const { startTestHub } = await import('../helpers/hub.ts');
+    const { login, RENDERER_DIR } = await import('./fixtures.ts');
+    const hub = await startTestHub({ rendererDir: RENDERER_DIR, heartbeatMs: 1_000, retryMs: 500, mercure: { publisherKey: MERCURE_KEY, alg: 'HS256', anonymous: false, subscriptions: false } });
+    try {
+      await page.setViewportSize({ width: 1440, height: 600 });
+      await login(page, hub, 'admin', {}, 'live');
+      const form = new URLSearchParams([['topic', 'https://example.net/books/1'], ['topic', 'https://example.net/authors/7'], ['data', '{"title":"Dune",\n"stock":3}']]);
+      const r = await fetch(`${hub.url}/.well-known/mercure`, { method: 'POST', headers: { authorization: `Bearer ${PUBLISHER}` }, body: form });
+      expect(r.status).toBe(200);
+      const row = page.getByTestId('live-table').locator('.vbody [role="row"]').filter({ hasText: 'mercure.update' });
+      await expect(row).toHaveCount(1);
+      await expect(row.getByTestId('live-topics')).toHaveAttribute('title', 'https://example.net/books/1\nhttps://example.net/authors/7');
+      await expect(row).toContainText('https://example.net/books/1 (+1): {"title":"Dune", "stock":3}');
+      await page.screenshot({ path: test.info().outputPath('mercure-live.png') });
+    } finally {
+      await hub.stop();
+    }
+  });
+});
