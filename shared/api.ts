@@ -71,6 +71,7 @@ export const historyPageSchema = z.object({
   /** The page ended at its `limit` ('rows') or at HISTORY_PAGE_MAX_BYTES ('bytes'); null otherwise. */
   truncated: pageCutSchema,
 });
+export type HistoryPage = z.infer<typeof historyPageSchema>;
 
 /**
  * Hub stats. A scoped admin gets its scope's view: `scope` is its scope, `head_seq` its scope's

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { ControlPlane, ControlReplicator } from './control.ts';
 import type { ValidEvent } from '../../shared/events.ts';
 import type { ForceDisconnect } from '../../shared/wire.ts';
@@ -31,6 +32,11 @@ export interface BusEngine {
   whenEpoch?(epoch: string, timeoutMs: number): Promise<boolean>;
   /** Engines shared by several hubs spread token and strategy changes to all of them. */
   readonly control?: ControlReplicator;
+  /**
+   * Engines shared by several hubs keep the API rate limits there too (a fail-fast connection and
+   * a key prefix), so a token gets its limit once across all hubs, not once per hub.
+   */
+  rateLimitStore?(): { redis: Redis; prefix: string };
   close(): Promise<void>;
 }
 

@@ -162,26 +162,28 @@ export type ActionState = (typeof actionStates)[number];
 export const FINAL_ACTION_STATES: readonly ActionState[] = ['rejected', 'completed', 'failed', 'timed_out'];
 
 /** GET /v1/actions/:action_id. */
-export interface ActionStatus {
-  action_id: string;
-  state: ActionState;
-  name: string;
-  target: z.output<typeof actionTarget>;
-  params: Record<string, unknown>;
-  requested_by: string;
-  requested_by_label?: string;
-  store_id: string | null;
-  user_id: string | null;
-  strategy_id: string | null;
-  requested_seq: number;
-  requested_at: string;
+export const actionStatusSchema = z.object({
+  action_id: z.string(),
+  state: z.enum(actionStates),
+  name: z.string(),
+  target: z.object({ type: z.string(), id: z.string(), seq: z.number().int().positive().optional() }),
+  params: z.record(z.string(), z.unknown()),
+  requested_by: z.string(),
+  requested_by_label: z.string().optional(),
+  store_id: z.string().nullable(),
+  user_id: z.string().nullable(),
+  strategy_id: z.string().nullable(),
+  requested_seq: z.number().int().positive(),
+  requested_at: z.string(),
   /** Webhook endpoints that have delivered the request (a 2xx); streams are not counted. */
-  delivered_to: string[];
+  delivered_to: z.array(z.string()),
   /** Every outcome event so far, oldest first. */
-  outcomes: { type: string; seq: number; at: string; data: Record<string, unknown> }[];
-  reason?: string;
-  error?: string;
-}
+  outcomes: z.array(z.object({ type: z.string(), seq: z.number().int().positive(), at: z.string(), data: z.record(z.string(), z.unknown()) })),
+  reason: z.string().optional(),
+  error: z.string().optional(),
+});
+export type ActionStatus = z.infer<typeof actionStatusSchema>;
+export const actionParams = z.object({ action_id: actionIdSchema });
 
 /** GET /v1/actions: the action history, newest first, in the caller's scope. */
 export const actionListQuerySchema = z
@@ -211,8 +213,9 @@ export const actionListQuerySchema = z
   })
   .strict();
 
-export interface ActionList {
-  actions: ActionStatus[];
+export const actionListSchema = z.object({
+  actions: z.array(actionStatusSchema),
   /** Pass as `cursor` for older actions; null when there are none. A page may be short when filters match little. */
-  next_cursor: string | null;
-}
+  next_cursor: z.string().nullable(),
+});
+export type ActionList = z.infer<typeof actionListSchema>;

@@ -441,6 +441,12 @@ export class RedisEngine implements BusEngine {
     return results;
   }
 
+  rateLimitStore(): { redis: Redis; prefix: string } {
+    // The command connection fails fast while Redis is away (no offline queue), so a request is
+    // never held waiting for the limiter; the limiter then lets it through.
+    return { redis: this.cmd, prefix: `${this.o.prefix}:rate:` };
+  }
+
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;

@@ -5,7 +5,10 @@ import { HubError, isStorageError, storageUnavailable } from '../errors.ts';
 import { registerBodyParsers } from './body.ts';
 import { registerSecurity } from './security.ts';
 import { guardConnections } from './connections.ts';
-import { RateLimiter } from './auth.ts';
+import { registerAuth } from './auth.ts';
+import { registerRateLimit, type RateCharger } from './rate-limit.ts';
+import { registerContract, validationError } from './contract.ts';
+import { registerApiDocs } from './docs.ts';
 import { publishRoutes } from './routes/publish.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { queryRoutes } from './routes/query.ts';
@@ -26,7 +29,8 @@ export function redactUrl(url: string): string {
 
 export interface RouteContext {
   hub: Hub;
-  limiter: RateLimiter;
+  /** Charges a read's rows and bytes to the caller's rate limit (requests are counted by the rate-limit hook). */
+  limiter: RateCharger;
 }
 
 /**
@@ -54,10 +58,12 @@ export function buildApp(hub: Hub): FastifyInstance {
   app.server.maxHeadersCount = 100;
   guardConnections(app.server, hub.opts.maxConnections, hub.logger);
   registerBodyParsers(app);
+  registerContract(app);
   registerSecurity(app, { allowedHosts: hub.opts.allowedHosts, corsOrigins: hub.opts.corsOrigins });
 
   app.setErrorHandler((err: FastifyError | HubError, req, reply) => {
     let body: ErrorBody['error'];
+    err = validationError(err) ?? err;
     // A full or unwritable disk outside the publish path (tokens, settings, strategies) is a 503 too.
     if (!(err instanceof HubError) && isStorageError(err)) err = storageUnavailable(err);
     if (err instanceof HubError) {
@@ -87,8 +93,14 @@ export function buildApp(hub: Hub): FastifyInstance {
     reply.code(404).send({ error: { status: 404, code: 'not_found', message: `no route ${req.method} ${redactUrl(req.url.split('?')[0]!)}` } });
   });
 
-  const ctx: RouteContext = { hub, limiter: new RateLimiter(hub.opts.rateLimitPerSecond) };
+  // Registered before the routes: it collects each route's schema as the route is added.
+  registerApiDocs(app);
   app.register(async (api) => {
+    // Authentication first (onRequest), so the rate limit can key on the token it found.
+    registerAuth(api, hub.tokens);
+    const shared = hub.engine.rateLimitStore?.();
+    const limiter = await registerRateLimit(api, { defaultPerSecond: hub.opts.rateLimitPerSecond, redis: shared?.redis, redisPrefix: shared?.prefix });
+    const ctx: RouteContext = { hub, limiter };
     publishRoutes(api, ctx);
     streamRoutes(api, ctx);
     queryRoutes(api, ctx);
@@ -98,8 +110,10 @@ export function buildApp(hub: Hub): FastifyInstance {
     inboxRoutes(api, ctx);
     actionRoutes(api, ctx);
   });
-  // Its own plugin: the form body parser it adds stays on the Mercure routes.
-  app.register(async (m) => mercureRoutes(m, ctx));
-  consoleRoutes(app, ctx, hub.opts.rendererDir && existsSync(hub.opts.rendererDir) ? hub.opts.rendererDir : undefined);
+  // Its own plugin: the form body parser it adds stays on the Mercure routes (which authenticate
+  // with the Mercure JWTs, not the hub's tokens, so they are not under the auth hook).
+  app.register(async (m) => mercureRoutes(m, { hub }));
+  // In a plugin of its own, so it loads after the API document plugin and its routes are documented.
+  app.register(async (root) => consoleRoutes(root, { hub }, hub.opts.rendererDir && existsSync(hub.opts.rendererDir) ? hub.opts.rendererDir : undefined));
   return app;
 }

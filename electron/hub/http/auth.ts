@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TokenRole } from '../../../shared/api.ts';
 import { isUnscoped, describeScope } from '../../../shared/scope.ts';
 import type { Principal, TokenStore } from '../tokens.ts';
@@ -53,16 +53,12 @@ export function authenticate(req: FastifyRequest, tokens: TokenStore, allowQuery
   throw new HubError(401, 'unauthorized', 'missing credentials: send "Authorization: Bearer <token>"', [{ path: 'headers.authorization', reason: 'required' }]);
 }
 
-export function requireRole(p: Principal, roles: TokenRole[], action: string): void {
-  if (!roles.includes(p.role))
-    throw new HubError(403, 'forbidden', `a ${p.role} token cannot ${action} (needs ${roles.join(' or ')})`, [{ path: 'token', reason: `role ${p.role} not allowed` }]);
-}
+/** "an operator or admin token" */
+const tokenOf = (roles: readonly TokenRole[]) => `${/^[aeiou]/.test(roles[0] ?? '') ? 'an' : 'a'} ${roles.join(' or ')} token`;
 
-/** What a read costs beyond its request: one unit per 100 rows examined and per 16 KB sent. */
-export const ROWS_PER_UNIT = 100;
-export const BYTES_PER_UNIT = 16 * 1024;
-export function readCost(rows: number, bytes: number): number {
-  return rows / ROWS_PER_UNIT + bytes / BYTES_PER_UNIT;
+export function requireRole(p: Principal, roles: TokenRole[], action: string, hint?: string): void {
+  if (!roles.includes(p.role))
+    throw new HubError(403, 'forbidden', `a ${p.role} token cannot ${action} (needs ${tokenOf(roles)})`, [{ path: 'token', reason: hint ?? `role ${p.role} not allowed` }]);
 }
 
 /**
@@ -77,50 +73,56 @@ export function requireUnscoped(p: Principal, action: string): void {
     ]);
 }
 
+// Kept here too: routes and the stream import the cost rule from the auth module.
+export { readCost, ROWS_PER_UNIT, BYTES_PER_UNIT } from './rate-limit.ts';
+
 /**
- * Per-token token bucket. Small enough to own: it keys on the authenticated token (not the IP,
- * which is 127.0.0.1 for every local backend) and each token may carry its own rate.
- *
- * A request takes one unit when it arrives; a read is charged its cost (readCost) once it is known,
- * so a client issuing expensive reads runs out of units sooner than one issuing cheap ones, and waits
- * instead of starving the publishers that share the event loop with it.
+ * Who may call a route, declared on the route as `config: { auth: {...} }`; the hook below checks it
+ * before anything else runs, so a handler only ever sees an allowed caller (`principalOf(req)`).
+ * A route without `auth` is public.
  */
-export class RateLimiter {
-  private buckets = new Map<string, { tokens: number; at: number }>();
+export interface RouteAuth {
+  /** Roles allowed; omitted means any valid token. */
+  roles?: TokenRole[];
+  /** What the caller is trying to do, for the 403 message ("a publisher token cannot <action>"). */
+  action?: string;
+  /** Hub-wide operations: an unscoped admin only (see requireUnscoped). */
+  unscoped?: boolean;
+  /** Accept `?access_token=` (GET /v1/stream only: a browser's EventSource cannot send headers). */
+  queryToken?: boolean;
+  /** What to tell a caller whose role is refused, as the field reason (defaults to "role X not allowed"). */
+  hint?: string;
+}
 
-  constructor(private readonly defaultPerSecond: number) {}
-
-  private bucket(p: Principal, rate: number) {
-    const burst = rate * 2;
-    const now = Date.now();
-    const b = this.buckets.get(p.tokenId) ?? { tokens: burst, at: now };
-    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
-    b.at = now;
-    this.buckets.set(p.tokenId, b);
-    return b;
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: RouteAuth;
   }
-
-  take(p: Principal): void {
-    const rate = p.rateLimit ?? this.defaultPerSecond;
-    if (rate <= 0) return;
-    const b = this.bucket(p, rate);
-    if (b.tokens < 1) {
-      const wait = Math.ceil((1 - b.tokens) / rate);
-      throw new HubError(429, 'rate_limited', `token ${p.tokenId} exceeded ${rate} requests/s (a read costs 1 more per ${ROWS_PER_UNIT} rows examined and per ${BYTES_PER_UNIT / 1024} KB sent); retry in ${wait} s`, undefined, {
-        'retry-after': String(Math.max(1, wait)),
-      });
-    }
-    b.tokens -= 1;
+  interface FastifyRequest {
+    /** The authenticated caller on a route that declares `auth`; null on a public route. */
+    principal: Principal | null;
   }
+}
 
-  /**
-   * Charge work already done. The balance may go negative (the work is done, the next requests wait
-   * for it), but by no more than one burst, so a single huge read costs at most a few seconds' wait.
-   */
-  charge(p: Principal, units: number): void {
-    const rate = p.rateLimit ?? this.defaultPerSecond;
-    if (rate <= 0 || !(units > 0)) return;
-    const b = this.bucket(p, rate);
-    b.tokens = Math.max(-rate * 2, b.tokens - units);
-  }
+/** The caller of a route that declares `auth` (the hook has already refused everyone else). */
+export function principalOf(req: FastifyRequest): Principal {
+  if (!req.principal) throw new Error(`${req.method} ${req.routeOptions.url} reads the caller but declares no config.auth`);
+  return req.principal;
+}
+
+/**
+ * The authentication hook: an onRequest hook, so it runs before the body is read, before the rate
+ * limit (which keys on the token it finds) and before validation, and a refused caller costs
+ * nothing else.
+ */
+export function registerAuth(app: FastifyInstance, tokens: TokenStore): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (req) => {
+    const auth = req.routeOptions.config.auth;
+    if (!auth) return;
+    const p = authenticate(req, tokens, auth.queryToken ?? false);
+    if (auth.roles) requireRole(p, auth.roles, auth.action ?? `call ${req.method} ${req.routeOptions.url}`, auth.hint);
+    if (auth.unscoped) requireUnscoped(p, auth.action ?? 'use a hub-wide operation');
+    req.principal = p;
+  });
 }

@@ -2,30 +2,31 @@ import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { describeScope, scopeViolation } from '../../../../shared/scope.ts';
 import { validateEvent } from '../../../../shared/events.ts';
-import { actionIdSchema, actionListQuerySchema, actionRequestSchema, type ActionAcceptedResponse, type ActionList } from '../../../../shared/domains/action.ts';
+import type { ActionAcceptedResponse, ActionList } from '../../../../shared/domains/action.ts';
 import { HubError, forbidden } from '../../errors.ts';
-import { authenticate } from '../auth.ts';
-import { parseWith } from '../query.ts';
-import type { Principal } from '../../tokens.ts';
+import { principalOf, type RouteAuth } from '../auth.ts';
+import { route } from '../contract.ts';
 import type { RouteContext } from '../app.ts';
 
 /**
  * POST /v1/actions records an operator's request as an `action.requested` event (delivered to the
  * backends by webhooks and streams like any event); GET /v1/actions/:action_id reads its state.
  */
-export function actionRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
-  const mayAct = (p: Principal) => {
-    if (p.role === 'operator' || p.role === 'admin') return;
-    throw new HubError(403, 'forbidden', `a ${p.role} token cannot request actions (needs an operator or admin token)`, [
-      { path: 'token', reason: `role ${p.role} may not act; create an operator token (relaydesk tokens create --role operator)` },
-    ]);
+export function actionRoutes(app: FastifyInstance, { hub }: RouteContext): void {
+  const acting: { auth: RouteAuth } = {
+    auth: {
+      roles: ['operator', 'admin'],
+      action: 'request actions',
+      hint: 'this role may not act; create an operator token (relaydesk tokens create --role operator)',
+    },
   };
+  // Anyone who can see the actions' events (subscribers and operators of their scope, admins) may
+  // see their state and history; publishers read nothing.
+  const reading = (action: string): { auth: RouteAuth } => ({ auth: { roles: ['subscriber', 'operator', 'admin'], action } });
 
-  app.post('/v1/actions', async (req, reply) => {
-    const p = authenticate(req, hub.tokens, false);
-    mayAct(p);
-    limiter.take(p);
-    const body = parseWith(actionRequestSchema, req.body, 'body');
+  route(app, 'requestAction', acting, async (req, reply) => {
+    const p = principalOf(req);
+    const body = req.body;
     const keys = { store_id: body.store_id ?? null, user_id: body.user_id ?? null, strategy_id: body.strategy_id ?? null, tenant_id: body.tenant_id ?? null, topics: body.topics ?? null };
     const outside = scopeViolation(p.scope, keys);
     if (outside)
@@ -70,13 +71,9 @@ export function actionRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
     return reply.code(202).send(out);
   });
 
-  app.get('/v1/actions', async (req) => {
-    const p = authenticate(req, hub.tokens, false);
-    // The history of what operators asked, as the action state endpoint: not for publishers.
-    if (p.role === 'publisher')
-      throw new HubError(403, 'forbidden', 'a publisher token cannot read the action history (needs subscriber, operator or admin)', [{ path: 'token', reason: 'role publisher not allowed' }]);
-    limiter.take(p);
-    const q = parseWith(actionListQuerySchema, req.query, 'query');
+  route(app, 'listActions', reading('read the action history'), async (req) => {
+    const p = principalOf(req);
+    const q = req.query;
     const page = hub.actions.list(
       p.scope,
       {
@@ -93,14 +90,9 @@ export function actionRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
     return out;
   });
 
-  app.get<{ Params: { action_id: string } }>('/v1/actions/:action_id', async (req) => {
-    const p = authenticate(req, hub.tokens, false);
-    // Anyone who can see the action's events (subscribers and operators of its scope, admins) may
-    // see its state; publishers read nothing.
-    if (p.role === 'publisher')
-      throw new HubError(403, 'forbidden', 'a publisher token cannot read action state (needs subscriber, operator or admin)', [{ path: 'token', reason: 'role publisher not allowed' }]);
-    limiter.take(p);
-    const id = parseWith(actionIdSchema, req.params.action_id, 'action_id');
+  route(app, 'getAction', reading('read action state'), async (req) => {
+    const p = principalOf(req);
+    const id = req.params.action_id;
     // An action outside the caller's scope does not exist for it: 404, as for an unknown id.
     const status = hub.actions.status(id, p.scope, hub.webhooks);
     if (!status) throw new HubError(404, 'not_found', `no action ${id}`, [{ path: 'action_id', reason: 'unknown action' }]);

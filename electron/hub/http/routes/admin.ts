@@ -1,28 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { scopeKey, scopeExcess, scopeWithin, isUnscoped, describeScope, type TokenScope } from '../../../../shared/scope.ts';
-import { createTokenRequest } from '../../../../shared/api.ts';
-import { settingsSchema } from '../../../../shared/settings.ts';
+import { scopeExcess, scopeWithin, isUnscoped, describeScope, type TokenScope } from '../../../../shared/scope.ts';
+import type { ConnectionInfo } from '../../../../shared/api/admin.ts';
 import { HubError, badRequest, forbidden } from '../../errors.ts';
-import { authenticate, requireRole, requireUnscoped } from '../auth.ts';
-import { parseWith } from '../query.ts';
+import { principalOf, type RouteAuth } from '../auth.ts';
+import { route } from '../contract.ts';
 import type { Principal } from '../../tokens.ts';
 import type { RouteContext } from '../app.ts';
 import type { Subscriber } from '../../subscriber.ts';
 
-const reasonBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
-const connectionsQuery = z
-  .object({
-    strategy_id: scopeKey.optional(),
-    user_id: scopeKey.optional(),
-    store_id: scopeKey.optional(),
-    token_id: z.string().max(64).optional(),
-    connection_id: z.string().max(64).optional(),
-    all: z.enum(['1', 'true']).optional(),
-  })
-  .strict();
-
-function describe(s: Subscriber) {
+function describe(s: Subscriber): ConnectionInfo {
   return {
     connection_id: s.id,
     token_id: s.spec.tokenId,
@@ -50,19 +36,14 @@ function noToken(id: string, what = 'token'): HubError {
  * every token it creates, lists, revokes or logs in as, every strategy it switches and every
  * connection it sees or closes lies within its own scope; hub-wide settings need an unscoped admin.
  */
-export function adminRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
-  const admin = (req: Parameters<typeof authenticate>[0]): Principal => {
-    const p = authenticate(req, hub.tokens, false);
-    requireRole(p, ['admin'], 'use the admin API');
-    limiter.take(p);
-    return p;
-  };
+export function adminRoutes(app: FastifyInstance, { hub }: RouteContext): void {
+  const admin: { auth: RouteAuth } = { auth: { roles: ['admin'], action: 'use the admin API' } };
 
   const managed = (p: Principal, scope: TokenScope) => scopeWithin(scope, p.scope);
 
-  app.post('/v1/tokens', async (req, reply) => {
-    const p = admin(req);
-    const body = parseWith(createTokenRequest, req.body, 'body');
+  route(app, 'createToken', admin, async (req, reply) => {
+    const p = principalOf(req);
+    const body = req.body;
     const excess = scopeExcess(body.scope, p.scope);
     if (excess.length)
       throw forbidden(
@@ -74,13 +55,13 @@ export function adminRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
     return reply.code(201).send(created);
   });
 
-  app.get('/v1/tokens', async (req) => {
-    const p = admin(req);
+  route(app, 'listTokens', admin, async (req) => {
+    const p = principalOf(req);
     return { tokens: hub.tokens.list().filter((t) => managed(p, t.scope)) };
   });
 
-  app.delete<{ Params: { id: string } }>('/v1/tokens/:id', async (req) => {
-    const p = admin(req);
+  route(app, 'revokeToken', admin, async (req) => {
+    const p = principalOf(req);
     if (req.params.id === p.tokenId) throw new HubError(409, 'conflict', 'a token cannot revoke itself', [{ path: 'id', reason: 'is the calling token' }]);
     const t = hub.tokens.get(req.params.id);
     if (!t || !managed(p, t.scope)) throw noToken(req.params.id);
@@ -89,44 +70,44 @@ export function adminRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
     return { revoked, disconnected };
   });
 
-  app.post<{ Params: { id: string } }>('/v1/tokens/:id/login-url', async (req, reply) => {
-    const p = admin(req);
+  route(app, 'createLoginUrl', admin, async (req, reply) => {
+    const p = principalOf(req);
     const t = hub.tokens.get(req.params.id);
     if (!t || t.revoked_at || !managed(p, t.scope)) throw noToken(req.params.id, 'active token');
     return reply.code(201).send({ url: hub.loginUrl(t.id), expires_in_s: 24 * 3600 });
   });
 
-  app.get('/v1/strategies', async (req) => {
-    const p = admin(req);
+  route(app, 'listStrategies', admin, async (req) => {
+    const p = principalOf(req);
     // A scope that names its strategies sees only those; strategies are not tied to users or stores.
     const mine = p.scope.strategy_ids;
     return { strategies: hub.strategies.list().filter((s) => !mine || mine.includes(s.strategy_id)) };
   });
 
   for (const action of ['deactivate', 'activate'] as const) {
-    app.post<{ Params: { id: string } }>(`/v1/strategies/:id/${action}`, async (req) => {
-      const p = admin(req);
-      const id = parseWith(scopeKey, req.params.id, 'strategy id');
+    route(app, `${action}Strategy`, admin, async (req) => {
+      const p = principalOf(req);
+      const id = req.params.id;
       // A strategy runs for every user and store: only an admin whose scope names it may switch it.
       if (!isUnscoped(p.scope) && !p.scope.strategy_ids?.includes(id))
         throw forbidden(`strategy ${id} is outside this token's scope (${describeScope(p.scope)}); a scoped admin may ${action} only the strategies its scope names`, [
           { path: 'id', reason: `strategy not in scope.strategy_ids` },
         ]);
-      const { reason } = parseWith(reasonBody, req.body ?? {}, 'body');
+      const reason = req.body?.reason;
       const state = await hub.control.setStrategy(id, action === 'activate', reason ?? null);
       req.log.info({ strategy_id: id, action, disconnected: state.disconnected }, `strategy ${action}d`);
       return state;
     });
   }
 
-  app.get('/v1/connections', async (req) => {
-    const p = admin(req);
+  route(app, 'listConnections', admin, async (req) => {
+    const p = principalOf(req);
     return { connections: [...hub.broker.subscribers()].filter((s) => managed(p, s.spec.scope)).map(describe) };
   });
 
-  app.delete('/v1/connections', async (req) => {
-    const p = admin(req);
-    const q = parseWith(connectionsQuery, req.query, 'query');
+  route(app, 'closeConnections', admin, async (req) => {
+    const p = principalOf(req);
+    const q = req.query;
     const { all, ...by } = q;
     if (!all && !Object.values(by).some((v) => v !== undefined))
       throw badRequest('say which connections to close (strategy_id, user_id, store_id, token_id, connection_id) or all=1', [
@@ -146,15 +127,12 @@ export function adminRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
     return { disconnected };
   });
 
-  app.get('/v1/settings', async (req) => {
-    authenticate(req, hub.tokens, false);
+  route(app, 'getSettings', { auth: {}, rateLimit: false }, async () => {
     return hub.settings.get();
   });
 
-  app.put('/v1/settings', async (req) => {
-    const p = admin(req);
-    requireUnscoped(p, 'change hub settings');
-    const next = parseWith(settingsSchema, req.body, 'body');
+  route(app, 'putSettings', { auth: { roles: ['admin'], action: 'change hub settings', unscoped: true } }, async (req) => {
+    const next = req.body;
     hub.settings.put(next);
     hub.opts.retention.maxAgeMs = next.retention_days * 24 * 3600_000;
     hub.opts.retention.maxEvents = next.retention_max_events;

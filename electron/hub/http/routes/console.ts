@@ -1,21 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { z } from 'zod';
 import { HubError } from '../../errors.ts';
 import { SESSION_COOKIE, readCookie } from '../auth.ts';
-import { parseWith } from '../query.ts';
+import { route } from '../contract.ts';
 import { CONSOLE_CSP } from '../security.ts';
 import type { RouteContext } from '../app.ts';
-
-const exchangeQuery = z.object({ code: z.string().min(1).max(200) }).strict();
 
 /**
  * The console for browsers: `/auth/exchange?code=` trades the one-time code printed by `serve` for
  * an HttpOnly session cookie and redirects to `/`, so the secret never stays in the address bar.
  */
-export function consoleRoutes(app: FastifyInstance, { hub }: RouteContext, rendererDir: string | undefined): void {
-  app.get('/auth/exchange', async (req, reply) => {
-    const { code } = parseWith(exchangeQuery, req.query, 'query');
+export function consoleRoutes(app: FastifyInstance, { hub }: Pick<RouteContext, 'hub'>, rendererDir: string | undefined): void {
+  route(app, 'exchangeLoginCode', {}, async (req, reply) => {
+    const { code } = req.query;
     const session = hub.tokens.redeemLoginCode(code);
     if (!session)
       throw new HubError(401, 'unauthorized', 'this login link was already used or has expired; run `relaydesk login-url` for a new one', [
@@ -23,14 +20,14 @@ export function consoleRoutes(app: FastifyInstance, { hub }: RouteContext, rende
       ]);
     reply.header('set-cookie', `${SESSION_COOKIE}=${encodeURIComponent(session)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${30 * 24 * 3600}`);
     reply.header('cache-control', 'no-store');
-    return reply.code(303).header('location', '/').send();
+    return reply.code(303).header('location', '/').send(undefined);
   });
 
-  app.post('/auth/logout', async (req, reply) => {
+  route(app, 'logout', {}, async (req, reply) => {
     const s = readCookie(req, SESSION_COOKIE);
     if (s) hub.tokens.endSession(s);
     reply.header('set-cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
-    return reply.code(204).send();
+    return reply.code(204).send(undefined);
   });
 
   if (!rendererDir) {

@@ -30,7 +30,7 @@ async function claimsOf(mercure: MercureService, req: FastifyRequest, role: 'pub
  * with topic selectors and Last-Event-ID, and the subscriptions API. Updates are log events
  * (`mercure.update`), so they are durable, replayable after a restart and shared through Redis.
  */
-export async function mercureRoutes(app: FastifyInstance, { hub }: RouteContext): Promise<void> {
+export async function mercureRoutes(app: FastifyInstance, { hub }: Pick<RouteContext, 'hub'>): Promise<void> {
   const mercure = hub.mercure;
   if (!mercure) return;
 

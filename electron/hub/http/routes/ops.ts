@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Stats } from '../../../../shared/api.ts';
-import { authenticate, requireRole, requireUnscoped } from '../auth.ts';
+import { principalOf } from '../auth.ts';
+import { route } from '../contract.ts';
 import { isUnscoped, scopeWithin, type TokenScope } from '../../../../shared/scope.ts';
 import type { RouteContext } from '../app.ts';
 
@@ -8,7 +9,7 @@ import type { RouteContext } from '../app.ts';
 export function opsRoutes(app: FastifyInstance, { hub }: RouteContext): void {
   // Unauthenticated, so no head: the global head tells anyone how busy every scope is (an admin
   // reads it from /v1/stats, a scoped token its own from /v1/whoami).
-  app.get('/healthz', async (_req, reply) => {
+  route(app, 'health', { rateLimit: false }, async (_req, reply) => {
     const engine = hub.engine.status();
     // A forked hub must leave the load balancer's rotation: it can serve nothing new. (Unauthenticated:
     // no heads or epochs here; /v1/stats has them for admins.)
@@ -46,15 +47,12 @@ export function opsRoutes(app: FastifyInstance, { hub }: RouteContext): void {
     };
   };
 
-  app.get('/v1/stats', async (req) => {
-    const p = authenticate(req, hub.tokens, false);
-    requireRole(p, ['admin'], 'read hub stats');
+  route(app, 'getStats', { auth: { roles: ['admin'], action: 'read hub stats' }, rateLimit: false }, async (req) => {
+    const p = principalOf(req);
     return isUnscoped(p.scope) ? collect() : collectScoped(p.scope);
   });
 
-  app.get('/metrics', async (req, reply) => {
-    const p = authenticate(req, hub.tokens, false);
-    requireUnscoped(p, 'read metrics');
+  route(app, 'getMetrics', { auth: { roles: ['admin'], action: 'read metrics', unscoped: true }, rateLimit: false }, async (_req, reply) => {
     hub.metrics.connections.set(hub.broker.size);
     hub.metrics.headSeq.set(hub.log.head);
     hub.metrics.oldestSeq.set(hub.log.prunedThrough + 1);

@@ -5,19 +5,17 @@ import { HUB_WRITTEN_ACTION_TYPES } from '../../../../shared/domains/action.ts';
 import { MERCURE_UPDATE } from '../../../../shared/domains/mercure.ts';
 import type { PublishResult } from '../../../../shared/api.ts';
 import { HubError, badRequest, forbidden } from '../../errors.ts';
-import { authenticate, requireRole } from '../auth.ts';
+import { principalOf } from '../auth.ts';
+import { route } from '../contract.ts';
 import type { RouteContext } from '../app.ts';
 
 /** POST /v1/events: one event or an array. An array is all or nothing. */
-export function publishRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
-  app.post('/v1/events', async (req, reply) => {
+export function publishRoutes(app: FastifyInstance, { hub }: RouteContext): void {
+  route(app, 'publishEvents', { auth: { roles: ['publisher', 'admin'], action: 'publish events' } }, async (req, reply) => {
     const started = process.hrtime.bigint();
-    const p = authenticate(req, hub.tokens, false);
-    requireRole(p, ['publisher', 'admin'], 'publish events');
-    limiter.take(p);
-    if (Object.keys(req.query as object).length)
-      throw badRequest('POST /v1/events takes no query parameters', Object.keys(req.query as object).map((k) => ({ path: k, reason: 'unknown query parameter' })));
-    const body = req.body;
+    const p = principalOf(req);
+    // Read by the body parser and checked here event by event (the schema documents it only).
+    const body: unknown = req.body;
     const batch = Array.isArray(body);
     const inputs: unknown[] = batch ? body : [body];
     if (body === undefined || body === null) throw badRequest('request body is required', [{ path: 'body', reason: 'required' }]);

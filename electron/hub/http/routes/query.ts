@@ -1,72 +1,33 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Principal } from '../../tokens.ts';
-import { z } from 'zod';
-import { STATE_KEY_MAX, STATE_KEYS_PER_REQUEST, STATE_PAGE_DEFAULT, STATE_PAGE_MAX, STATE_PAGE_MAX_BYTES } from '../../../../shared/state.ts';
-import { HISTORY_PAGE_MAX_BYTES } from '../../../../shared/api.ts';
-import { rfc3339Ms } from '../../../../shared/time.ts';
-import { authenticate, requireRole, readCost } from '../auth.ts';
-import { parseWith, repeated, scopeList, typeList, topicList, pagingParams, seqPage } from '../query.ts';
+import { STATE_PAGE_DEFAULT, STATE_PAGE_MAX_BYTES, type StatePage } from '../../../../shared/state.ts';
+import { HISTORY_PAGE_MAX_BYTES, type HistoryPage } from '../../../../shared/api.ts';
+import type { Whoami } from '../../../../shared/api/identity.ts';
+import { HubError } from '../../errors.ts';
+import { principalOf, readCost } from '../auth.ts';
+import { seqPage } from '../query.ts';
+import { route } from '../contract.ts';
 import { checkFilters } from './stream.ts';
 import type { RouteContext } from '../app.ts';
-
-/** An RFC 3339 date-time with any offset, as the instant it names (ms since the epoch). */
-const instant = z
-  .string()
-  .max(64, 'must be at most 64 characters')
-  .transform((v, ctx) => {
-    // An unencoded `+09:00` arrives as ` 09:00` (a query string's + is a space); the sign is meant.
-    const ms = rfc3339Ms(v.replace(/ (\d{2}:\d{2})$/, '+$1'));
-    if (ms === null) ctx.addIssue({ code: 'custom', message: 'must be an RFC 3339 date-time with an offset, like 2026-11-23T01:30:00+09:00 or 2026-11-22T16:30:00Z' });
-    return ms ?? 0;
-  });
-
-const historyQuery = z
-  .object({
-    store_id: scopeList.optional(),
-    user_id: scopeList.optional(),
-    strategy_id: scopeList.optional(),
-    tenant_id: scopeList.optional(),
-    topic: topicList.optional(),
-    type: typeList.optional(),
-    since: instant.optional(),
-    until: instant.optional(),
-    q: z.string().min(1).max(200).optional(),
-    ...pagingParams(1000),
-  })
-  .strict();
-
-const stateQuery = z
-  .object({
-    store_id: scopeList.optional(),
-    user_id: scopeList.optional(),
-    strategy_id: scopeList.optional(),
-    tenant_id: scopeList.optional(),
-    // Not split on commas: a row key may hold one (it is built from the publisher's ids).
-    key: repeated(z.string().min(1, 'must not be empty').max(STATE_KEY_MAX, `must be at most ${STATE_KEY_MAX} characters`), {
-      commas: false,
-      max: STATE_KEYS_PER_REQUEST,
-    }).optional(),
-    ...pagingParams(STATE_PAGE_MAX),
-  })
-  .strict();
 
 /** History, current state and identity: read-only, always within the caller's scope. */
 export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
   /**
    * Replies are serialised here rather than by Fastify so their size is known: a read is charged
-   * for the rows it examined and the bytes it sent (RateLimiter.charge).
+   * for the rows it examined and the bytes it sent (RateCharger.charge). The body is typed as the
+   * route's contract says; the text goes out as it is.
    */
-  const sendCharged = (reply: FastifyReply, p: Principal, scanned: number, body: unknown) => {
+  const sendCharged = <B>(reply: object, p: Principal, scanned: number, body: B): void => {
     const json = JSON.stringify(body);
     limiter.charge(p, readCost(scanned, Buffer.byteLength(json)));
-    return reply.header('content-type', 'application/json; charset=utf-8').send(json);
+    void (reply as FastifyReply).header('content-type', 'application/json; charset=utf-8').send(json);
   };
 
-  app.get('/v1/events', async (req, reply) => {
-    const p = authenticate(req, hub.tokens, false);
-    requireRole(p, ['subscriber', 'operator', 'admin'], 'read history');
-    limiter.take(p);
-    const q = parseWith(historyQuery, req.query, 'query');
+  const reader = (action: string) => ({ auth: { roles: ['subscriber' as const, 'operator' as const, 'admin' as const], action } });
+
+  route(app, 'listEvents', reader('read history'), async (req, reply) => {
+    const p = principalOf(req);
+    const q = req.query;
     checkFilters(p.scope, q);
     const page = seqPage(q, 100);
     const r = hub.log.historyPage(
@@ -75,7 +36,7 @@ export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
       hub.opts.scanBudgetRows,
       HISTORY_PAGE_MAX_BYTES,
     );
-    return sendCharged(reply, p, r.scanned, {
+    return sendCharged<HistoryPage>(reply, p, r.scanned, {
       events: r.rows,
       next_cursor: r.next === null ? null : String(r.next),
       truncated: r.truncated,
@@ -83,22 +44,20 @@ export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
     });
   });
 
-  app.get<{ Params: { view: string } }>('/v1/state/:view', async (req, reply) => {
-    const p = authenticate(req, hub.tokens, false);
-    requireRole(p, ['subscriber', 'operator', 'admin'], 'read state');
-    limiter.take(p);
+  route(app, 'getState', reader('read state'), async (req, reply) => {
+    const p = principalOf(req);
     const views = hub.registry.views;
     if (!Object.hasOwn(views, req.params.view))
-      return reply.code(404).send({ error: { status: 404, code: 'not_found', message: `state views: ${Object.keys(views).join(', ')}` } });
+      throw new HubError(404, 'not_found', `state views: ${Object.keys(views).join(', ')}`, [{ path: 'view', reason: 'unknown state view' }]);
     const kinds = views[req.params.view]!;
-    const q = parseWith(stateQuery, req.query, 'query');
+    const q = req.query;
     checkFilters(p.scope, q);
     const page = seqPage(q, STATE_PAGE_DEFAULT);
     // Head, rows and counts are read in one synchronous step: no commit can land between them. The
     // head is the scope's own (every row here is at or below it), never the global one.
     const seq = hub.log.headIn(p.scope);
     const r = hub.projections.read(kinds, p.scope, q, page, q.key, hub.opts.scanBudgetRows, STATE_PAGE_MAX_BYTES);
-    return sendCharged(reply, p, r.scanned, {
+    return sendCharged<StatePage>(reply, p, r.scanned, {
       seq,
       counts: r.counts,
       ...r.rows,
@@ -108,8 +67,9 @@ export function queryRoutes(app: FastifyInstance, { hub, limiter }: RouteContext
     });
   });
 
-  app.get('/v1/whoami', async (req) => {
-    const p = authenticate(req, hub.tokens, false);
-    return { token_id: p.tokenId, role: p.role, scope: p.scope, via: p.via, hub_id: hub.hubId, head_seq: hub.log.headIn(p.scope) };
+  route(app, 'whoami', { auth: {}, rateLimit: false }, async (req) => {
+    const p = principalOf(req);
+    const me: Whoami = { token_id: p.tokenId, role: p.role, scope: p.scope, via: p.via, hub_id: hub.hubId, head_seq: hub.log.headIn(p.scope) };
+    return me;
   });
 }

@@ -1,34 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { TokenScope } from '../../../../shared/scope.ts';
 import { compileSelector, selectorSet } from '../../../../shared/topic-selector.ts';
-import { parseEventId, streamEventModes, type EventPosition } from '../../../../shared/wire.ts';
+import { parseEventId, type EventPosition } from '../../../../shared/wire.ts';
 import { HubError, forbidden } from '../../errors.ts';
-import { authenticate, requireRole, readCost } from '../auth.ts';
-import { parseWith, scopeList, typeList, topicList, boolParam } from '../query.ts';
+import { principalOf, readCost } from '../auth.ts';
+import { route } from '../contract.ts';
 import { streamSubscription, type StreamSpec } from '../../subscriber.ts';
 import { runStream } from '../../stream-session.ts';
 import type { KeyFilters } from '../../scope-sql.ts';
 import type { RouteContext } from '../app.ts';
-
-const streamQuery = z
-  .object({
-    access_token: z.string().optional(),
-    store_id: scopeList.optional(),
-    user_id: scopeList.optional(),
-    strategy_id: scopeList.optional(),
-    tenant_id: scopeList.optional(),
-    topic: topicList.optional(),
-    type: typeList.optional(),
-    snapshot: boolParam.optional(),
-    lastEventId: z
-      .string()
-      .regex(/^\d{1,15}(@[A-Za-z0-9_-]{1,32})?$/, 'must be an event id sent by this hub (<seq> or <seq>@<epoch>)')
-      .transform((v) => parseEventId(v)!)
-      .optional(),
-    events: z.enum(streamEventModes).optional(),
-  })
-  .strict();
 
 /**
  * Filters may only narrow a token's scope. Asking for a strategy, user, store or tenant outside it
@@ -66,11 +46,10 @@ function lastEventIdFrom(req: FastifyRequest, fromQuery: EventPosition | undefin
 }
 
 export function streamRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
-  app.get('/v1/stream', async (req, reply) => {
-    const p = authenticate(req, hub.tokens, true);
-    requireRole(p, ['subscriber', 'operator', 'admin'], 'subscribe');
-    limiter.take(p);
-    const q = parseWith(streamQuery, req.query, 'query');
+  const subscriber = { auth: { roles: ['subscriber' as const, 'operator' as const, 'admin' as const], action: 'subscribe', queryToken: true } };
+  route(app, 'streamEvents', subscriber, async (req, reply) => {
+    const p = principalOf(req);
+    const q = req.query;
     const filters: KeyFilters = { store_id: q.store_id, user_id: q.user_id, strategy_id: q.strategy_id, tenant_id: q.tenant_id, topic: q.topic };
     checkFilters(p.scope, filters);
     // An explicitly asked inactive strategy is refused; a token bound to strategies is refused only
@@ -90,7 +69,7 @@ export function streamRoutes(app: FastifyInstance, { hub, limiter }: RouteContex
       return reply
         .code(200)
         .headers({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' })
-        .send();
+        .send('');
     }
 
     reply.hijack();

@@ -1,24 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { isUnscoped, scopeExcess, scopeWithin } from '../../../../shared/scope.ts';
-import { createWebhookRequest, purgeDeadRequest, type CreatedWebhook, type WebhookEndpoint } from '../../../../shared/webhooks.ts';
+import type { CreatedWebhook, WebhookEndpoint } from '../../../../shared/webhooks.ts';
 import { HubError } from '../../errors.ts';
-import { authenticate, requireRole } from '../auth.ts';
-import { parseWith } from '../query.ts';
+import { principalOf, type RouteAuth } from '../auth.ts';
+import { route } from '../contract.ts';
 import type { Principal } from '../../tokens.ts';
 import type { RouteContext } from '../app.ts';
 
-const deadQuery = z.object({ endpoint_id: z.string().max(64).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }).strict();
-const seqParam = z.coerce.number().int().positive();
-
 /** Webhook endpoints and their dead-letter lists: admin only, and a scoped admin sees only its scope's. */
-export function webhookRoutes(app: FastifyInstance, { hub, limiter }: RouteContext): void {
-  const admin = (req: Parameters<typeof authenticate>[0]): Principal => {
-    const p = authenticate(req, hub.tokens, false);
-    requireRole(p, ['admin'], 'manage webhooks');
-    limiter.take(p);
-    return p;
-  };
+export function webhookRoutes(app: FastifyInstance, { hub }: RouteContext): void {
+  const admin: { auth: RouteAuth } = { auth: { roles: ['admin'], action: 'manage webhooks' } };
   // An endpoint outside the caller's scope does not exist for it: 404, as for an unknown id.
   const endpointFor = (p: Principal, id: string) => {
     const ep = hub.webhooks.get(id);
@@ -31,9 +22,9 @@ export function webhookRoutes(app: FastifyInstance, { hub, limiter }: RouteConte
   const headFor = (p: Principal) => (isUnscoped(p.scope) ? hub.log.head : hub.log.headIn(p.scope));
   const shown = <T extends WebhookEndpoint>(ep: T, head: number): T => ({ ...ep, cursor: Math.min(ep.cursor, head), backlog: Math.max(0, head - ep.cursor) });
 
-  app.post('/v1/webhooks', async (req, reply) => {
-    const p = admin(req);
-    const body = parseWith(createWebhookRequest, req.body, 'body');
+  route(app, 'createWebhook', admin, async (req, reply) => {
+    const p = principalOf(req);
+    const body = req.body;
     const excess = scopeExcess(body.scope, p.scope);
     if (excess.length)
       throw new HubError(
@@ -50,24 +41,24 @@ export function webhookRoutes(app: FastifyInstance, { hub, limiter }: RouteConte
     return reply.code(201).send(created);
   });
 
-  app.get('/v1/webhooks', async (req) => {
-    const p = admin(req);
+  route(app, 'listWebhooks', admin, async (req) => {
+    const p = principalOf(req);
     const head = headFor(p);
     return { webhooks: hub.webhooks.list(head).filter((w) => scopeWithin(w.scope, p.scope)).map((w) => shown(w, head)) };
   });
 
-  app.get('/v1/webhooks/dead', async (req) => {
-    const p = admin(req);
-    const q = parseWith(deadQuery, req.query, 'query');
+  route(app, 'listDeadLetters', admin, async (req) => {
+    const p = principalOf(req);
+    const q = req.query;
     if (q.endpoint_id) endpointFor(p, q.endpoint_id);
     // Filtered in SQL, so the limit counts only letters the caller may see.
     const ids = q.endpoint_id ? [q.endpoint_id] : hub.webhooks.active().filter((w) => scopeWithin(w.scope, p.scope)).map((w) => w.id);
     return { dead: hub.webhooks.deadLetters(ids, q.limit) };
   });
 
-  app.post('/v1/webhooks/dead/purge', async (req) => {
-    const p = admin(req);
-    const body = parseWith(purgeDeadRequest, req.body, 'body');
+  route(app, 'purgeDeadLetters', admin, async (req) => {
+    const p = principalOf(req);
+    const body = req.body;
     if (body.endpoint_id) endpointFor(p, body.endpoint_id);
     const ids = body.endpoint_id ? [body.endpoint_id] : hub.webhooks.active().filter((w) => scopeWithin(w.scope, p.scope)).map((w) => w.id);
     const deleted = hub.webhooks.purgeDead(ids, body.before === undefined ? undefined : new Date(body.before).toISOString());
@@ -75,39 +66,39 @@ export function webhookRoutes(app: FastifyInstance, { hub, limiter }: RouteConte
     return { deleted };
   });
 
-  app.delete<{ Params: { id: string; seq: string } }>('/v1/webhooks/:id/dead/:seq', async (req) => {
-    const p = admin(req);
+  route(app, 'deleteDeadLetter', admin, async (req) => {
+    const p = principalOf(req);
     const ep = endpointFor(p, req.params.id);
-    const seq = parseWith(seqParam, req.params.seq, 'seq');
+    const seq = req.params.seq;
     if (!hub.webhooks.forgetDeadLetter(ep.id, seq)) throw new HubError(404, 'not_found', `no dead letter ${seq} for ${ep.id}`, [{ path: 'seq', reason: 'not in the dead-letter list' }]);
     return { deleted: 1 };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/webhooks/:id', async (req) => {
-    const p = admin(req);
+  route(app, 'getWebhook', admin, async (req) => {
+    const p = principalOf(req);
     endpointFor(p, req.params.id);
     const head = headFor(p);
     return shown(hub.webhooks.info(req.params.id, head)!, head);
   });
 
-  app.delete<{ Params: { id: string } }>('/v1/webhooks/:id', async (req) => {
-    const p = admin(req);
+  route(app, 'deleteWebhook', admin, async (req) => {
+    const p = principalOf(req);
     endpointFor(p, req.params.id);
     hub.webhooks.remove(req.params.id);
     hub.dispatcher.reload();
     req.log.info({ webhook: req.params.id }, 'webhook endpoint removed');
-    return { removed: true };
+    return { removed: true as const };
   });
 
-  app.post<{ Params: { id: string } }>('/v1/webhooks/:id/test', async (req) => {
-    const p = admin(req);
+  route(app, 'testWebhook', admin, async (req) => {
+    const p = principalOf(req);
     return hub.dispatcher.test(endpointFor(p, req.params.id));
   });
 
-  app.post<{ Params: { id: string; seq: string } }>('/v1/webhooks/:id/dead/:seq/retry', async (req) => {
-    const p = admin(req);
+  route(app, 'retryDeadLetter', admin, async (req) => {
+    const p = principalOf(req);
     const ep = endpointFor(p, req.params.id);
-    const seq = parseWith(seqParam, req.params.seq, 'seq');
+    const seq = req.params.seq;
     if (!hub.webhooks.deadLetter(ep.id, seq)) throw new HubError(404, 'not_found', `no dead letter ${seq} for ${ep.id}`, [{ path: 'seq', reason: 'not in the dead-letter list' }]);
     return hub.dispatcher.redeliver(ep, seq);
   });
