@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { newEventId } from '../client/index.ts';
-import { FINAL_ACTION_STATES, type ActionAcceptedResponse, type ActionRequest, type ActionStatus } from '../../shared/domains/action.ts';
+import { FINAL_ACTION_STATES, type ActionRequest, type ActionStatus } from '../../shared/domains/action.ts';
 import { context, call, out, usage, positiveInt, EXIT_CODES_HELP, CliError, EXIT } from './common.ts';
 
 interface ActFlags {
@@ -74,7 +74,7 @@ ${EXIT_CODES_HELP}`,
         ...(f.user !== undefined ? { user_id: f.user } : {}),
         ...(f.strategy !== undefined ? { strategy_id: f.strategy } : {}),
       };
-      const r = await call<ActionAcceptedResponse>(ctx, 'POST', '/v1/actions', body);
+      const r = await call(ctx, 'requestAction', { body });
       if (f.json) out(JSON.stringify(r));
       else out(`requested ${r.action_id} (seq ${r.seq}${r.duplicate ? ', duplicate: already requested under this id' : ''})`);
       if (!f.wait) return;
@@ -82,7 +82,7 @@ ${EXIT_CODES_HELP}`,
       const deadline = Date.now() + f.waitTimeout * 1000;
       let last: ActionStatus | undefined;
       for (;;) {
-        const s = await call<ActionStatus>(ctx, 'GET', `/v1/actions/${encodeURIComponent(r.action_id)}`);
+        const s = await call(ctx, 'getAction', { params: { action_id: r.action_id } });
         if (s.state !== last?.state) out(f.json ? JSON.stringify(s) : describe(s));
         last = s;
         if (FINAL_ACTION_STATES.includes(s.state) || Date.now() > deadline) break;

@@ -1,5 +1,7 @@
 import { Command, Option } from 'commander';
-import { HubHttpError, NetworkError, hubFetch, type HttpOptions } from '../client/index.ts';
+import { ContractError, HubHttpError, NetworkError, callApi, type HttpOptions } from '../client/index.ts';
+import type { OperationId } from '../../shared/api/routes.ts';
+import type { AnswerOf } from '../../shared/api/answer.ts';
 
 /**
  * Exit codes (also in `relaydesk --help`):
@@ -82,14 +84,17 @@ export function describeError(err: unknown, url?: string): CliError {
     if (err.status >= 500 || err.status === 429) lines[0] = `hub error: ${err.status} ${err.code}: ${err.message}`;
     return new CliError(lines.join('\n'), err.status >= 500 || err.status === 429 ? EXIT.unreachable : EXIT.refused);
   }
+  // A hub whose answers this CLI does not understand: another version, or something else at --url.
+  if (err instanceof ContractError) return new CliError(`${err.message}\n  is --url a RelayDesk hub of the same version as this CLI?`, EXIT.unreachable);
   if (err instanceof NetworkError)
     return new CliError(`cannot reach the hub${url ? ` at ${url}` : ''}: ${err.message}\n  is it running? (relaydesk serve, or set --url / RELAYDESK_URL)`, EXIT.unreachable);
   return new CliError((err as Error)?.message ?? String(err), EXIT.usage);
 }
 
-export async function call<T>(ctx: Ctx, method: string, path: string, body?: unknown): Promise<T> {
+/** Call one operation of the API contract; the answer is checked against its schema. */
+export async function call<K extends OperationId>(ctx: Ctx, id: K, init?: Parameters<typeof callApi>[2]): Promise<AnswerOf<K>> {
   try {
-    return await hubFetch<T>(ctx.http, method, path, body);
+    return await callApi(ctx.http, id, init);
   } catch (err) {
     throw describeError(err, ctx.url);
   }

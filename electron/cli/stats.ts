@@ -28,7 +28,7 @@ export function statsCommand(): Command {
     .option('--json', 'print the hub\'s JSON')
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (f: { json?: boolean }, cmd: Command) => {
-      const s = await call<Stats>(context(cmd), 'GET', '/v1/stats');
+      const s = await call(context(cmd), 'getStats');
       out(f.json ? JSON.stringify(s) : formatStats(s));
     });
 }

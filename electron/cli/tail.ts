@@ -1,8 +1,9 @@
 import { Command, Option } from 'commander';
 import { EventSource } from 'eventsource';
-import type { HubEvent } from '../../shared/events.ts';
+import type { z } from 'zod';
+import { hubEventSchema, type HubEvent } from '../../shared/events.ts';
 import { builtinRegistry, type DomainRegistry } from '../../shared/domains/index.ts';
-import { CONTROL, formatEventId, parseEventId, type ConnectionEvent, type ResetEvent, type ForceDisconnect } from '../../shared/wire.ts';
+import { CONTROL, formatEventId, parseEventId, connectionEventSchema, resetEventSchema, forceDisconnectSchema } from '../../shared/wire.ts';
 import { stateViewOf, truncatedFields, type Snapshot } from '../../shared/state.ts';
 import { errorFromResponse } from '../client/index.ts';
 import { context, describeError, colorEnabled, painter, list, positiveInt, EXIT, EXIT_CODES_HELP, CliError, usage, type Paint } from './common.ts';
@@ -65,6 +66,15 @@ ${EXIT_CODES_HELP}`,
       const note = (s: string) => process.stderr.write(`${painter(colorEnabled(process.stderr, flags.color))('2', s)}\n`);
       const loud = (code: string, s: string) => process.stderr.write(`${painter(colorEnabled(process.stderr, flags.color))(code, s)}\n`);
       const control = (name: string, data: unknown) => process.stderr.write(JSON.stringify({ control: name, data }) + '\n');
+      /** A frame checked against its shared schema (and kept as sent); one this CLI cannot read is reported and skipped. */
+      const frame = <S extends z.ZodType>(schema: S, data: string, what: string): z.output<S> | null => {
+        const value: unknown = JSON.parse(data);
+        const r = schema.safeParse(value);
+        if (r.success) return value as z.output<S>;
+        const i = r.error.issues[0]!;
+        loud('1;31', `skipped a ${what} frame this CLI does not understand (${i.path.join('.') || 'frame'}: ${i.message}); is the hub the same version?`);
+        return null;
+      };
 
       const u = new URL('/v1/stream', ctx.url);
       u.searchParams.set('events', 'message');
@@ -111,14 +121,16 @@ ${EXIT_CODES_HELP}`,
         es.addEventListener('message', (m) => {
           // Events parsed from the same chunk keep arriving after close(); --limit means exactly N.
           if (done) return;
-          const e = JSON.parse(m.data) as HubEvent;
+          const e = frame(hubEventSchema, m.data, 'event');
           lastId = m.lastEventId || lastId;
+          if (!e) return;
           received++;
           process.stdout.write((flags.json ? m.data : formatEvent(e, paint)) + '\n');
           if (flags.limit !== undefined && received >= flags.limit) finish(EXIT.ok);
         });
         es.addEventListener(CONTROL.connection, (m) => {
-          const c = JSON.parse(m.data) as ConnectionEvent;
+          const c = frame(connectionEventSchema, m.data, 'connection');
+          if (!c) return;
           lastId ??= c.epoch ? formatEventId(c.head_seq, c.epoch) : String(c.head_seq);
           const again = everOpen;
           everOpen = true;
@@ -142,7 +154,8 @@ ${EXIT_CODES_HELP}`,
             );
         });
         es.addEventListener(CONTROL.reset, (m) => {
-          const r = JSON.parse(m.data) as ResetEvent;
+          const r = frame(resetEventSchema, m.data, 'reset');
+          if (!r) return;
           if (flags.json) return control('reset', r);
           loud('1;33', `RESET (${r.reason}): ${r.message}`);
         });
@@ -152,7 +165,8 @@ ${EXIT_CODES_HELP}`,
           else note(`heartbeat ${m.data}`);
         });
         es.addEventListener(CONTROL.forceDisconnect, (m) => {
-          const f = JSON.parse(m.data) as ForceDisconnect;
+          const f = frame(forceDisconnectSchema, m.data, 'force_disconnect');
+          if (!f) return;
           if (flags.json) control('force_disconnect', f);
           if (f.retry_ms === null) {
             if (!flags.json) loud('1;31', `DISCONNECTED by the hub (${f.reason}): ${f.message}; not reconnecting`);

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { tokenRoles, type TokenInfo } from '../../shared/api.ts';
+import { tokenRoles } from '../../shared/api.ts';
 import { describeScope, type TokenScope } from '../../shared/scope.ts';
 import { context, call, out, list, positiveInt, table, usage, EXIT_CODES_HELP } from './common.ts';
 
@@ -21,7 +21,7 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 
 async function loginUrl(cmd: Command, id: string, json?: boolean): Promise<void> {
   const ctx = context(cmd);
-  const r = await call<{ url: string; expires_in_s: number }>(ctx, 'POST', `/v1/tokens/${encodeURIComponent(id)}/login-url`);
+  const r = await call(ctx, 'createLoginUrl', { params: { id } });
   if (json) out(JSON.stringify(r));
   else out(`${r.url}\n(one-time link; valid for ${Math.round(r.expires_in_s / 3600)} h)`);
 }
@@ -34,7 +34,7 @@ export function loginUrlCommand(): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (id: string | undefined, flags: { json?: boolean }, cmd: Command) => {
-      id ??= (await call<{ token_id: string }>(context(cmd), 'GET', '/v1/whoami')).token_id;
+      id ??= (await call(context(cmd), 'whoami')).token_id;
       return loginUrl(cmd, id, flags.json);
     });
 }
@@ -72,7 +72,7 @@ ${EXIT_CODES_HELP}`)
       if (f.publishTopic.length) scope.publish_topics = f.publishTopic;
       if (f.subscribeTopic.length) scope.subscribe_topics = f.subscribeTopic;
       const body = { role: f.role, scope, ...(f.label ? { label: f.label } : {}), ...(f.rateLimit ? { rate_limit: f.rateLimit } : {}) };
-      const t = await call<TokenInfo & { token: string }>(ctx, 'POST', '/v1/tokens', body);
+      const t = await call(ctx, 'createToken', { body });
       if (f.json) return out(JSON.stringify(t));
       out(`created ${t.role} token ${t.id}${t.label ? ` "${t.label}"` : ''} (scope: ${describeScope(t.scope)})`);
       out(`token: ${t.token}`);
@@ -87,7 +87,7 @@ ${EXIT_CODES_HELP}`)
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (f: { all?: boolean; json?: boolean }, cmd: Command) => {
       const ctx = context(cmd);
-      const { tokens: all } = await call<{ tokens: TokenInfo[] }>(ctx, 'GET', '/v1/tokens');
+      const { tokens: all } = await call(ctx, 'listTokens');
       const shown = f.all ? all : all.filter((t) => !t.revoked_at);
       if (f.json) return out(JSON.stringify(shown));
       if (!shown.length) return out('no tokens');
@@ -108,7 +108,7 @@ ${EXIT_CODES_HELP}`)
     .action(async (id: string, f: { json?: boolean }, cmd: Command) => {
       if (!id.trim()) throw usage('token id is required');
       const ctx = context(cmd);
-      const r = await call<{ revoked: unknown; disconnected: number }>(ctx, 'DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
+      const r = await call(ctx, 'revokeToken', { params: { id } });
       if (f.json) return out(JSON.stringify(r));
       out(`revoked ${id}; ${r.disconnected} open stream(s) disconnected`);
     });

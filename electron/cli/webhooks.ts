@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { describeScope, type TokenScope } from '../../shared/scope.ts';
-import type { CreatedWebhook, DeadLetter, WebhookEndpoint, WebhookTestResult } from '../../shared/webhooks.ts';
+import type { WebhookEndpoint } from '../../shared/webhooks.ts';
 import { context, call, out, list, table, usage, EXIT_CODES_HELP, CliError, EXIT } from './common.ts';
 
 interface AddFlags {
@@ -45,7 +45,7 @@ ${EXIT_CODES_HELP}`,
       if (f.strategy.length) scope.strategy_ids = f.strategy;
       if (f.store.length) scope.store_ids = f.store;
       const body = { url, types: f.type, scope, ...(f.description ? { description: f.description } : {}), ...(f.secret ? { secret: f.secret } : {}) };
-      const w = await call<CreatedWebhook>(context(c), 'POST', '/v1/webhooks', body);
+      const w = await call(context(c), 'createWebhook', { body });
       if (f.json) return out(JSON.stringify(w));
       out(`added webhook ${w.id} → ${w.url} (types: ${w.types.join(',') || 'all'}; scope: ${describeScope(w.scope)})`);
       out(`secret: ${w.secret}`);
@@ -58,7 +58,7 @@ ${EXIT_CODES_HELP}`,
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (f: { json?: boolean }, c: Command) => {
-      const { webhooks } = await call<{ webhooks: WebhookEndpoint[] }>(context(c), 'GET', '/v1/webhooks');
+      const { webhooks } = await call(context(c), 'listWebhooks');
       if (f.json) return out(JSON.stringify(webhooks));
       if (!webhooks.length) return out('no webhook endpoints');
       out(
@@ -76,7 +76,7 @@ ${EXIT_CODES_HELP}`,
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (id: string, _f: unknown, c: Command) => {
       if (!id.trim()) throw usage('endpoint id is required');
-      await call(context(c), 'DELETE', `/v1/webhooks/${encodeURIComponent(id)}`);
+      await call(context(c), 'deleteWebhook', { params: { id } });
       out(`removed ${id}`);
     });
 
@@ -87,7 +87,7 @@ ${EXIT_CODES_HELP}`,
     .option('--json', 'print JSON')
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (id: string, f: { json?: boolean }, c: Command) => {
-      const r = await call<WebhookTestResult>(context(c), 'POST', `/v1/webhooks/${encodeURIComponent(id)}/test`);
+      const r = await call(context(c), 'testWebhook', { params: { id } });
       if (f.json) out(JSON.stringify(r));
       else out(r.ok ? `ok: HTTP ${r.status} in ${r.duration_ms} ms (${r.webhook_id})` : `failed: ${r.error ?? `HTTP ${r.status}`} (${r.webhook_id})`);
       if (!r.ok) throw new CliError('', EXIT.refused);
@@ -121,7 +121,7 @@ ${EXIT_CODES_HELP}`,
       if (f.delete !== undefined) {
         if (!id) throw usage('--delete needs the endpoint id: relaydesk webhooks dead <id> --delete <seq>');
         if (f.purge) throw usage('give --delete or --purge, not both');
-        const r = await call<{ deleted: number }>(ctx, 'DELETE', `/v1/webhooks/${encodeURIComponent(id)}/dead/${encodeURIComponent(f.delete)}`);
+        const r = await call(ctx, 'deleteDeadLetter', { params: { id, seq: f.delete } });
         return out(f.json ? JSON.stringify(r) : `deleted dead letter ${f.delete} of ${id}`);
       }
       if (f.purge) {
@@ -130,12 +130,11 @@ ${EXIT_CODES_HELP}`,
         let before = f.before;
         if (f.olderThan !== undefined) before = new Date(Date.now() - parseAge(f.olderThan)).toISOString();
         const body = { ...(id ? { endpoint_id: id } : {}), ...(before !== undefined ? { before } : { all: true }) };
-        const r = await call<{ deleted: number }>(ctx, 'POST', '/v1/webhooks/dead/purge', body);
+        const r = await call(ctx, 'purgeDeadLetters', { body });
         return out(f.json ? JSON.stringify(r) : `deleted ${r.deleted} dead letter${r.deleted === 1 ? '' : 's'}${id ? ` of ${id}` : ''}`);
       }
       if (f.olderThan !== undefined || f.before !== undefined || f.all) throw usage('--older-than, --before and --all go with --purge');
-      const q = id ? `?endpoint_id=${encodeURIComponent(id)}` : '';
-      const { dead } = await call<{ dead: DeadLetter[] }>(ctx, 'GET', `/v1/webhooks/dead${q}`);
+      const { dead } = await call(ctx, 'listDeadLetters', { query: { endpoint_id: id } });
       if (f.json) return out(JSON.stringify(dead));
       if (!dead.length) return out('no dead letters');
       out(table([['ENDPOINT', 'SEQ', 'TYPE', 'ATTEMPTS', 'LAST ERROR', 'AT'], ...dead.map((d) => [d.endpoint_id, String(d.seq), d.type, String(d.attempts), d.last_error ?? '', d.dead_at.slice(0, 19)])]));
@@ -148,7 +147,7 @@ ${EXIT_CODES_HELP}`,
     .argument('<seq>', 'event seq (from webhooks dead)')
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (id: string, seq: string, _f: unknown, c: Command) => {
-      const r = await call<WebhookTestResult>(context(c), 'POST', `/v1/webhooks/${encodeURIComponent(id)}/dead/${encodeURIComponent(seq)}/retry`);
+      const r = await call(context(c), 'retryDeadLetter', { params: { id, seq } });
       out(r.ok ? `delivered ${seq}: HTTP ${r.status}` : `failed: ${r.error ?? `HTTP ${r.status}`}`);
       if (!r.ok) throw new CliError('', EXIT.refused);
     });

@@ -16,11 +16,14 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { validateEvent, knownTypes, type KnownType, type DataOf, type Priority, type PublishEnvelope, type FieldError } from '../../shared/events.ts';
-import type { PublishResult, ErrorBody } from '../../shared/api.ts';
+import { errorBodySchema, type PublishResult } from '../../shared/api.ts';
 import type { RequiredKeyOf } from '../../shared/domains/index.ts';
+import { routes, type OperationId } from '../../shared/api/routes.ts';
+import { checkAnswer, pathOf, queryOf, type AnswerOf } from '../../shared/api/answer.ts';
 
 export type { KnownType, DataOf, Priority, PublishEnvelope, FieldError };
 export { KNOWN_TYPES, CUSTOM_PREFIX } from '../../shared/events.ts';
+export { ContractError } from '../../shared/api/answer.ts';
 
 /** What a backend passes as `data` for a known type: the schema's input (ids may be numbers, defaults may be omitted). */
 export type DataIn<T extends KnownType> = z.input<(typeof knownTypes)[T]>;
@@ -144,13 +147,14 @@ function networkError(err: unknown): NetworkError {
 /** Turn a non-2xx response into a HubHttpError carrying the hub's error fields. */
 export async function errorFromResponse(res: Response): Promise<HubHttpError> {
   const text = await res.text().catch(() => '');
-  let body: Partial<ErrorBody> | null = null;
+  let json: unknown = null;
   try {
-    body = JSON.parse(text) as ErrorBody;
+    json = JSON.parse(text);
   } catch {
     /* not JSON: a proxy or a crashed process */
   }
-  const e = body?.error;
+  const parsed = errorBodySchema.safeParse(json);
+  const e = parsed.success ? parsed.data.error : undefined;
   return new HubHttpError(
     res.status,
     e?.code ?? `http_${res.status}`,
@@ -183,9 +187,22 @@ export async function hubFetch<T>(http: HttpOptions, method: string, path: strin
   return (text ? JSON.parse(text) : null) as T;
 }
 
+/**
+ * Call one operation of the API contract (shared/api/routes.ts) by its operationId: the path is
+ * built from its parameters and the answer is checked against its schema (ContractError if not).
+ */
+export async function callApi<K extends OperationId>(
+  http: HttpOptions,
+  id: K,
+  init: { params?: Record<string, string | number>; query?: Parameters<typeof queryOf>[0]; body?: unknown } = {},
+): Promise<AnswerOf<K>> {
+  const answer = await hubFetch<unknown>(http, routes[id].method, pathOf(id, init.params) + queryOf(init.query), init.body);
+  return checkAnswer(id, answer);
+}
+
 /** POST /v1/events with an array (one request, all or nothing). */
 export function postEvents(http: HttpOptions, events: PublishEnvelope[]): Promise<PublishResult> {
-  return hubFetch<PublishResult>(http, 'POST', '/v1/events', events);
+  return callApi(http, 'publishEvents', { body: events });
 }
 
 export interface BackoffOptions {

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { actionStates, type ActionList, type ActionState, type ActionStatus } from '../../shared/domains/action.ts';
 import { useConsole } from '../app/context.ts';
-import { hubGet } from '../app/connection.ts';
+import { hubCall } from '../app/connection.ts';
 import { useNow } from '../app/hooks.ts';
 import { useSlices } from '../stream/store.ts';
 import { ago } from '../stream/describe.ts';
@@ -31,12 +31,9 @@ export function ActionHistory() {
 
   const query = useCallback(
     (cursor?: string) => {
-      const q = new URLSearchParams({ limit: '100' });
-      if (filters.state) q.set('state', filters.state === 'open' || filters.state === 'problems' ? STATE_GROUPS[filters.state].join(',') : filters.state);
-      if (/^[a-z][a-z0-9_.-]*$/.test(filters.name.trim())) q.set('name', filters.name.trim());
-      if (filters.mine) q.set('requested_by', me.token_id);
-      if (cursor) q.set('cursor', cursor);
-      return `/v1/actions?${q.toString()}`;
+      const state = filters.state === 'open' || filters.state === 'problems' ? STATE_GROUPS[filters.state].join(',') : filters.state || undefined;
+      const name = /^[a-z][a-z0-9_.-]*$/.test(filters.name.trim()) ? filters.name.trim() : undefined;
+      return { limit: 100, state, name, requested_by: filters.mine ? me.token_id : undefined, cursor };
     },
     [filters, me.token_id],
   );
@@ -44,7 +41,7 @@ export function ActionHistory() {
   const reload = useCallback(async () => {
     setLoading(true);
     try {
-      setPages([await hubGet<ActionList>(conn, query())]);
+      setPages([await hubCall(conn, 'listActions', { query: query() })]);
       setError(null);
     } catch (err) {
       setError((err as Error).message);
@@ -72,7 +69,7 @@ export function ActionHistory() {
     const next = pages.at(-1)?.next_cursor;
     if (!next) return;
     try {
-      const page = await hubGet<ActionList>(conn, query(next));
+      const page = await hubCall(conn, 'listActions', { query: query(next) });
       setPages((p) => [...p, page]);
     } catch (err) {
       setError((err as Error).message);

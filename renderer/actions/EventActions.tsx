@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 import type { HubEvent } from '../../shared/events.ts';
-import { actionAcceptedResponse, type EventAction } from '../../shared/domains/action.ts';
+import type { EventAction } from '../../shared/domains/action.ts';
 import { useConsole } from '../app/context.ts';
-import { hubPost } from '../app/connection.ts';
+import { hubCall } from '../app/connection.ts';
 import { useSlices } from '../stream/store.ts';
 import { ACTION_TEXT, actDenied, eventActionKey, eventActionRequest } from './row-actions.ts';
 
@@ -31,7 +31,7 @@ export function EventActions({ ev, compact = false, run }: { ev: HubEvent; compa
     const key = eventActionKey(ev.seq);
     store.noteAction({ action_id: body.action_id, key, label: a.label, state: 'requested', at: Date.now() });
     try {
-      actionAcceptedResponse.parse(await hubPost(conn, '/v1/actions', body));
+      await hubCall(conn, 'requestAction', { body });
     } catch (err) {
       store.noteAction({ action_id: body.action_id, key, label: a.label, state: 'failed', detail: (err as Error).message, at: Date.now() });
     }

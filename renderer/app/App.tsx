@@ -1,11 +1,8 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { HubEvent } from '../../shared/events.ts';
-import { historyPageSchema } from '../../shared/api.ts';
-import { inboxChangeSchema, inboxPageSchema } from '../../shared/inbox.ts';
-import { settingsSchema } from '../../shared/settings.ts';
-import { statePageSchema } from '../../shared/state.ts';
+import type { InboxOp } from '../../shared/inbox.ts';
 import { describeScope, inScope } from '../../shared/scope.ts';
-import { HttpError, SAME_ORIGIN, hubGet, hubPost, streamUrl } from './connection.ts';
+import { HttpError, SAME_ORIGIN, hubCall, streamUrl } from './connection.ts';
 import { Ctx, useConsole, type ConsoleContext, type Whoami } from './context.ts';
 import { typingIn } from './hooks.ts';
 import { ConnectionIndicator } from './ConnectionIndicator.tsx';
@@ -25,6 +22,9 @@ import { NotificationCentre } from '../notify/NotificationCentre.tsx';
 import { ActionHistory } from '../actions/ActionHistory.tsx';
 import { notifyDesktop } from '../notify/desktop.ts';
 import { StatsSampler } from '../stats/sampler.ts';
+
+/** The contract's operation for each inbox mark. */
+const INBOX_MARKS = { read: 'markInboxRead', unread: 'markInboxUnread', dismiss: 'dismissInbox' } as const satisfies Record<InboxOp, string>;
 
 export const VIEWS = [
   { id: 'orders', label: 'Orders' },
@@ -64,7 +64,7 @@ export function App() {
       const conn = SAME_ORIGIN;
       let me: Whoami;
       try {
-        me = await hubGet<Whoami>(conn, '/v1/whoami');
+        me = await hubCall(conn, 'whoami');
       } catch (err) {
         if (cancelled) return;
         if (err instanceof HttpError && err.status === 401) setBoot({ phase: 'login', message: err.message });
@@ -75,14 +75,12 @@ export function App() {
       const store = new ConsoleStore();
       store.desktopNotify = (n: Notice) => notifyDesktop(n);
       store.connectState(async (view, query) => {
-        const q = new URLSearchParams();
-        for (const [name, v] of Object.entries(query)) for (const x of Array.isArray(v) ? v : [v]) q.append(name, x);
         // Bounded: a read that never answers (a dead link) must not stall the next ones.
-        return statePageSchema.parse(await hubGet(conn, `/v1/state/${view}?${q.toString()}`, AbortSignal.timeout(STATE_READ_TIMEOUT_MS)));
+        return hubCall(conn, 'getState', { params: { view }, query, signal: AbortSignal.timeout(STATE_READ_TIMEOUT_MS) });
       });
       store.connectInbox({
-        list: async (min, limit) => inboxPageSchema.parse(await hubGet(conn, `/v1/inbox?min_priority=${min}&limit=${limit}`, AbortSignal.timeout(STATE_READ_TIMEOUT_MS))),
-        mark: async (op, body) => inboxChangeSchema.parse(await hubPost(conn, `/v1/inbox/${op}`, body, AbortSignal.timeout(STATE_READ_TIMEOUT_MS))),
+        list: (min, limit) => hubCall(conn, 'listInbox', { query: { min_priority: min, limit }, signal: AbortSignal.timeout(STATE_READ_TIMEOUT_MS) }),
+        mark: (op, body) => hubCall(conn, INBOX_MARKS[op], { body, signal: AbortSignal.timeout(STATE_READ_TIMEOUT_MS) }),
       });
       // Exposed for the benchmark and for support sessions ("what does this window hold?").
       (window as unknown as { __relaydesk: ConsoleStore }).__relaydesk = store;
@@ -93,7 +91,7 @@ export function App() {
           url: (lastId) => streamUrl(conn, lastId === null ? { events: 'message', snapshot: '1' } : { events: 'message', lastEventId: lastId }),
           probeAuth: async () => {
             try {
-              await hubGet(conn, '/v1/whoami');
+              await hubCall(conn, 'whoami');
               return null;
             } catch (err) {
               return err instanceof HttpError && (err.status === 401 || err.status === 403) ? `signed out: ${err.message}` : null;
@@ -107,11 +105,8 @@ export function App() {
             store.loadInbox().catch(() => undefined);
             if (backfilled) return;
             backfilled = true;
-            hubGet(conn, `/v1/events?limit=${BACKFILL}&order=desc`)
-              .then((page) => {
-                const p = historyPageSchema.safeParse(page);
-                if (p.success) store.addHistory((p.data.events as HubEvent[]).filter((e) => inScope(me.scope, e)));
-              })
+            hubCall(conn, 'listEvents', { query: { limit: BACKFILL, order: 'desc' } })
+              .then((page) => store.addHistory((page.events as HubEvent[]).filter((e) => inScope(me.scope, e))))
               .catch(() => undefined);
           },
           onSnapshot: (s) => store.applySnapshot(s),
@@ -130,11 +125,8 @@ export function App() {
       );
       client.start();
       ticker = setInterval(() => store.expire(), 1_000);
-      hubGet(conn, '/v1/settings')
-        .then((s) => {
-          const parsed = settingsSchema.safeParse(s);
-          if (parsed.success) store.setSettings(parsed.data.notifications);
-        })
+      hubCall(conn, 'getSettings')
+        .then((s) => store.setSettings(s.notifications))
         .catch(() => undefined);
       sampler = new StatsSampler(conn, store, me.role === 'admin');
       sampler.start();

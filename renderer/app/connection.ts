@@ -1,3 +1,6 @@
+import { routes, type OperationId } from '../../shared/api/routes.ts';
+import { checkAnswer, pathOf, queryOf, type AnswerOf } from '../../shared/api/answer.ts';
+
 /**
  * Where the hub is. The console is always served by the hub it talks to (the browser opened a login
  * link on that hub; the desktop window loaded one), and the hub's HttpOnly session cookie
@@ -33,23 +36,23 @@ async function readAnswer<T>(res: Response): Promise<T> {
   return body as T;
 }
 
-/** GET a JSON resource from the hub; errors carry the hub's own message. */
-export async function hubGet<T = unknown>(conn: HubConnection, path: string, signal?: AbortSignal): Promise<T> {
-  return readAnswer<T>(await fetch(conn.base + path, { credentials: 'same-origin', cache: 'no-store', signal }));
-}
-
-/** POST JSON to the hub (the session cookie authenticates it). */
-export async function hubPost<T = unknown>(conn: HubConnection, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
-  return readAnswer<T>(
-    await fetch(conn.base + path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      credentials: 'same-origin',
-      cache: 'no-store',
-      body: JSON.stringify(body),
-      signal,
-    }),
-  );
+/**
+ * Call one operation of the API contract (shared/api/routes.ts): the path is built from its
+ * parameters and the answer is checked against the operation's schema before the console uses it.
+ */
+export async function hubCall<K extends OperationId>(
+  conn: HubConnection,
+  id: K,
+  init: { params?: Record<string, string | number>; query?: Parameters<typeof queryOf>[0]; body?: unknown; signal?: AbortSignal } = {},
+): Promise<AnswerOf<K>> {
+  const res = await fetch(conn.base + pathOf(id, init.params) + queryOf(init.query), {
+    method: routes[id].method,
+    ...(init.body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(init.body) } : {}),
+    credentials: 'same-origin',
+    cache: 'no-store',
+    signal: init.signal,
+  });
+  return checkAnswer(id, await readAnswer<unknown>(res));
 }
 
 /** The stream URL (EventSource sends the session cookie of its origin by itself). */

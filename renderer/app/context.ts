@@ -1,18 +1,11 @@
 import { createContext, useContext } from 'react';
-import type { TokenScope } from '../../shared/scope.ts';
-import type { TokenRole } from '../../shared/api.ts';
+import type { Whoami } from '../../shared/api/identity.ts';
 import type { HubConnection } from './connection.ts';
 import type { ConsoleStore } from '../stream/store.ts';
 import type { StatsSampler } from '../stats/sampler.ts';
 
-export interface Whoami {
-  token_id: string;
-  role: TokenRole;
-  scope: TokenScope;
-  via: string;
-  hub_id: string;
-  head_seq: number;
-}
+// Who the console is signed in as: GET /v1/whoami, as the API contract says.
+export type { Whoami } from '../../shared/api/identity.ts';
 
 export interface ConsoleContext {
   store: ConsoleStore;

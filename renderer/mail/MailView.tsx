@@ -6,8 +6,7 @@ import { useNow } from '../app/hooks.ts';
 import { VirtualTable, type Column } from '../app/VirtualTable.tsx';
 import { useSlices } from '../stream/store.ts';
 import { ago } from '../stream/describe.ts';
-import { actionAcceptedResponse } from '../../shared/domains/action.ts';
-import { hubPost } from '../app/connection.ts';
+import { hubCall } from '../app/connection.ts';
 import { ACTION_TEXT, actDenied, mailReadRequest, mailStarRequest } from '../actions/row-actions.ts';
 
 type Classification = { category?: string; priority?: string; summary?: string };
@@ -20,7 +19,7 @@ export function MailView() {
   const ask = async (row: ProjectionRow, body: ReturnType<typeof mailReadRequest>, label: string) => {
     store.noteAction({ action_id: body.action_id, key: row.key, label, state: 'requested', at: Date.now() });
     try {
-      actionAcceptedResponse.parse(await hubPost(conn, '/v1/actions', body));
+      await hubCall(conn, 'requestAction', { body });
     } catch (err) {
       store.noteAction({ action_id: body.action_id, key: row.key, label, state: 'failed', detail: (err as Error).message, at: Date.now() });
     }

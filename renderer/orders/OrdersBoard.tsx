@@ -1,8 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { ProjectionRow } from '../../shared/state.ts';
 import { storeOrderStatus, ORDER_BUMP, ORDER_CANCELLABLE, type StoreOrderStatus } from '../../shared/domains/store.ts';
-import { actionAcceptedResponse } from '../../shared/domains/action.ts';
-import { hubPost } from '../app/connection.ts';
+import { hubCall } from '../app/connection.ts';
 import { ACTION_TEXT, actDenied, orderStatusRequest, type RowAction } from '../actions/row-actions.ts';
 import { useConsole } from '../app/context.ts';
 import { SnapshotNotice } from '../app/SnapshotNotice.tsx';
@@ -127,7 +126,7 @@ function OrderCardActions({ row, action }: { row: ProjectionRow; action?: RowAct
     const label = to === 'cancelled' ? 'Cancel' : `→ ${to}`;
     store.noteAction({ action_id: body.action_id, key: row.key, label, state: 'requested', at: Date.now() });
     try {
-      actionAcceptedResponse.parse(await hubPost(conn, '/v1/actions', body));
+      await hubCall(conn, 'requestAction', { body });
     } catch (err) {
       store.rowActions.byId.delete(body.action_id);
       store.toast(`Could not ask the store to move order ${String(row.data.order_id)}: ${(err as Error).message}`, 'warn');

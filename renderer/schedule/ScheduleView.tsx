@@ -1,12 +1,11 @@
 import { useMemo, useState } from 'react';
 import type { ProjectionRow } from '../../shared/state.ts';
-import { actionAcceptedResponse } from '../../shared/domains/action.ts';
 import type { CallState, SwapState } from '../../shared/domains/schedule.ts';
 import { useConsole } from '../app/context.ts';
 import { SnapshotNotice } from '../app/SnapshotNotice.tsx';
 import { isString, useNow, usePersistent } from '../app/hooks.ts';
 import { VirtualTable, type Column } from '../app/VirtualTable.tsx';
-import { hubPost } from '../app/connection.ts';
+import { hubCall } from '../app/connection.ts';
 import { useSlices } from '../stream/store.ts';
 import { ago } from '../stream/describe.ts';
 import { ACTION_TEXT, actDenied, emergencyAcceptRequest, swapApproveRequest, swapRejectRequest, type RowAction } from '../actions/row-actions.ts';
@@ -47,7 +46,7 @@ export function ScheduleView() {
   const ask = async (row: ProjectionRow, body: { action_id: string }, label: string) => {
     store.noteAction({ action_id: body.action_id, key: row.key, label, state: 'requested', at: Date.now() });
     try {
-      actionAcceptedResponse.parse(await hubPost(conn, '/v1/actions', body));
+      await hubCall(conn, 'requestAction', { body });
     } catch (err) {
       store.noteAction({ action_id: body.action_id, key: row.key, label, state: 'failed', detail: (err as Error).message, at: Date.now() });
     }

@@ -1,6 +1,6 @@
-import { statsSchema, type Stats } from '../../shared/api.ts';
-import { deadLetterListSchema, webhookListSchema, type DeadLetter, type WebhookEndpoint } from '../../shared/webhooks.ts';
-import { HttpError, hubGet, type HubConnection } from '../app/connection.ts';
+import type { Stats } from '../../shared/api.ts';
+import type { DeadLetter, WebhookEndpoint } from '../../shared/webhooks.ts';
+import { HttpError, hubCall, type HubConnection } from '../app/connection.ts';
 import type { ConsoleStore } from '../stream/store.ts';
 
 export const SAMPLES = 60;
@@ -61,10 +61,14 @@ export class StatsSampler {
     let s: Stats | null = null;
     if (this.admin) {
       try {
-        const [stats, hooks, dead] = await Promise.all([hubGet(this.conn, '/v1/stats'), hubGet(this.conn, '/v1/webhooks'), hubGet(this.conn, '/v1/webhooks/dead?limit=20')]);
-        s = statsSchema.parse(stats);
-        this.webhooks = webhookListSchema.parse(hooks).webhooks;
-        this.dead = deadLetterListSchema.parse(dead).dead;
+        const [stats, hooks, dead] = await Promise.all([
+          hubCall(this.conn, 'getStats'),
+          hubCall(this.conn, 'listWebhooks'),
+          hubCall(this.conn, 'listDeadLetters', { query: { limit: 20 } }),
+        ]);
+        s = stats;
+        this.webhooks = hooks.webhooks;
+        this.dead = dead.dead;
         this.error = null;
       } catch (err) {
         this.error = err instanceof HttpError ? err.message : 'cannot read stats from the hub';

@@ -7,8 +7,7 @@ import { VirtualTable, type Column } from '../app/VirtualTable.tsx';
 import { useSlices } from '../stream/store.ts';
 import { StrategyFilter } from './StrategyFilter.tsx';
 import { TRADING_CANCELLABLE } from '../../shared/domains/trading.ts';
-import { actionAcceptedResponse } from '../../shared/domains/action.ts';
-import { hubPost } from '../app/connection.ts';
+import { hubCall } from '../app/connection.ts';
 import { ACTION_TEXT, actDenied, tradingCancelRequest } from '../actions/row-actions.ts';
 
 type Account = { account_id?: unknown; name?: unknown; exchange?: unknown };
@@ -30,7 +29,7 @@ export function TradingView() {
     const body = tradingCancelRequest(row);
     store.noteAction({ action_id: body.action_id, key: row.key, label: 'Cancel', state: 'requested', at: Date.now() });
     try {
-      actionAcceptedResponse.parse(await hubPost(conn, '/v1/actions', body));
+      await hubCall(conn, 'requestAction', { body });
     } catch (err) {
       store.noteAction({ action_id: body.action_id, key: row.key, label: 'Cancel', state: 'failed', detail: (err as Error).message, at: Date.now() });
     }

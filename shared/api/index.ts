@@ -9,3 +9,4 @@ export * from './webhooks.ts';
 export * from './inbox.ts';
 export * from './state.ts';
 export * from './routes.ts';
+export * from './answer.ts';

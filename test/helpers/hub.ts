@@ -6,6 +6,7 @@ import { Hub } from '../../electron/hub/hub.ts';
 import type { EngineFactory } from '../../electron/hub/engine.ts';
 import type { HubOptions } from '../../electron/hub/config.ts';
 import type { HubEvent } from '../../shared/events.ts';
+import { checkContract } from './contract.ts';
 
 export const ADMIN = 'test-admin-token';
 
@@ -82,6 +83,7 @@ export async function api<T = any>(url: string, path: string, init: { method?: s
   } catch {
     /* not JSON (metrics, html) */
   }
+  checkContract(init.method ?? (body !== undefined ? 'POST' : 'GET'), path, res.status, parsed, res.headers.get('content-type'));
   return { status: res.status, body: parsed as T, headers: res.headers };
 }
 
