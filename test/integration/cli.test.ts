@@ -390,7 +390,10 @@ describe('relaydesk tail', () => {
     const seen: (string | undefined)[] = [];
     const conn = (head: number) =>
       `retry: 100\n\nevent: connection\ndata: ${JSON.stringify({ connection_id: 'c', hub_id: 'hub-fake', head_seq: head, oldest_seq: 1, resume_from: null, scope: {}, filters: {}, heartbeat_ms: 15000, server_time: new Date().toISOString() })}\n\n`;
-    const ev = (seq: number) => `id: ${seq}\ndata: ${JSON.stringify({ ...sample.storeOrder(1), seq, id: `e${seq}`, priority: 'normal', received_at: new Date().toISOString() })}\n\n`;
+    // A whole event as a hub sends it: tail checks frames against the wire schemas.
+    const at = new Date().toISOString();
+    const ev = (seq: number) =>
+      `id: ${seq}\ndata: ${JSON.stringify({ ...sample.storeOrder('1'), seq, id: `e${seq}`, user_id: null, strategy_id: null, priority: 'normal', time: at, received_at: at })}\n\n`;
     const srv = createHttpServer((req, res) => {
       seen.push(req.headers['last-event-id'] as string | undefined);
       if (seen.length === 2) {
