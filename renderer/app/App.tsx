@@ -251,8 +251,9 @@ function Shell({ theme, toggleTheme }: { theme: string; toggleTheme(): void }) {
         <div className="spacer" />
         <ConnectionIndicator />
         <Identity />
-        <button type="button" className="theme-toggle" onClick={toggleTheme} aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme (t)`} data-testid="theme-toggle">
-          {theme === 'dark' ? '☀ Light' : '☾ Dark'}
+        <button type="button" className="theme-toggle" onClick={toggleTheme} aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme (t)`} title={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme (t)`} data-testid="theme-toggle">
+          {/* An icon only: with a tab per domain the top bar has no room for a word here. */}
+          {theme === 'dark' ? '☀' : '☾'}
         </button>
       </header>
       <Banners />
