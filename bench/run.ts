@@ -5,6 +5,7 @@
  *
  *   BENCH_QUICK=1 npm run bench    shorter runs, for a smoke check
  *   npm run bench -- subscribers50k   one scenario (any names from `scenarios` below)
+ *   npm run bench -- mercure     Mercure and topic-selector subscribers against native, 1,000 each
  *   BENCH_SUBSCRIBERS=2000 BENCH_HEARTBEAT_MS=5000 npm run bench -- subscribers50k
  *                                  the mass-connection scenario at another size / heartbeat interval
  */
@@ -24,6 +25,7 @@ import { EventLog } from '../electron/hub/log.ts';
 import { validateEvent } from '../shared/events.ts';
 import { heavyReaders as heavyReadersBench } from './heavy-readers.ts';
 import { redisDataLoss as runRedisDataLoss } from './redis-data-loss.ts';
+import { mercureTopics } from './mercure-topics.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const results: { name: string; value: number; unit: string; baseline?: number; baselineName?: string; target?: string }[] = [];
@@ -259,6 +261,7 @@ async function idleMemory() {
 }
 
 const heavyReaders = () => heavyReadersBench({ quick: QUICK, record });
+const mercure = () => mercureTopics({ quick: QUICK, record });
 
 /**
  * Extra `relaydesk serve` flags for the mass-connection scenario: whatever the hub needs to accept
@@ -390,7 +393,7 @@ async function redisDataLoss() {
   record({ name: 'events acked across the runs', value: r.acked, unit: 'events' });
 }
 
-const scenarios: Record<string, () => Promise<void>> = { publishSingle, publishBatched, fanOut, latency, replay, idleMemory, heavyReaders, subscribers50k, redisDataLoss };
+const scenarios: Record<string, () => Promise<void>> = { publishSingle, publishBatched, fanOut, latency, replay, idleMemory, heavyReaders, subscribers50k, redisDataLoss, mercure };
 const only = process.argv.slice(2);
 console.log(`RelayDesk hub bench — ${new Date().toISOString()} — ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}${QUICK ? ' (quick)' : ''}`);
 for (const [name, fn] of Object.entries(scenarios)) if (!only.length || only.includes(name)) await fn();

@@ -4,10 +4,10 @@ import { BENCH_ADMIN } from './hub-process.ts';
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
 /** POST a body to the hub over a keep-alive connection; resolves with the status. */
-export function post(url: string, path: string, body: string, token = BENCH_ADMIN): Promise<number> {
+export function post(url: string, path: string, body: string, token = BENCH_ADMIN, contentType = 'application/json'): Promise<number> {
   const u = new URL(path, url);
   return new Promise((res, rej) => {
-    const req = request(u, { method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(body) } }, (r) => {
+    const req = request(u, { method: 'POST', agent, headers: { 'content-type': contentType, authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(body) } }, (r) => {
       r.resume();
       r.on('end', () => res(r.statusCode!));
     });

@@ -49,10 +49,11 @@ export class RawSse {
   }
 }
 
-export async function openClients(url: string, path: string, n: number, batch = 500): Promise<RawSse[]> {
+/** `n` counting readers; `__K__` in the path becomes each reader's index (from `first`). */
+export async function openClients(url: string, path: string, n: number, batch = 500, first = 0): Promise<RawSse[]> {
   const out: RawSse[] = [];
   for (let i = 0; i < n; i += batch) {
-    const group = Array.from({ length: Math.min(batch, n - i) }, () => new RawSse(url, path));
+    const group = Array.from({ length: Math.min(batch, n - i) }, (_, j) => new RawSse(url, path.replaceAll('__K__', String(first + i + j))));
     await Promise.all(group.map((c) => c.connected));
     out.push(...group);
   }
