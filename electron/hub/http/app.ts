@@ -22,7 +22,7 @@ import { mercureRoutes } from './routes/mercure.ts';
 import type { ErrorBody } from '../../../shared/api.ts';
 
 /** Query strings never reach the logs with a token in them. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   // `authorization` is a Mercure subscriber's JWT (routes/mercure.ts).
   return url.replace(/([?&](?:access_token|code|authorization)=)[^&]*/gi, '$1[redacted]');
 }

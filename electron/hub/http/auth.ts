@@ -74,7 +74,7 @@ export function requireUnscoped(p: Principal, action: string): void {
 }
 
 // Kept here too: routes and the stream import the cost rule from the auth module.
-export { readCost, ROWS_PER_UNIT, BYTES_PER_UNIT } from './rate-limit.ts';
+export { readCost } from './rate-limit.ts';
 
 /**
  * Who may call a route, declared on the route as `config: { auth: {...} }`; the hook below checks it

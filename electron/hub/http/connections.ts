@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 
 /** Descriptors kept back from the connection cap for the log, its WAL, the lock file, Redis and logs. */
-export const RESERVED_FDS = 64;
+const RESERVED_FDS = 64;
 /** The cap when the open-file limit cannot be read (not Linux) or is unlimited. */
 export const FALLBACK_MAX_CONNECTIONS = 4096;
 

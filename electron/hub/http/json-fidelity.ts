@@ -36,7 +36,7 @@ function decimalKey(tok: string): string {
 }
 
 /** Why a number token cannot be kept exactly, or null when its float reads back as the same value. */
-export function inexactNumber(tok: string): string | null {
+function inexactNumber(tok: string): string | null {
   const n = Number(tok);
   if (!Number.isFinite(n)) return `number ${clip(tok)} is beyond the range of a 64-bit float; send it as a string`;
   const back = String(n);

@@ -40,7 +40,7 @@ export function hostnameOf(host: string): string | null {
  * DNS rebinding: a hostile page can point its own domain at 127.0.0.1, but it cannot make the
  * browser send a Host header other than that domain. IP literals and localhost cannot be rebound.
  */
-export function hostAllowed(host: string | undefined, allowed: string[]): boolean {
+function hostAllowed(host: string | undefined, allowed: string[]): boolean {
   if (!host) return false;
   const name = hostnameOf(host);
   if (name === null) return false;
@@ -65,7 +65,7 @@ function sameOrigin(origin: string, req: FastifyRequest): boolean {
   }
 }
 
-export function originAllowed(origin: string, req: FastifyRequest, corsOrigins: string[]): boolean {
+function originAllowed(origin: string, req: FastifyRequest, corsOrigins: string[]): boolean {
   return corsOrigins.includes(origin) || corsOrigins.includes('*') || sameOrigin(origin, req);
 }
 
