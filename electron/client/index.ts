@@ -164,23 +164,43 @@ export async function errorFromResponse(res: Response): Promise<HubHttpError> {
   );
 }
 
-/** One JSON request to the hub. Throws HubHttpError or NetworkError. */
+/** Methods HTTP defines as idempotent: sending one twice has the effect of sending it once. */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+/** The connection died under the request (a kept-alive socket the server had just closed), not a timeout. */
+const CONNECTION_CLOSED = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
+/** Sends of an idempotent request whose connection was closed under it, before giving up. */
+const STALE_SOCKET_ATTEMPTS = 4;
+
+/**
+ * One JSON request to the hub. Throws HubHttpError or NetworkError.
+ *
+ * fetch reuses kept-alive sockets, and one the hub closed at that moment (a restart, its idle
+ * timeout) fails the request with "other side closed" although the hub is up. Each such failure
+ * drops that socket from the pool, and the pool may hold several, so an idempotent request is sent
+ * again a few times; a POST is not, because the hub may have acted on it (the Publisher retries its
+ * batches itself, with the same event ids, which the hub deduplicates).
+ */
 export async function hubFetch<T>(http: HttpOptions, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   const f = http.fetch ?? fetch;
-  let res: Response;
-  try {
-    res = await f(new URL(path, http.url), {
-      method,
-      headers: {
-        authorization: `Bearer ${http.token}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...headers,
-      },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      signal: AbortSignal.timeout(http.timeoutMs ?? 10_000),
-    });
-  } catch (err) {
-    throw networkError(err);
+  const retriable = IDEMPOTENT_METHODS.has(method.toUpperCase());
+  let res: Response | undefined;
+  for (let attempt = 1; !res; attempt++) {
+    try {
+      res = await f(new URL(path, http.url), {
+        method,
+        headers: {
+          authorization: `Bearer ${http.token}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+        signal: AbortSignal.timeout(http.timeoutMs ?? 10_000),
+      });
+    } catch (err) {
+      const e = networkError(err);
+      if (!retriable || !CONNECTION_CLOSED.has(e.causeCode ?? '') || attempt >= STALE_SOCKET_ATTEMPTS) throw e;
+    }
   }
   if (!res.ok) throw await errorFromResponse(res);
   const text = await res.text();

@@ -1,13 +1,16 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { Publisher, BufferFullError, PublishRejectedError, PublisherClosedError, backoffDelay, type PublishAck } from '../../electron/client/index.ts';
-import { startTestHub, createToken, sleep, until, type TestHub, allEvents, freePort } from '../helpers/hub.ts';
+import { Publisher, BufferFullError, PublishRejectedError, PublisherClosedError, NetworkError, backoffDelay, hubFetch, type PublishAck } from '../../electron/client/index.ts';
+import { startTestHub, createToken, sleep, until, type TestHub, allEvents, freePort, api, ADMIN } from '../helpers/hub.ts';
+import { startClosingProxy, type ClosingProxy } from '../helpers/closing-proxy.ts';
 
 
 
 const hubs: TestHub[] = [];
 const clients: Publisher[] = [];
+const proxies: ClosingProxy[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) await c.close(1_000).catch(() => {});
+  for (const p of proxies.splice(0)) await p.close();
   for (const h of hubs.splice(0)) await h.stop();
 });
 const hubUp = async (opts = {}) => {
@@ -95,6 +98,45 @@ describe('Publisher client', () => {
     const stored = await allEvents(t.url);
     expect(stored).toHaveLength(10);
     expect(stored.map((e) => e.id)).toEqual(acks.map((a) => a.id));
+  });
+
+  it('a batch whose kept-alive connection is closed under it is sent again with the same ids: each event stored once', async () => {
+    const t = await hubUp();
+    const token = await createToken(t.url, 'publisher');
+    const proxy = await startClosingProxy(t.url);
+    proxies.push(proxy);
+    const c = client({ url: proxy.url, token, lingerMs: 1, retry: { initialMs: 20, maxMs: 50 } });
+    // One at a time, so each batch after the first goes out on a kept-alive socket, which the proxy
+    // closes under it ("other side closed").
+    const acks: PublishAck[] = [];
+    for (let n = 1; n <= 4; n++) acks.push(await c.publish('x.pay.captured', { n }, n === 4 ? { id: 'pay-4' } : {}));
+    expect(proxy.closedUnderRequest).toBeGreaterThanOrEqual(1);
+    expect(c.stats()).toMatchObject({ sent: 4, rejected: 0, bufferedEvents: 0 });
+    expect(c.stats().retries).toBe(proxy.closedUnderRequest);
+    const stored = await allEvents(t.url);
+    expect(stored.map((e) => e.id)).toEqual(acks.map((a) => a.id));
+    expect(stored.map((e) => e.data.n)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('hubFetch sends an idempotent request again when its kept-alive connection is closed under it, but never a POST', async () => {
+    const t = await hubUp();
+    const proxy = await startClosingProxy(t.url);
+    proxies.push(proxy);
+    const admin = { url: proxy.url, token: ADMIN };
+    // Each GET after the first reuses a kept-alive socket, which the proxy closes: sent once more on a fresh connection.
+    for (let i = 0; i < 4; i++) expect((await hubFetch<{ head_seq: number }>(admin, 'GET', '/v1/stats')).head_seq).toBe(0);
+    expect(proxy.closedUnderRequest).toBeGreaterThanOrEqual(1);
+
+    // A POST may have been acted on: the caller learns of the failure instead of a blind second copy.
+    const closedBefore = proxy.closedUnderRequest;
+    const outcomes: unknown[] = [];
+    for (let i = 0; i < 4; i++) outcomes.push(await hubFetch(admin, 'POST', '/v1/tokens', { role: 'subscriber', label: `post-${i}`, scope: {} }).catch((e: unknown) => e));
+    const failed = outcomes.flatMap((o, i) => (o instanceof NetworkError ? [i] : []));
+    expect(failed.length).toBe(proxy.closedUnderRequest - closedBefore);
+    expect(failed.length).toBeGreaterThanOrEqual(1);
+    for (const i of failed) expect((outcomes[i] as NetworkError).causeCode).toMatch(/^(UND_ERR_SOCKET|ECONNRESET|EPIPE)$/);
+    const labels = (await api(t.url, '/v1/tokens')).body.tokens.map((x: { label: string | null }) => x.label);
+    expect(labels.filter((l: string | null) => l?.startsWith('post-')).sort()).toEqual([0, 1, 2, 3].filter((i) => !failed.includes(i)).map((i) => `post-${i}`));
   });
 
   it('buffers while the console is closed, then delivers once it starts: each event once', async () => {
