@@ -66,15 +66,20 @@ export async function api<T = any>(url: string, path: string, init: { method?: s
     body = JSON.stringify(init.body);
     headers['content-type'] ??= 'application/json';
   }
-  const send = () => fetch(url + path, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body: body as BodyInit | undefined });
-  let res: Response;
-  try {
-    res = await send();
-  } catch (err) {
-    // fetch pools keep-alive sockets; one from before a hub restart fails once with "other side closed".
-    const code = (err as { cause?: { code?: string } }).cause?.code;
-    if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET') throw err;
-    res = await send();
+  const method = init.method ?? (body !== undefined ? 'POST' : 'GET');
+  // fetch pools keep-alive sockets, and after a hub restart every pooled one may be stale: each fails
+  // once with "other side closed" and leaves the pool. A read is sent again until a fresh connection
+  // takes it; a write only once more (a test never writes while its hub is closing, so a failed write
+  // went out on a stale socket and never reached the hub).
+  const attempts = method === 'GET' || method === 'HEAD' || method === 'DELETE' ? 4 : 2;
+  let res: Response | undefined;
+  for (let attempt = 1; !res; attempt++) {
+    try {
+      res = await fetch(url + path, { method, headers, body: body as BodyInit | undefined });
+    } catch (err) {
+      const code = (err as { cause?: { code?: string } }).cause?.code;
+      if ((code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET') || attempt >= attempts) throw err;
+    }
   }
   const text = await res.text();
   let parsed: unknown = text;
@@ -83,7 +88,7 @@ export async function api<T = any>(url: string, path: string, init: { method?: s
   } catch {
     /* not JSON (metrics, html) */
   }
-  checkContract(init.method ?? (body !== undefined ? 'POST' : 'GET'), path, res.status, parsed, res.headers.get('content-type'));
+  checkContract(method, path, res.status, parsed, res.headers.get('content-type'));
   return { status: res.status, body: parsed as T, headers: res.headers };
 }
 
