@@ -2,22 +2,12 @@ import { test, expect, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { ADMIN, api, publish, until, type TestHub } from '../helpers/hub.ts';
 import { sample } from '../helpers/events.ts';
-import { login, RENDERER_DIR, startConsoleHub } from './fixtures.ts';
+import { login, RENDERER_DIR, consoleHubPerTest } from './fixtures.ts';
 import { Hub } from '../../electron/hub/hub.ts';
 import { SNAPSHOT_CAPS } from '../../shared/state.ts';
 
 let hub: TestHub;
-let pageErrors: string[] = [];
-test.beforeEach(async ({ page }) => {
-  hub = await startConsoleHub();
-  pageErrors = [];
-  // Uncaught exceptions in the console fail the test, whatever it asserts.
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-});
-test.afterEach(async () => {
-  await hub?.stop();
-  expect(pageErrors, 'uncaught errors in the page').toEqual([]);
-});
+consoleHubPerTest((h) => (hub = h));
 
 async function pub(events: unknown) {
   const r = await publish(hub.url, events);

@@ -1,23 +1,18 @@
 import { test, expect } from '@playwright/test';
 import { ADMIN, api, until, type TestHub } from '../helpers/hub.ts';
-import { login, startConsoleHub } from './fixtures.ts';
+import { login, consoleHubPerTest } from './fixtures.ts';
 import { startDemo, DEMO_STORE_ID, type Demo } from '../../electron/demo/index.ts';
 import type { ActionStatus } from '../../shared/domains/action.ts';
 
 let hub: TestHub;
 let demo: Demo | undefined;
-let pageErrors: string[] = [];
-test.beforeEach(async ({ page }) => {
-  hub = await startConsoleHub();
-  pageErrors = [];
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-});
-test.afterEach(async () => {
-  await demo?.stop();
-  demo = undefined;
-  await hub?.stop();
-  expect(pageErrors, 'uncaught errors in the page').toEqual([]);
-});
+consoleHubPerTest(
+  (h) => (hub = h),
+  async () => {
+    await demo?.stop();
+    demo = undefined;
+  },
+);
 
 test('the demo store backend answers a bump from the console by verified webhook, and the board moves', async ({ page }) => {
   test.setTimeout(90_000);

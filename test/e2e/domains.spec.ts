@@ -1,19 +1,9 @@
 import { test, expect, type Page } from '@playwright/test';
 import { publish, type TestHub } from '../helpers/hub.ts';
-import { login, startConsoleHub } from './fixtures.ts';
+import { login, consoleHubPerTest } from './fixtures.ts';
 
 let hub: TestHub;
-let pageErrors: string[] = [];
-test.beforeEach(async ({ page }) => {
-  hub = await startConsoleHub();
-  pageErrors = [];
-  // Uncaught exceptions in the console fail the test, whatever it asserts.
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-});
-test.afterEach(async () => {
-  await hub?.stop();
-  expect(pageErrors, 'uncaught errors in the page').toEqual([]);
-});
+consoleHubPerTest((h) => (hub = h));
 
 async function pub(events: unknown) {
   const r = await publish(hub.url, events);

@@ -1,18 +1,9 @@
 import { test, expect, type Page } from '@playwright/test';
 import { api, publish, until, type TestHub } from '../helpers/hub.ts';
-import { login, startConsoleHub } from './fixtures.ts';
+import { login, consoleHubPerTest } from './fixtures.ts';
 
 let hub: TestHub;
-let pageErrors: string[] = [];
-test.beforeEach(async ({ page }) => {
-  hub = await startConsoleHub();
-  pageErrors = [];
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-});
-test.afterEach(async () => {
-  await hub?.stop();
-  expect(pageErrors, 'uncaught errors in the page').toEqual([]);
-});
+consoleHubPerTest((h) => (hub = h));
 
 const view = (page: Page, id: string) => page.getByTestId(`view-${id}`);
 

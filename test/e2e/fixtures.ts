@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Page } from '@playwright/test';
+import { test, expect, type Page } from '@playwright/test';
 import { api, startTestHub, type TestHub } from '../helpers/hub.ts';
 
 export const RENDERER_DIR = fileURLToPath(new URL('../../dist/renderer', import.meta.url));
@@ -27,4 +27,25 @@ export async function login(page: Page, hub: TestHub, role: 'admin' | 'subscribe
   if (view !== 'orders') await page.getByTestId(`tab-${view}`).click();
   await page.getByTestId('connection').and(page.locator('[data-state="live"]')).waitFor();
   return id;
+}
+
+/**
+ * A fresh console hub for every test of the file, handed over through `set`. Uncaught exceptions in
+ * the page fail the test whatever it asserts. `beforeStop` runs first at the end (a demo publishing
+ * into the hub must stop before the hub does).
+ */
+export function consoleHubPerTest(set: (hub: TestHub) => void, beforeStop?: () => Promise<void>): void {
+  let hub: TestHub | undefined;
+  let pageErrors: string[] = [];
+  test.beforeEach(async ({ page }) => {
+    hub = await startConsoleHub();
+    set(hub);
+    pageErrors = [];
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+  });
+  test.afterEach(async () => {
+    await beforeStop?.();
+    await hub?.stop();
+    expect(pageErrors, 'uncaught errors in the page').toEqual([]);
+  });
 }
