@@ -10,6 +10,7 @@ import { updateFormat, updateReplay } from '../../mercure/delivery.ts';
 import { JSONLD_CONTEXT, SUBSCRIPTIONS_PATH, subscriptionId } from '../../mercure/subscriptions.ts';
 import type { MercureService } from '../../mercure/service.ts';
 import type { RouteContext } from '../app.ts';
+import { openEventStream } from '../event-stream.ts';
 
 const HUB_PATH = '/.well-known/mercure';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -103,20 +104,11 @@ export async function mercureRoutes(app: FastifyInstance, { hub }: Pick<RouteCon
       format: updateFormat,
     };
 
-    reply.hijack();
-    const res = reply.raw;
-    res.useChunkedEncodingByDefault = false;
-    res.writeHead(200, {
-      ...(reply.getHeaders() as Record<string, string>),
-      'content-type': 'text/event-stream; charset=utf-8',
+    const socket = openEventStream(reply, {
       'cache-control': 'private, no-cache, no-store, must-revalidate, max-age=0',
-      'x-accel-buffering': 'no',
       ...(resume ? { 'last-event-id': resume.responseId } : {}),
     });
-    res.flushHeaders();
-    const socket = res.socket!;
-    socket.setNoDelay(true);
-    socket.setKeepAlive(true, 30_000);
+    const res = reply.raw;
     // A comment first: the first bytes go out with the headers, so EventSource opens now.
     socket.write(':\n\n');
     // Frames go straight to the socket, as on /v1/stream (see routes/stream.ts).
