@@ -1,11 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, createToken, publish, startTestHub, type TestHub } from '../helpers/hub.ts';
 import type { ActionList } from '../../shared/domains/action.ts';
+import { cleanupAfterEach } from '../helpers/cleanup.ts';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const { later } = cleanupAfterEach();
 
 const ask = (h: TestHub, token: string, id: string, store: number, name = 'order.status', status = 'served') =>
   api(h.url, '/v1/actions', { method: 'POST', token, body: { action_id: id, name, target: { type: 'store.order', id: `O-${id}` }, params: { status }, store_id: store } });
@@ -13,7 +11,7 @@ const ask = (h: TestHub, token: string, id: string, store: number, name = 'order
 describe('action history: GET /v1/actions', () => {
   it('lists who asked what, on what, when and how it ended; filtered, paged and scoped', async () => {
     const h = await startTestHub({ actions: { timeoutMs: 60_000, sweepIntervalMs: 3_600_000 } });
-    cleanups.push(() => h.stop());
+    later(() => h.stop());
     const alice = await createToken(h.url, 'operator', { store_ids: ['12'] }, 'alice (floor)');
     const bob = await createToken(h.url, 'operator', { store_ids: ['13'] }, 'bob (bar)');
     const viewer = await createToken(h.url, 'subscriber', { store_ids: ['12'] });

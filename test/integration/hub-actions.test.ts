@@ -1,23 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { api, allEvents, createToken, publish, startTestHub, until, ADMIN, type TestHub } from '../helpers/hub.ts';
+import { describe, expect, it } from 'vitest';
+import { api, allEvents, createToken, publish, until, ADMIN, type TestHub } from '../helpers/hub.ts';
 import { WebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { Subscriber } from '../helpers/sse.ts';
+import { cleanupAfterEach } from '../helpers/cleanup.ts';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const { later, hubWith } = cleanupAfterEach();
 
-async function hubWith(opts: Parameters<typeof startTestHub>[0] = {}): Promise<TestHub> {
-  const h = await startTestHub(opts);
-  cleanups.push(() => h.stop());
-  return h;
-}
 
 /** A store backend: an endpoint for store 12's action requests, verified with the Standard Webhooks library. */
 async function storeBackend(h: TestHub): Promise<{ rx: WebhookReceiver; endpointId: string }> {
   const rx = new WebhookReceiver('whsec_' + Buffer.alloc(32, 1).toString('base64'));
-  cleanups.push(() => rx.close());
+  later(() => rx.close());
   await rx.listen();
   const ep = await api(h.url, '/v1/webhooks', { method: 'POST', body: { url: rx.url, types: ['action.*'], scope: { store_ids: ['12'] } } });
   expect(ep.status, JSON.stringify(ep.body)).toBe(201);
@@ -93,7 +86,7 @@ describe('actions', () => {
     const follower = await createToken(h.url, 'subscriber', { store_ids: ['12'] }, 'kitchen backend stream');
     const backend = await createToken(h.url, 'publisher', { store_ids: ['12'] });
     const sub = new Subscriber(h.url, { type: 'action.*' }, follower);
-    cleanups.push(() => sub.close());
+    later(() => sub.close());
     await api(h.url, '/v1/events', { body: { type: 'store.order.created', store_id: 12, data: { order_id: 'A-1', items: [], total: 1 } } });
     await api(h.url, '/v1/actions', { method: 'POST', token: operator, body: bump('stream-1') });
     const [ev] = await sub.waitForEvents(1);

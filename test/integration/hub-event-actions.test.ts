@@ -1,20 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { api, allEvents, createToken, publish, startTestHub, until, type TestHub } from '../helpers/hub.ts';
+import { describe, expect, it } from 'vitest';
+import { api, allEvents, createToken, publish, until } from '../helpers/hub.ts';
 import { WebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { Subscriber } from '../helpers/sse.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { redisEngineFactory } from '../../electron/hub/bus/redis.ts';
+import { cleanupAfterEach } from '../helpers/cleanup.ts';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const { later, hubWith } = cleanupAfterEach();
 
-async function hubWith(opts: Parameters<typeof startTestHub>[0] = {}, factory?: Parameters<typeof startTestHub>[1]): Promise<TestHub> {
-  const h = await startTestHub(opts, factory);
-  cleanups.push(() => h.stop());
-  return h;
-}
 
 // Keys deliberately out of schema order: "as sent" means the publisher's order comes back.
 const ROLLBACK = { label: 'Roll back', id: 'deploy.rollback', style: 'danger', confirm: 'Roll web-7 back to v41?', params: { to: 'v41', host: 'web-7' } };
@@ -34,12 +27,12 @@ describe('actions attached by publishers', () => {
   it('are stored, delivered as sent on history, stream and webhook, and survive a restart', async () => {
     const h = await hubWith();
     const rx = new WebhookReceiver('whsec_' + Buffer.alloc(32, 2).toString('base64'));
-    cleanups.push(() => rx.close());
+    later(() => rx.close());
     await rx.listen();
     const ep = await api(h.url, '/v1/webhooks', { method: 'POST', body: { url: rx.url, types: ['x.*'] } });
     rx.setSecret(ep.body.secret);
     const sub = new Subscriber(h.url, { store_id: '12' });
-    cleanups.push(() => sub.close());
+    later(() => sub.close());
     await sub.waitFor('connection');
 
     const r = await publish(h.url, failedDeploy());
@@ -111,7 +104,7 @@ describe('actions attached by publishers', () => {
     const operator = await createToken(h.url, 'operator', { store_ids: ['12'] }, 'on-call');
     const subscriber = await createToken(h.url, 'subscriber', { store_ids: ['12'] });
     const rx = new WebhookReceiver('whsec_' + Buffer.alloc(32, 3).toString('base64'));
-    cleanups.push(() => rx.close());
+    later(() => rx.close());
     await rx.listen();
     const ep = await api(h.url, '/v1/webhooks', { method: 'POST', body: { url: rx.url, types: ['action.requested'], scope: { store_ids: ['12'] } } });
     rx.setSecret(ep.body.secret);
@@ -132,12 +125,12 @@ describe('actions attached by publishers', () => {
 
   it('travel through the Redis engine to every hub as sent', async () => {
     const redis = await startRedis({ aof: false });
-    cleanups.push(() => redis.stop());
+    later(() => redis.stop());
     const factory = redisEngineFactory(redis.url, { commitTimeoutMs: 3000 });
     const a = await hubWith({}, factory);
     const b = await hubWith({}, factory);
     const sub = new Subscriber(b.url, { store_id: '12' });
-    cleanups.push(() => sub.close());
+    later(() => sub.close());
     await sub.waitFor('connection');
     const r = await publish(a.url, failedDeploy());
     expect(r.status, JSON.stringify(r.body)).toBe(201);

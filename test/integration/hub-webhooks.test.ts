@@ -1,27 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { api, allEvents, createToken, freePort, publish, startTestHub, until, ADMIN, type TestHub } from '../helpers/hub.ts';
+import { api, allEvents, createToken, freePort, publish, until, ADMIN } from '../helpers/hub.ts';
 import { spawnCliHub, type ChildHub } from '../helpers/reliability.ts';
 import { WebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { sample } from '../helpers/events.ts';
+import { cleanupAfterEach } from '../helpers/cleanup.ts';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const { later, hubWith } = cleanupAfterEach();
 
-async function hubWith(opts: Parameters<typeof startTestHub>[0] = {}): Promise<TestHub> {
-  const h = await startTestHub(opts);
-  cleanups.push(() => h.stop());
-  return h;
-}
 
 async function receiver(): Promise<WebhookReceiver> {
   const r = new WebhookReceiver('whsec_' + Buffer.alloc(32, 1).toString('base64'));
-  cleanups.push(() => r.close());
+  later(() => r.close());
   return r;
 }
 
@@ -184,13 +177,13 @@ describe('webhooks (Standard Webhooks)', () => {
 describe('webhook outbox across a SIGKILL', () => {
   it('every acknowledged event reaches the backend after the hub is killed mid-delivery, each applied once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'relaydesk-wh-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    later(() => rmSync(dir, { recursive: true, force: true }));
     const db = join(dir, 'hub.db');
     const rx = await receiver();
     await rx.listen();
     rx.delayMs = 20;
     let hub: ChildHub = await spawnCliHub({ db });
-    cleanups.push(() => hub.kill());
+    later(() => hub.kill());
     const ep = await addEndpoint(hub.url, { url: rx.url });
     rx.setSecret(ep.secret);
     const ids = Array.from({ length: 120 }, (_, i) => `kill-${i}`);

@@ -1,15 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ADMIN, api, publish, startTestHub, until, type TestHub } from '../helpers/hub.ts';
 import { WebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { sample } from '../helpers/events.ts';
+import { cleanupAfterEach } from '../helpers/cleanup.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/relaydesk.js');
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const { later } = cleanupAfterEach();
 
 /** `relaydesk …` as a user runs it, against `url` with the admin token. */
 function cli(url: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -32,9 +30,9 @@ describe('dead letters: delete, purge, retention', () => {
   it('are deleted one by one or purged over the API and the CLI, and leave with their events at retention', async () => {
     // One attempt each, so every failed event dies at once; retention runs only when called.
     const h = await startTestHub({ webhooks: { timeoutMs: 2_000, maxAttempts: 1, baseDelayMs: 20, maxDelayMs: 50 }, retention: { maxEvents: 5, chunk: 2_000, intervalMs: 3_600_000 } });
-    cleanups.push(() => h.stop());
+    later(() => h.stop());
     const rx = new WebhookReceiver('whsec_' + Buffer.alloc(32, 4).toString('base64'));
-    cleanups.push(() => rx.close());
+    later(() => rx.close());
     await rx.listen();
     rx.status = 500;
     const a = (await api(h.url, '/v1/webhooks', { method: 'POST', body: { url: rx.url, types: ['store.*'], description: 'kitchen' } })).body.id as string;
