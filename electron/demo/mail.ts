@@ -4,7 +4,7 @@ import { actionRequested } from '../../shared/domains/action.ts';
 import { MAIL_READ_ACTION, MAIL_STAR_ACTION } from '../../shared/domains/mail.ts';
 import { outcomeId } from './receiver.ts';
 
-/** Seed 003: a mailbox where new mail is classified by AI seconds later, and IMAP sync cycles. */
+/** A mailbox where new mail is classified by AI seconds later, and IMAP sync cycles. */
 const INBOX = [
   { from: 'billing@cloudhost.example', subject: 'Invoice #{n} for October is available', snippet: 'Your invoice totalling $412.80 is ready.', category: 'invoice', priority: 'normal' },
   { from: 'kim.minji@partner.example', subject: 'Re: Q4 supply contract — signed copy', snippet: 'Attached is the signed contract. Please countersign by Friday.', category: 'work', priority: 'high' },

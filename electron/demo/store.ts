@@ -4,7 +4,7 @@ import type { HubEvent } from '../../shared/events.ts';
 import { actionRequested } from '../../shared/domains/action.ts';
 import { ORDER_BUMP, ORDER_STATUS_ACTION, orderTransitionAllowed, storeOrderStatus, type StoreOrderStatus } from '../../shared/domains/store.ts';
 
-/** Seed 000: a restaurant with tables, QR-code sessions and a kitchen order lifecycle. */
+/** A restaurant with tables, QR-code sessions and a kitchen order lifecycle. */
 const MENU = [
   { name: 'Bibimbap', price: 12_000 },
   { name: 'Kimchi jjigae', price: 10_000 },

@@ -4,7 +4,7 @@ import type { HubEvent } from '../../shared/events.ts';
 import { actionRequested } from '../../shared/domains/action.ts';
 import { TRADING_CANCEL_ACTION } from '../../shared/domains/trading.ts';
 
-/** Seed 001: a trading bot; orders, fills and positions per (user, strategy), and bulk order batches. */
+/** A trading bot: orders, fills and positions per (user, strategy), and bulk order batches. */
 type OrderData = DataIn<'trading.order.created'>;
 type OrderType = OrderData['order_type'];
 

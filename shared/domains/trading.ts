@@ -12,7 +12,7 @@ export const tradingSide = z.enum(['BUY', 'SELL']);
 export const tradingOrderType = z.enum(['MARKET', 'LIMIT', 'STOP_LIMIT', 'STOP_MARKET', 'TAKE_PROFIT', 'TRAILING_STOP']);
 export const tradingOrderStatus = z.enum(['NEW', 'OPEN', 'PARTIALLY_FILLED', 'FILLED', 'CANCELLED', 'EXPIRED', 'REJECTED']);
 
-/** Seed 001 unified every trading event on `account.account_id` (2025-10-12); we keep that shape. */
+/** Every trading event names its account as `account.account_id`, as trading bots already send it; we keep that shape. */
 export const tradingAccount = z.looseObject({
   account_id: id,
   name: z.string().max(200),

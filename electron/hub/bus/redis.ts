@@ -11,7 +11,7 @@ import type { BusFork } from '../../../shared/api.ts';
 import { chainContains, epochChainSchema, newEpochId, type EpochLink } from '../epoch.ts';
 
 /**
- * Several hubs, one system: the Redis Streams engine (issue 6, docs/scaling.md).
+ * Several hubs, one system: the Redis Streams engine (docs/scaling.md).
  *
  * - Publish: one Lua script checks publisher ids (per scope namespace, with a TTL), allocates consecutive
  *   global sequence numbers and XADDs one entry per event with the stream id `<seq>-0`. Redis is the
