@@ -46,8 +46,9 @@ export interface WeightedStore extends LibraryStore {
   child(): WeightedStore;
 }
 
-class WeightedLocalStore implements WeightedStore {
-  private readonly inner = new LocalStore(false, false, 10_000);
+/** Counting and refusing stay the library store's; a subclass adds only how to charge a weight. */
+abstract class WeightedOver<S extends LibraryStore> implements WeightedStore {
+  constructor(protected readonly inner: S) {}
   incr(key: string, cb: StoreCallback, timeWindow: number, max: number) {
     this.inner.incr(key, cb, timeWindow, max);
   }
@@ -56,6 +57,13 @@ class WeightedLocalStore implements WeightedStore {
   }
   child() {
     return this;
+  }
+  abstract charge(key: string, units: number): Promise<void>;
+}
+
+class WeightedLocalStore extends WeightedOver<InstanceType<typeof LocalStore>> {
+  constructor() {
+    super(new LocalStore(false, false, 10_000));
   }
   async charge(key: string, units: number) {
     const now = Date.now();
@@ -70,23 +78,13 @@ local current = redis.call('INCRBY', KEYS[1], ARGV[1])
 if current == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return current`;
 
-class WeightedRedisStore implements WeightedStore {
-  private readonly inner: LibraryStore;
+class WeightedRedisStore extends WeightedOver<LibraryStore> {
   constructor(
     private readonly redis: Redis & { rdRateCharge?: (key: string, units: number, windowMs: number) => Promise<number> },
     private readonly prefix: string,
   ) {
-    this.inner = new RedisStore(false, false, redis, prefix);
+    super(new RedisStore(false, false, redis, prefix));
     if (!redis.rdRateCharge) redis.defineCommand('rdRateCharge', { numberOfKeys: 1, lua: CHARGE_LUA });
-  }
-  incr(key: string, cb: StoreCallback, timeWindow: number, max: number) {
-    this.inner.incr(key, cb, timeWindow, max);
-  }
-  read(key: string, cb: StoreCallback, timeWindow: number, max: number) {
-    this.inner.read!(key, cb, timeWindow, max);
-  }
-  child() {
-    return this;
   }
   async charge(key: string, units: number) {
     // Redis counts whole units; the work is still charged, rounded to the nearest unit.
