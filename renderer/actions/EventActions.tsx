@@ -10,7 +10,8 @@ import { ACTION_TEXT, actDenied, eventActionKey, eventActionRequest } from './ro
  * The buttons a publisher attached to an event (the envelope's `actions`), wherever the event is
  * shown: a live-view row, a notification. A click is an action request about the event; a `confirm`
  * question is asked first in a modal dialog (a row or a notice is too small to hold it). How far the
- * request got is shown next to the buttons, in the window that asked.
+ * request got is shown next to the buttons, in this window and in every other window that sees the
+ * event (they learn of it from the action.* events on the stream).
  *
  * `run`: the id of an action to start at once, as if clicked (a desktop notification's button); a
  * confirmation is still asked.

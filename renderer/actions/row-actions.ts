@@ -108,6 +108,33 @@ export function actionLabel(name: unknown, params: { status?: unknown; read?: un
   return null;
 }
 
+/**
+ * Where an action another window asked for is shown, and under which label. A button a publisher
+ * attached to an event targets the event itself (`eventActionRequest`): it is kept under the event's
+ * key, labelled as the button when this window holds the event, else by the action's name (the
+ * window may have dropped the event from its buffer but still show it in a notice). An action on a
+ * row is kept under the row's key. Anything else is not shown on a card.
+ */
+function requestedOn(
+  d: Record<string, unknown>,
+  ev: HubEvent,
+  keyOf: (orderId: string, ev: HubEvent) => string,
+  eventAt: (seq: number) => Pick<HubEvent, 'id' | 'type' | 'actions'> | undefined,
+): { key: string; label: string } | null {
+  const target = d.target as { type?: unknown; id?: unknown; seq?: unknown } | undefined;
+  if (target?.id === undefined || target.id === null || target.id === '') return null;
+  const seq = typeof target.seq === 'number' && Number.isInteger(target.seq) && target.seq > 0 ? target.seq : null;
+  if (seq !== null) {
+    const on = eventAt(seq);
+    const attached = on && on.type === target.type && on.id === String(target.id) ? on.actions?.find((a) => a.id === d.name) : undefined;
+    if (attached) return { key: eventActionKey(seq), label: attached.label };
+  }
+  const label = actionLabel(d.name, d.params as { status?: unknown; read?: unknown; starred?: unknown } | undefined);
+  if (label) return { key: keyOf(String(target.id), ev), label };
+  if (seq !== null && typeof d.name === 'string') return { key: eventActionKey(seq), label: d.name };
+  return null;
+}
+
 const OUTCOME: Record<string, ActionState> = {
   'action.accepted': 'accepted',
   'action.rejected': 'rejected',
@@ -134,16 +161,19 @@ export class RowActions {
     this.byId.set(a.action_id, a);
   }
 
-  apply(ev: HubEvent, keyOf: (orderId: string, ev: HubEvent) => string, now: number): boolean {
+  /**
+   * `eventAt`: the event of a seq, when this window holds it; an action a publisher attached to it
+   * is then shown under the button's own label.
+   */
+  apply(ev: HubEvent, keyOf: (orderId: string, ev: HubEvent) => string, now: number, eventAt: (seq: number) => Pick<HubEvent, 'id' | 'type' | 'actions'> | undefined = () => undefined): boolean {
     const d = ev.data as Record<string, unknown>;
     const id = typeof d.action_id === 'string' ? d.action_id : null;
     if (!id) return false;
     if (ev.type === 'action.requested') {
       if (this.byId.has(id)) return false;
-      const target = d.target as { id?: unknown } | undefined;
-      const label = actionLabel(d.name, d.params as { status?: unknown; read?: unknown; starred?: unknown } | undefined);
-      if (!target?.id || !label) return false;
-      this.byId.set(id, { action_id: id, key: keyOf(String(target.id), ev), label, state: 'requested', at: now });
+      const tracked = requestedOn(d, ev, keyOf, eventAt);
+      if (!tracked) return false;
+      this.byId.set(id, { action_id: id, ...tracked, state: 'requested', at: now });
       return true;
     }
     const state = OUTCOME[ev.type];

@@ -234,7 +234,7 @@ export class ConsoleStore {
         this.invalid++;
         continue;
       }
-      if (ev.type.startsWith('action.') && this.rowActions.apply(ev, (targetId, e) => stateRowKey(e, targetId), now)) tablesChanged = true;
+      if (ev.type.startsWith('action.') && this.rowActions.apply(ev, (targetId, e) => stateRowKey(e, targetId), now, (s) => this.eventAt(s, evs))) tablesChanged = true;
       if (this.snapshotSeq === null || ev.seq > this.snapshotSeq) {
         applyEvent(this.tables, ev, d, changes);
         tablesChanged ||= changes.length > 0 || ev.type.startsWith('trading.order.batch');
@@ -293,6 +293,23 @@ export class ConsoleStore {
 
   /** Seqs in the live buffer: history backfill and the stream can overlap at startup. */
   private liveSeqs = new Set<number>();
+
+  /** The event of a seq when this window holds it: in the live buffer, the batch being applied, or a notice. */
+  private eventAt(seq: number, batch: readonly HubEvent[]): HubEvent | undefined {
+    if (this.liveSeqs.has(seq)) {
+      // The buffer is sorted by seq.
+      let lo = 0;
+      let hi = this.events.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        const s = this.events[mid]!.seq;
+        if (s === seq) return this.events[mid];
+        if (s < seq) lo = mid + 1;
+        else hi = mid - 1;
+      }
+    }
+    return batch.find((e) => e.seq === seq) ?? this.notices.find((n) => n.seq === seq)?.event;
+  }
 
   private pushLive(evs: HubEvent[], sort: boolean): void {
     const fresh = evs.filter((e) => !this.liveSeqs.has(e.seq));
