@@ -1,5 +1,5 @@
 import type { HubEvent } from './events.ts';
-import type { StateKind } from './state.ts';
+import type { AttachedActions, StateKind } from './state.ts';
 import type { CarriedKeys } from './state-keys.ts';
 import { builtinRegistry } from './domains/index.ts';
 
@@ -32,4 +32,16 @@ export type StateChange<K extends string = StateKind> =
  */
 export function stateChangeOf(ev: Pick<HubEvent, 'type' | 'store_id' | 'user_id' | 'strategy_id' | 'time'>, data: Data): StateChange | null {
   return builtinRegistry.stateChangeOf(ev, data) as StateChange | null;
+}
+
+/**
+ * What a `create` or `patch` by `ev` leaves in the row's `actions`: the buttons `ev` carries and the
+ * event they are about, or undefined (no buttons) when it carries none, an empty list included. The
+ * row's buttons are always those of its latest change, never merged with older ones: they were
+ * about the state that event described. The hub's projections and the console's reducer both call
+ * this, so the two cannot disagree.
+ */
+export function attachedActionsOf(ev: Pick<HubEvent, 'seq' | 'id' | 'type' | 'topics' | 'actions'>): AttachedActions | undefined {
+  if (!ev.actions?.length) return undefined;
+  return { seq: ev.seq, id: ev.id, type: ev.type, ...(ev.topics != null ? { topics: ev.topics } : {}), items: ev.actions };
 }

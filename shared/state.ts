@@ -1,6 +1,27 @@
 import { z } from 'zod';
 import { pageCutSchema } from './api.ts';
 import { builtinRegistry, type BuiltinKinds, type DomainRegistry } from './domains/index.ts';
+import { eventActionSchema } from './domains/action.ts';
+
+/**
+ * The buttons a publisher attached to the event that last changed a row (the envelope's `actions`),
+ * with what a click needs: the request's target is that event (type, id, seq), under the row's scope
+ * keys (the event's: a row's key includes them) and the event's topics. Present only while the
+ * latest event that created or patched the row carried actions; a later change without them clears
+ * it, because the buttons were about the state that event described (a "Retry" on a failure means
+ * nothing once the job runs again). Built by shared/state-changes.ts#attachedActionsOf on both sides.
+ */
+export const attachedActionsSchema = z.object({
+  /** The event the buttons were attached to: the action request's target. */
+  seq: z.number().int().positive(),
+  id: z.string(),
+  type: z.string(),
+  /** The event's topics, when it had any: the request carries them as a click on the event would. */
+  topics: z.array(z.string()).optional(),
+  /** As the publisher sent them. */
+  items: z.array(eventActionSchema).min(1),
+});
+export type AttachedActions = z.infer<typeof attachedActionsSchema>;
 
 /** Rows of the projections the hub keeps in the same transaction as the log. */
 export const projectionRowSchema = z.object({
@@ -14,6 +35,8 @@ export const projectionRowSchema = z.object({
   updated_at: z.string(),
   created_at: z.string(),
   data: z.record(z.string(), z.unknown()),
+  /** The attached actions of the event that last changed the row; absent when it carried none. */
+  actions: attachedActionsSchema.optional(),
 });
 export type ProjectionRow = z.infer<typeof projectionRowSchema>;
 

@@ -193,6 +193,10 @@ export const MIGRATIONS: string[] = [
   // Mercure updates are found by their own id, a subscriber's Last-Event-ID (electron/hub/mercure/):
   // a partial index holds update rows only, and its seq gives the newest use of an id at once.
   `CREATE INDEX events_mercure_id ON events(json_extract(data, '$.id'), seq) WHERE type = 'mercure.update';`,
+  // The actions attached to the event that last changed a state row (shared/state.ts
+  // attachedActionsSchema), as JSON, so state cards can show its buttons; NULL for none. Rows written
+  // before this keep NULL until their next change: their events' buttons stay on the events.
+  `ALTER TABLE projections ADD COLUMN actions TEXT;`,
 ];
 
 /**

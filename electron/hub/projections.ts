@@ -4,7 +4,8 @@ import type { HubEvent } from '../../shared/events.ts';
 import { SCOPE_KEY_NAMES } from '../../shared/state-keys.ts';
 import type { PageCut } from '../../shared/api.ts';
 import { builtinRegistry, type DomainRegistry } from '../../shared/domains/index.ts';
-import type { ProjectionRow, Snapshot, StateCount } from '../../shared/state.ts';
+import type { AttachedActions, ProjectionRow, Snapshot, StateCount } from '../../shared/state.ts';
+import { attachedActionsOf } from '../../shared/state-changes.ts';
 import type { DB } from './db.ts';
 import { seqPageSql, type SeqPage } from './log.ts';
 import { scopeWhere, matchesFilters, type KeyFilters } from './scope-sql.ts';
@@ -20,13 +21,15 @@ interface Row {
   created_at: string;
   updated_at: string;
   data: string;
+  /** The row's AttachedActions as JSON; NULL when the event that last changed it carried none. */
+  actions: string | null;
 }
 
 type Data = Record<string, unknown>;
 type KindRow = Row & { kind: string };
 
 /** What a row adds to a page, near enough: its data's JSON and its key (the other fields are small). */
-const rowBytes = (r: Row) => r.data.length + r.key.length + 200;
+const rowBytes = (r: Row) => r.data.length + (r.actions?.length ?? 0) + r.key.length + 200;
 
 /**
  * Current-state tables (open store orders, trading orders, positions, mail, and the kinds of any
@@ -47,9 +50,9 @@ export class Projections {
   ) {
     this.get = db.prepare('SELECT * FROM projections WHERE kind = ? AND key = ?');
     this.upsert = db.prepare(
-      `INSERT INTO projections (kind, key, store_id, user_id, strategy_id, tenant_id, seq, created_at, updated_at, data)
-       VALUES (@kind, @key, @store_id, @user_id, @strategy_id, @tenant_id, @seq, @at, @at, @data)
-       ON CONFLICT(kind, key) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, data = excluded.data`,
+      `INSERT INTO projections (kind, key, store_id, user_id, strategy_id, tenant_id, seq, created_at, updated_at, data, actions)
+       VALUES (@kind, @key, @store_id, @user_id, @strategy_id, @tenant_id, @seq, @at, @at, @data, @actions)
+       ON CONFLICT(kind, key) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at, data = excluded.data, actions = excluded.actions`,
     );
     this.remove = db.prepare('DELETE FROM projections WHERE kind = ? AND key = ?');
   }
@@ -69,6 +72,8 @@ export class Projections {
       case 'patch': {
         const prior = c.op === 'patch' ? (this.get.get(c.kind, c.key) as Row | undefined) : undefined;
         const base: Data = prior ? JSON.parse(prior.data) : {};
+        // The buttons are the latest change's only (a patch without any clears them): shared rule.
+        const actions = attachedActionsOf(e);
         this.upsert.run({
           kind: c.kind,
           key: c.key,
@@ -79,6 +84,7 @@ export class Projections {
           seq: e.seq,
           at: e.time,
           data: JSON.stringify({ ...base, ...c.fields }),
+          actions: actions ? JSON.stringify(actions) : null,
         });
         return;
       }
@@ -187,8 +193,14 @@ export class Projections {
     for (const r of merged) {
       if (!inScope(scope, r) || !matchesFilters(filters, r)) continue;
       // A row names its tenant only when it has one, like events: rows without are sent as before.
-      const { tenant_id, ...rest } = r;
-      rows[fields[r.kind]!]!.push({ ...rest, ...(tenant_id != null ? { tenant_id } : {}), data: JSON.parse(r.data) as Data });
+      // Attached actions likewise: a row without them has no `actions` key at all.
+      const { tenant_id, actions, ...rest } = r;
+      rows[fields[r.kind]!]!.push({
+        ...rest,
+        ...(tenant_id != null ? { tenant_id } : {}),
+        data: JSON.parse(r.data) as Data,
+        ...(actions != null ? { actions: JSON.parse(actions) as AttachedActions } : {}),
+      });
     }
     for (const kind of kinds) {
       // The same predicate as the rows (scopeWhere encodes inScope and matchesFilters for these

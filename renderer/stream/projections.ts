@@ -1,6 +1,7 @@
 import type { HubEvent } from '../../shared/events.ts';
 import type { ProjectionRow, Snapshot, StateKind } from '../../shared/state.ts';
 import { underCarriedKeys } from '../../shared/state-keys.ts';
+import { attachedActionsOf } from '../../shared/state-changes.ts';
 import { builtinRegistry, type DomainRegistry } from '../../shared/domains/index.ts';
 
 /**
@@ -65,6 +66,8 @@ export function applyEvent(tables: Tables, ev: HubEvent, d: Data, out: Change[],
       const prev = table.get(c.key);
       if (prev && prev.seq >= ev.seq) return;
       const base: Data = prev && c.op === 'patch' ? prev.data : {};
+      // The latest change's buttons only, as at the hub (shared/state-changes.ts).
+      const actions = attachedActionsOf(ev);
       const row: ProjectionRow = {
         key: c.key,
         seq: ev.seq,
@@ -75,6 +78,7 @@ export function applyEvent(tables: Tables, ev: HubEvent, d: Data, out: Change[],
         created_at: prev?.created_at ?? ev.time,
         updated_at: ev.time,
         data: { ...base, ...c.fields },
+        ...(actions ? { actions } : {}),
       };
       table.set(c.key, row);
       out.push({ kind, op: 'upsert', key: c.key, row, prev, ev });

@@ -164,7 +164,9 @@ const rowId = (kind: StateKind, key: string) => `${kind}\u0000${key}`;
  */
 function fill(hub: ProjectionRow, mine: ProjectionRow): ProjectionRow {
   if (hub.seq >= mine.seq) return hub;
-  return { ...hub, seq: mine.seq, updated_at: mine.updated_at, data: { ...hub.data, ...mine.data } };
+  // Attached actions are the latest change's: the window's, with or without any.
+  const { actions: _older, ...rest } = hub;
+  return { ...rest, seq: mine.seq, updated_at: mine.updated_at, data: { ...hub.data, ...mine.data }, ...(mine.actions ? { actions: mine.actions } : {}) };
 }
 
 /** Group by view, then cut into requests bounded by key count and by URL length. */

@@ -93,7 +93,7 @@ const GENERATORS: Record<KnownType, Gen | 'hub-written'> = {
   'mercure.update': 'hub-written',
 };
 
-function randomEvent(r: Rng, i: number): PublishEnvelope {
+function randomEvent(r: Rng, i: number, buttons: Rng): PublishEnvelope {
   const publishable = KNOWN_TYPES.filter((t) => GENERATORS[t] !== 'hub-written');
   const type = r.pick(publishable);
   const data = (GENERATORS[type] as Gen)(r);
@@ -106,7 +106,21 @@ function randomEvent(r: Rng, i: number): PublishEnvelope {
   if (need.includes('tenant_id') || r.chance(0.2)) keys.tenant_id = r.pick(['h1', 'h2']);
   // Some events say when they happened, the rest take the hub's receive time.
   const time = r.chance(0.5) ? { time: new Date(Date.UTC(2026, 11, 2, 10, 0, i)).toISOString() } : {};
-  return { type, data, ...keys, ...time };
+  return { type, data, ...keys, ...time, ...attached(buttons, i) };
+}
+
+/**
+ * Buttons on some events (and an empty list now and then, which attaches none), so rows gain, swap
+ * and lose their attached actions as later events change them; a few carry topics, which the row's
+ * actions keep for the request.
+ */
+function attached(r: Rng, i: number): Pick<PublishEnvelope, 'actions' | 'topics'> {
+  const roll = r.int(10);
+  if (roll < 6) return {};
+  if (roll === 6) return { actions: [] };
+  const retry = { id: 'job.retry', label: 'Retry', style: 'primary' as const, params: { attempt: i } };
+  const actions = r.pick([[retry], [retry, { id: 'job.discard', label: 'Discard', style: 'danger' as const, confirm: 'Drop it for good?' }], [{ id: 'x.ack', label: 'Ack' }]]);
+  return { actions, ...(r.chance(0.3) ? { topics: [`https://example.net/things/${i % 3}`] } : {}) };
 }
 
 async function hubRows(t: TestHub, token?: string): Promise<Map<string, ProjectionRow>> {
@@ -144,7 +158,9 @@ describe('hub state and the console reducer agree on random event sequences', ()
       await t?.stop();
       t = await startTestHub();
       const r = prng(seed);
-      const events = Array.from({ length: 300 }, (_, i) => randomEvent(r, i));
+      // Buttons come from a second stream, so each seed's events (types, keys, data) stay those it always made.
+      const buttons = prng(seed + 1_000);
+      const events = Array.from({ length: 300 }, (_, i) => randomEvent(r, i, buttons));
       let mid: Tables | undefined;
       let midSeq = 0;
       for (let i = 0; i < events.length; ) {
@@ -169,6 +185,20 @@ describe('hub state and the console reducer agree on random event sequences', ()
 
       const hub = sorted(await hubRows(t));
       expect(hub.size).toBeGreaterThan(10);
+      // Some rows end with the buttons of their last change, and some lost those of an earlier one.
+      const withActions = [...hub.values()].filter((row) => row.actions);
+      expect(withActions.length).toBeGreaterThan(0);
+      expect(withActions.length).toBeLessThan(hub.size);
+      for (const row of withActions) {
+        const ev = log.find((e) => e.seq === row.actions!.seq)!;
+        expect(row.actions, `row ${row.key}: the buttons of the event that last changed it`).toEqual({ seq: row.seq, id: ev.id, type: ev.type, ...(ev.topics ? { topics: ev.topics } : {}), items: ev.actions });
+      }
+      const rowOf = (e: HubEvent) => {
+        const c = stateChangeOf(e, parseData(e)!);
+        return c && (c.op === 'create' || c.op === 'patch') ? `${c.kind} ${c.key}` : null;
+      };
+      const lostActions = [...hub].filter(([k, row]) => !row.actions && log.some((e) => e.seq < row.seq && e.actions?.length && rowOf(e) === k));
+      expect(lostActions.length, 'rows whose later change cleared the buttons of an earlier one').toBeGreaterThan(0);
 
       const fromEmpty = emptyTables();
       replay(fromEmpty, log);

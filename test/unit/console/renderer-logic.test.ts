@@ -94,3 +94,24 @@ test('a row fetched whole from the hub is not rolled back by older events still 
   applyEvent(t, ev(11, 'store.order.updated', {}, { store_id: '1' }), { order_id: 'B', status: 'served' }, out);
   expect(t.store_order.get('1///B')).toMatchObject({ seq: 11, data: { table_id: '7', status: 'served' } });
 });
+
+test('client projections keep the buttons of the event that last changed a row, as the hub does', () => {
+  const t = emptyTables();
+  const out: Change[] = [];
+  const retry = { id: 'job.retry', label: 'Retry', style: 'primary' as const };
+  const key = '/7//j-1';
+  applyEvent(t, ev(1, 'job.queued', {}, { user_id: '7' }), { job_id: 'j-1', title: 'Draft' }, out);
+  expect(t.job.get(key)).not.toHaveProperty('actions');
+  applyEvent(t, ev(2, 'job.failed', {}, { user_id: '7', actions: [retry], topics: ['jobs/j-1'] }), { job_id: 'j-1', error: 'rate limited', retryable: true }, out);
+  expect(t.job.get(key)!.actions).toEqual({ seq: 2, id: 'ev-2', type: 'job.failed', topics: ['jobs/j-1'], items: [retry] });
+  // The change that follows says nothing of buttons: the Retry was about the failure, so it goes.
+  applyEvent(t, ev(3, 'job.progress', {}, { user_id: '7' }), { job_id: 'j-1', progress: 10, stage: 'drafting' }, out);
+  expect(t.job.get(key)).not.toHaveProperty('actions');
+  applyEvent(t, ev(4, 'job.failed', {}, { user_id: '7', actions: [] }), { job_id: 'j-1', error: 'again', retryable: false }, out);
+  expect(t.job.get(key)).not.toHaveProperty('actions');
+  // An event older than the row (a row fetched whole from the hub) changes neither data nor buttons.
+  applyEvent(t, ev(6, 'job.failed', {}, { user_id: '7', actions: [retry] }), { job_id: 'j-1', error: 'third', retryable: true }, out);
+  applyEvent(t, ev(5, 'job.progress', {}, { user_id: '7' }), { job_id: 'j-1', progress: 20, stage: 'drafting' }, out);
+  expect(t.job.get(key)).toMatchObject({ seq: 6, actions: { seq: 6, id: 'ev-6', items: [retry] } });
+  expect(t.job.get(key)!.actions).not.toHaveProperty('topics');
+});

@@ -113,6 +113,27 @@ describe('RowFiller (real hub over HTTP, cookie session)', () => {
     expect(row.seq).toBeGreaterThan(seqsOf(upd)[0]!);
   });
 
+  it('the filled row has the buttons of its latest change: the window\'s when it is newer than the hub\'s read', async () => {
+    const store = freshStore();
+    await publish(hub.url, [order(store, 'A')]);
+    const upd = await publish(hub.url, [{ ...status(store, 'A', 'ready'), actions: [{ id: 'order.serve', label: 'Serve' }] }]);
+    const w = windowState();
+    const read = reader(cookie);
+    const filler = new RowFiller(w.host, async (view, q) => {
+      const page = await read(view, q);
+      // The hub's copy still has the Serve button; a newer update without buttons reaches the window meanwhile.
+      expect(page.store_orders![0]!.actions?.items).toEqual([{ id: 'order.serve', label: 'Serve' }]);
+      const later = await publish(hub.url, [status(store, 'A', 'served')]);
+      w.apply(await delivered(seqsOf(later)));
+      return page;
+    });
+    filler.note(w.apply(await delivered(seqsOf(upd))));
+    await until(() => w.changes === 1, 'filled');
+    const row = w.tables.store_order.get(stateRowKey({ store_id: store }, 'A'))!;
+    expect(row.data).toMatchObject({ total: 18, status: 'served' });
+    expect(row).not.toHaveProperty('actions');
+  });
+
   it('a row the hub no longer holds is removed here (its table\'s session ended at the hub)', async () => {
     const store = freshStore();
     await publish(hub.url, [order(store, 'A', 'T9')]);
