@@ -5,6 +5,7 @@ import { tailCommand } from './tail.ts';
 import { tokensCommand, loginUrlCommand } from './tokens.ts';
 import { webhooksCommand } from './webhooks.ts';
 import { actCommand } from './act.ts';
+import { actionsCommand } from './actions.ts';
 import { statsCommand } from './stats.ts';
 import { addGlobalOptions, CliError, EXIT, EXIT_CODES_HELP } from './common.ts';
 
@@ -36,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(tokensCommand());
   program.addCommand(webhooksCommand());
   program.addCommand(actCommand());
+  program.addCommand(actionsCommand());
   program.addCommand(statsCommand());
   program.addCommand(loginUrlCommand());
   configure(program);

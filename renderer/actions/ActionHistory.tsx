@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { actionStates, type ActionList, type ActionState, type ActionStatus } from '../../shared/domains/action.ts';
+import { ACTION_STATE_GROUPS, actionStates, type ActionList, type ActionState, type ActionStatus } from '../../shared/domains/action.ts';
 import { useConsole } from '../app/context.ts';
 import { hubCall } from '../app/connection.ts';
 import { useNow } from '../app/hooks.ts';
@@ -13,12 +13,6 @@ interface Filters {
   mine: boolean;
 }
 
-/** The state filter's groups: what is still running, what went wrong. */
-const STATE_GROUPS: Record<'open' | 'problems', ActionState[]> = {
-  open: ['requested', 'delivered', 'accepted'],
-  problems: ['rejected', 'failed', 'timed_out'],
-};
-
 /** Who, what, on what, when and how it ended, for every action of this token's scope (GET /v1/actions). */
 export function ActionHistory() {
   const { store, conn, me } = useConsole();
@@ -31,7 +25,7 @@ export function ActionHistory() {
 
   const query = useCallback(
     (cursor?: string) => {
-      const state = filters.state === 'open' || filters.state === 'problems' ? STATE_GROUPS[filters.state].join(',') : filters.state || undefined;
+      const state = filters.state === 'open' || filters.state === 'problems' ? ACTION_STATE_GROUPS[filters.state].join(',') : filters.state || undefined;
       const name = /^[a-z][a-z0-9_.-]*$/.test(filters.name.trim()) ? filters.name.trim() : undefined;
       return { limit: 100, state, name, requested_by: filters.mine ? me.token_id : undefined, cursor };
     },

@@ -160,6 +160,13 @@ export const actionStates = ['requested', 'delivered', 'accepted', 'rejected', '
 export type ActionState = (typeof actionStates)[number];
 /** States after which nothing more happens to the action. */
 export const FINAL_ACTION_STATES: readonly ActionState[] = ['rejected', 'completed', 'failed', 'timed_out'];
+/** Groups of states an operator filters by (the console's Actions view, `relaydesk actions --state`). */
+export const ACTION_STATE_GROUPS: Readonly<Record<'open' | 'problems', readonly ActionState[]>> = {
+  /** Still running: no final outcome yet. */
+  open: ['requested', 'delivered', 'accepted'],
+  /** Went wrong: refused, failed or unanswered. */
+  problems: ['rejected', 'failed', 'timed_out'],
+};
 
 /** GET /v1/actions/:action_id. */
 export const actionStatusSchema = z.object({

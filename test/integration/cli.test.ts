@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
-import { startTestHub, api, createToken, until, ADMIN, type TestHub, allEvents, freePort } from '../helpers/hub.ts';
+import { startTestHub, api, createToken, until, ADMIN, type TestHub, allEvents, freePort, publish } from '../helpers/hub.ts';
 import { Subscriber } from '../helpers/sse.ts';
 import { sample } from '../helpers/events.ts';
 import { SNAPSHOT_CAPS } from '../../shared/state.ts';
@@ -67,15 +67,15 @@ afterAll(async () => {
 
 describe('relaydesk CLI: help and usage', () => {
   it('--help works on every command and documents exit codes', async () => {
-    for (const cmd of [[], ['publish'], ['tail'], ['tokens'], ['tokens', 'create'], ['stats'], ['login-url'], ['serve']]) {
+    for (const cmd of [[], ['publish'], ['tail'], ['tokens'], ['tokens', 'create'], ['stats'], ['login-url'], ['serve'], ['actions'], ['actions', 'list'], ['actions', 'show']]) {
       const r = await run([...cmd, '--help']);
       expect(r.code, `${cmd.join(' ')} --help`).toBe(0);
       expect(r.stdout).toContain('Usage: relaydesk');
     }
     const root = await run(['--help']);
     expect(root.stdout).toMatch(/Exit codes:[\s\S]*2 +the hub refused/);
-    for (const c of ['serve', 'publish', 'tail', 'tokens', 'stats', 'login-url']) expect(root.stdout).toContain(c);
-    // Ten CLI starts in a row; on a loaded two-core runner one start can take several seconds.
+    for (const c of ['serve', 'publish', 'tail', 'tokens', 'stats', 'login-url', 'act', 'actions']) expect(root.stdout).toContain(c);
+    // Thirteen CLI starts in a row; on a loaded two-core runner one start can take several seconds.
   }, 240_000);
 
   it('usage errors exit 1 with a clear message', async () => {
@@ -595,4 +595,181 @@ describe('relaydesk act', () => {
     expect(denied.code).toBe(2);
     expect(denied.stderr).toMatch(/needs an operator or admin token/);
   }, 120_000);
+});
+
+describe('relaydesk actions', () => {
+  /** A hub of its own whose actions never time out while the test reads them (the default is a minute). */
+  let h: TestHub;
+  let hEnv: Record<string, string>;
+  const STORE = 31;
+  let op: string;
+  let opEnv: Record<string, string>;
+  const ask = (id: string, name: string, params: Record<string, unknown>, target: Record<string, unknown> = { type: 'store.order', id: `O-${id}` }, store = STORE, token = op) =>
+    api(h.url, '/v1/actions', { method: 'POST', token, body: { action_id: id, name, target, params, store_id: store } });
+  const lines = (s: string) => s.trim().split('\n').filter(Boolean);
+  const ids = (r: Run) => lines(r.stdout).map((l) => (JSON.parse(l) as { action_id: string }).action_id);
+
+  beforeAll(async () => {
+    h = await startTestHub({ actions: { timeoutMs: 3_600_000, sweepIntervalMs: 60_000 } });
+    hEnv = { RELAYDESK_URL: h.url, RELAYDESK_ADMIN_TOKEN: ADMIN };
+    op = await createToken(h.url, 'operator', { store_ids: [String(STORE)] }, 'night manager');
+    opEnv = { RELAYDESK_URL: h.url, RELAYDESK_TOKEN: op };
+    const deploy = await publish(h.url, { id: 'cli-deploy-9', type: 'x.deploy.failed', store_id: STORE, data: { service: 'web' }, actions: [{ id: 'deploy.rollback', label: 'Roll back' }] });
+    const seq = deploy.body.results[0].seq as number;
+    for (const [id, name, params, target] of [
+      ['ha-1', 'order.status', { status: 'accepted' }],
+      ['ha-2', 'order.status', { status: 'cancelled', reason: 'customer left' }],
+      ['ha-3', 'deploy.rollback', {}, { type: 'x.deploy.failed', id: 'cli-deploy-9', seq }],
+      ['ha-4', 'order.status', { status: 'served' }],
+      ['ha-5', 'order.status', { status: 'preparing' }],
+    ] as const)
+      expect((await ask(id, name, params, target)).status).toBe(202);
+    const r = await publish(h.url, [
+      { type: 'action.accepted', store_id: STORE, data: { action_id: 'ha-1', message: 'on it' } },
+      { type: 'action.completed', store_id: STORE, data: { action_id: 'ha-1' } },
+      { type: 'action.rejected', store_id: STORE, data: { action_id: 'ha-2', reason: 'the order is already being cooked' } },
+      { type: 'action.failed', store_id: STORE, data: { action_id: 'ha-3', error: 'web-7 unreachable' } },
+    ]);
+    expect(r.status).toBe(201);
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('lists who asked what, on what, when and how it ended, newest first; filters as the API does', async () => {
+    const all = await run(['actions'], { env: opEnv });
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stderr).toBe('');
+    const [header, ...rows] = lines(all.stdout);
+    expect(header).toMatch(/^WHEN \(UTC\)\s+ACTION ID\s+WHO\s+WHAT\s+TARGET\s+SCOPE\s+OUTCOME$/);
+    expect(rows.map((l) => l.split(/\s+/)[2])).toEqual(['ha-5', 'ha-4', 'ha-3', 'ha-2', 'ha-1']);
+    expect(rows[3]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+ha-2\s+night manager\s+order\.status status=cancelled reason=customer left\s+store\.order O-ha-2\s+store=31\s+rejected: the order is already being cooked$/);
+    expect(rows[2]).toMatch(/deploy\.rollback\s+x\.deploy\.failed cli-deploy-9 \(event #\d+\)\s+store=31\s+failed: web-7 unreachable$/);
+    expect(rows[4]).toMatch(/\s+completed$/);
+    expect(rows[0]).toMatch(/\s+requested$/);
+
+    const problems = await run(['actions', '--state', 'problems', '--json'], { env: opEnv });
+    expect(problems.code, problems.stderr).toBe(0);
+    const parsed = lines(problems.stdout).map((l) => JSON.parse(l) as { action_id: string; state: string; requested_by_label: string });
+    expect(parsed.map((a) => [a.action_id, a.state])).toEqual([
+      ['ha-3', 'failed'],
+      ['ha-2', 'rejected'],
+    ]);
+    // The same objects as GET /v1/actions/<id> answers.
+    expect(parsed[1]).toEqual((await api(h.url, '/v1/actions/ha-2', { token: op })).body);
+
+    expect(ids(await run(['actions', 'list', '--name', 'deploy.rollback', '--json'], { env: opEnv }))).toEqual(['ha-3']);
+    expect(ids(await run(['actions', '--state', 'completed,requested', '--target-type', 'store.order', '--json'], { env: opEnv }))).toEqual(['ha-5', 'ha-4', 'ha-1']);
+    expect(ids(await run(['actions', '--mine', '--json'], { env: opEnv }))).toEqual(['ha-5', 'ha-4', 'ha-3', 'ha-2', 'ha-1']);
+    const otherOp = await createToken(h.url, 'operator', { store_ids: [String(STORE)] }, 'day manager');
+    const notMine = await run(['actions', '--mine'], { env: { RELAYDESK_URL: h.url, RELAYDESK_TOKEN: otherOp } });
+    expect(notMine.code, notMine.stderr).toBe(0);
+    expect(notMine.stdout).toBe('no actions match these filters\n');
+
+    const bad = await run(['actions', '--state', 'lost'], { env: opEnv });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--state lost: use requested, delivered, .* or open \(.*\) or problems/);
+    const refused = await run(['actions', '--name', 'Not A Name'], { env: opEnv });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/400 invalid_request[\s\S]*name: must be dotted lower-case words/);
+    // A publisher reads nothing back from the hub.
+    const pub = await createToken(h.url, 'publisher', { store_ids: [String(STORE)] });
+    const denied = await run(['actions', '--token', pub], { env: { RELAYDESK_URL: h.url } });
+    expect(denied.code).toBe(2);
+    expect(denied.stderr).toContain('403');
+  }, 300_000);
+
+  it('pages with --limit and --cursor, or follows every page with --all', async () => {
+    const first = await run(['actions', '--limit', '2'], { env: opEnv });
+    expect(first.code, first.stderr).toBe(0);
+    expect(lines(first.stdout).slice(1).map((l) => l.split(/\s+/)[2])).toEqual(['ha-5', 'ha-4']);
+    const cursor = /older actions: add --cursor (\d+) \(or --all\)/.exec(first.stderr)![1]!;
+    const second = await run(['actions', '--limit', '2', '--cursor', cursor, '--json'], { env: opEnv });
+    expect(second.code, second.stderr).toBe(0);
+    expect(ids(second)).toEqual(['ha-3', 'ha-2']);
+    const next = JSON.parse(second.stderr) as { next_cursor: string };
+    const last = await run(['actions', '--limit', '2', '--cursor', next.next_cursor, '--json'], { env: opEnv });
+    expect(ids(last)).toEqual(['ha-1']);
+    expect(last.stderr).toBe('');
+
+    const everything = await run(['actions', '--all', '--limit', '2', '--json'], { env: opEnv });
+    expect(everything.code, everything.stderr).toBe(0);
+    expect(ids(everything)).toEqual(['ha-5', 'ha-4', 'ha-3', 'ha-2', 'ha-1']);
+    expect(everything.stderr).toBe('');
+    const table = await run(['actions', '--all', '--limit', '1'], { env: opEnv });
+    expect(lines(table.stdout)).toHaveLength(6);
+
+    const both = await run(['actions', '--all', '--cursor', cursor], { env: opEnv });
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('give --all or --cursor, not both');
+  }, 300_000);
+
+  it('show: one action from its request to its last outcome, the webhook that took it, and late answers marked', async () => {
+    const { WebhookReceiver } = await import('../helpers/webhook-receiver.ts');
+    const rx = new WebhookReceiver('whsec_' + Buffer.alloc(32, 9).toString('base64'));
+    await rx.listen();
+    try {
+      const added = await api(h.url, '/v1/webhooks', { body: { url: rx.url, types: ['action.*'], scope: { store_ids: ['32'] }, secret: 'whsec_' + Buffer.alloc(32, 9).toString('base64') } });
+      expect(added.status).toBe(201);
+      const op32 = await createToken(h.url, 'operator', { store_ids: ['32'] }, 'bar manager');
+      expect((await ask('hs-1', 'order.status', { status: 'served' }, { type: 'store.order', id: 'B-7', seq: 3 }, 32, op32)).status).toBe(202);
+      await until(() => rx.applied.some((a) => (a.data as { id?: string }).id === 'hs-1'), 'the request delivered to the backend');
+      await until(async () => (await api(h.url, '/v1/actions/hs-1')).body.state === 'delivered', 'the delivery recorded');
+      await publish(h.url, [
+        { type: 'action.accepted', store_id: 32, data: { action_id: 'hs-1', message: 'on the pass' } },
+        { type: 'action.rejected', store_id: 32, data: { action_id: 'hs-1', reason: 'table B-7 already left' } },
+        { type: 'action.completed', store_id: 32, data: { action_id: 'hs-1' } },
+      ]);
+
+      const shown = await run(['actions', 'show', 'hs-1'], { env: { RELAYDESK_URL: h.url, RELAYDESK_TOKEN: op32 } });
+      expect(shown.code, shown.stderr).toBe(0);
+      const out = lines(shown.stdout);
+      expect(out.slice(0, 6)).toEqual([
+        'action     hs-1',
+        'what       order.status status=served',
+        'target     store.order B-7 (event #3)',
+        'scope      store=32',
+        expect.stringMatching(/^asked by {3}bar manager \(token tok_\w+\)$/),
+        'state      rejected: table B-7 already left',
+      ]);
+      const timeline = out.slice(6);
+      expect(timeline).toHaveLength(5);
+      expect(timeline[0]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\s+#\d+\s+requested\s+by bar manager$/);
+      expect(timeline[1]).toMatch(new RegExp(`^\\s+delivered\\s+to webhook ${added.body.id as string}$`));
+      expect(timeline[2]).toMatch(/#\d+\s+accepted\s+on the pass\s+\+\d/);
+      expect(timeline[3]).toMatch(/#\d+\s+rejected\s+table B-7 already left\s+\+\d/);
+      expect(timeline[4]).toMatch(/#\d+\s+completed\s+\(after the final outcome: does not change it\)\s+\+\d/);
+
+      const json = await run(['actions', 'show', 'hs-1', '--json'], { env: hEnv });
+      expect(JSON.parse(json.stdout)).toEqual((await api(h.url, '/v1/actions/hs-1')).body);
+
+      const open = await run(['actions', 'show', 'ha-5'], { env: hEnv });
+      expect(open.stdout).toMatch(/state {6}requested\n[\s\S]*still open: no final outcome from a backend yet\n$/);
+      // An action outside the token's scope does not exist for it.
+      const outside = await run(['actions', 'show', 'hs-1'], { env: opEnv });
+      expect(outside.code).toBe(2);
+      expect(outside.stderr).toContain('404 not_found: no action hs-1');
+      await api(h.url, `/v1/webhooks/${added.body.id as string}`, { method: 'DELETE' });
+    } finally {
+      await rx.close();
+    }
+  }, 300_000);
+
+  it('an answer the API contract does not describe (another version, something else at --url) exits 3', async () => {
+    const srv = createHttpServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(req.url?.startsWith('/v1/actions/') ? JSON.stringify({ action_id: 'x', status: 'done' }) : JSON.stringify({ items: [], cursor: null }));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+      for (const args of [['actions'], ['actions', 'show', 'x']]) {
+        const r = await run(args, { env: { RELAYDESK_URL: url, RELAYDESK_TOKEN: 'any' } });
+        expect(r.code, args.join(' ')).toBe(3);
+        expect(r.stderr).toMatch(/does not match the API contract[\s\S]*same version as this CLI/);
+      }
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
+  }, 60_000);
 });
