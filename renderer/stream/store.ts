@@ -294,8 +294,12 @@ export class ConsoleStore {
   /** Seqs in the live buffer: history backfill and the stream can overlap at startup. */
   private liveSeqs = new Set<number>();
 
-  /** The event of a seq when this window holds it: in the live buffer, the batch being applied, or a notice. */
-  private eventAt(seq: number, batch: readonly HubEvent[]): HubEvent | undefined {
+  /**
+   * The event of a seq, or what the window knows of its attached actions: in the live buffer, the
+   * batch being applied, a notice, or a row it last changed (a window that started from a snapshot
+   * holds the row, not the event).
+   */
+  private eventAt(seq: number, batch: readonly HubEvent[]): Pick<HubEvent, 'id' | 'type' | 'actions'> | undefined {
     if (this.liveSeqs.has(seq)) {
       // The buffer is sorted by seq.
       let lo = 0;
@@ -308,7 +312,11 @@ export class ConsoleStore {
         else hi = mid - 1;
       }
     }
-    return batch.find((e) => e.seq === seq) ?? this.notices.find((n) => n.seq === seq)?.event;
+    const held = batch.find((e) => e.seq === seq) ?? this.notices.find((n) => n.seq === seq)?.event;
+    if (held) return held;
+    for (const table of Object.values(this.tables))
+      for (const row of table.values()) if (row.actions?.seq === seq) return { id: row.actions.id, type: row.actions.type, actions: row.actions.items };
+    return undefined;
   }
 
   private pushLive(evs: HubEvent[], sort: boolean): void {

@@ -4,6 +4,7 @@ import { eventActionKey, eventActionRequest, orderStatusRequest } from '../../..
 import { stateRowKey } from '../../../shared/state-keys.ts';
 import type { HubEvent } from '../../../shared/events.ts';
 import type { EventAction } from '../../../shared/domains/action.ts';
+import type { Snapshot } from '../../../shared/state.ts';
 
 /**
  * What one window shows of actions asked in another window of the same operator: the other window's
@@ -62,6 +63,22 @@ describe('an attached action asked in another window', () => {
     const req = requested(eventActionRequest(deploy, ATTACHED[0]!));
     win.addEvents([deploy, req]);
     expect(win.rowActions.forKey(eventActionKey(deploy.seq))).toMatchObject({ label: 'Roll back', state: 'requested' });
+  });
+
+  it('a window that started from a snapshot holds the row the event changed, and labels by its button', () => {
+    // The other window saw the order arrive live, with the publisher's buttons.
+    const created = ev('store.order.created', { order_id: 'A-9', table_id: 'T2', items: [{ name: 'Udon', quantity: 1 }], total: 8 }, { store_id: '7', actions: ATTACHED });
+    const body = eventActionRequest(created, ATTACHED[1]!);
+    const live = new ConsoleStore();
+    live.addEvents([created]);
+    const row = [...live.tables.store_order.values()][0]!;
+    expect(row.actions?.seq).toBe(created.seq);
+    // This window opened later: the hub's snapshot has the row with its buttons, not the event.
+    const win = new ConsoleStore();
+    win.applySnapshot({ seq: created.seq, truncated: null, counts: {}, store_orders: [row] } as unknown as Snapshot);
+    expect(win.events).toHaveLength(0);
+    win.addEvents([requested(body)]);
+    expect(win.rowActions.forKey(eventActionKey(created.seq))).toMatchObject({ label: 'Retry', state: 'requested' });
   });
 
   it('a window that no longer holds the event shows the action by its name', () => {
