@@ -43,10 +43,12 @@ describe('scoped reads use the scope indexes', () => {
     await t.stop();
   });
 
-  it('history, state, replay and snapshots of a store, user or strategy search its index instead of scanning', async () => {
+  it('history, state, replay and snapshots of a store, user, strategy or tenant search its index instead of scanning', async () => {
     await pub(t.url, [...ticks('busy', 400), ...ticks('sparse', 3)]);
     await pub(t.url, [sample.storeOrder('sparse'), sample.tradingOrder('u7', 's1'), sample.position('u7', 's1')]);
+    await pub(t.url, [{ ...ticks('sparse', 1)[0]!, tenant_id: 'acme' }]);
     const trader = await createToken(t.url, 'subscriber', { user_id: 'u7', strategy_ids: ['s1'] });
+    const tenant = await createToken(t.url, 'subscriber', { tenant_id: 'acme' });
 
     // Every statement the hub prepares while serving these requests, with its parameters.
     const seen: { sql: string; params: unknown[] }[] = [];
@@ -66,6 +68,7 @@ describe('scoped reads use the scope indexes', () => {
     try {
       expect((await api(t.url, '/v1/events?store_id=sparse&limit=10')).status).toBe(200);
       expect((await api(t.url, '/v1/events?limit=10', { token: trader })).status).toBe(200);
+      expect((await api(t.url, '/v1/events?limit=10', { token: tenant })).status).toBe(200);
       expect((await api(t.url, '/v1/state/orders?store_id=sparse')).status).toBe(200);
       expect((await api(t.url, '/v1/state/positions', { token: trader })).status).toBe(200);
       const sub = new Subscriber(t.url, { store_id: 'sparse', snapshot: '1', lastEventId: '0' });
@@ -75,17 +78,19 @@ describe('scoped reads use the scope indexes', () => {
       db.prepare = prepare;
     }
 
-    const scoped = seen.filter((s) => /\b(store_id|user_id|strategy_id) IN \(/.test(s.sql) && /FROM (events|projections)\b/.test(s.sql));
+    const scoped = seen.filter((s) => /\b(store_id|user_id|strategy_id|tenant_id) IN \(/.test(s.sql) && /FROM (events|projections)\b/.test(s.sql));
     // History, replay, state pages, counts and snapshots all went through a scoped statement.
     expect(scoped.some((s) => /FROM events WHERE[^]*seq > \?/.test(s.sql) && s.params.includes('sparse')), 'replay reads the scope in SQL').toBe(true);
     expect(scoped.filter((s) => s.sql.includes('FROM events')).length).toBeGreaterThanOrEqual(2);
+    // The key indexes leave out rows without the key (a write less per publish); a read by the key still searches them.
+    expect(scoped.some((s) => /FROM events WHERE[^]*tenant_id IN \(/.test(s.sql) && s.params.includes('acme')), 'a tenant read names its key').toBe(true);
     expect(scoped.filter((s) => s.sql.includes('FROM projections')).length).toBeGreaterThanOrEqual(2);
     for (const s of scoped) {
       const plan = (db.prepare(`EXPLAIN QUERY PLAN ${s.sql}`).all(...(s.params as unknown[])) as { detail: string }[]).map((r) => r.detail);
       const table = /FROM (events|projections)\b/.exec(s.sql)![1]!;
       const reads = plan.filter((d) => new RegExp(`^(SCAN|SEARCH) ${table}\\b`).test(d));
       expect(reads.length, `${s.sql}\n${plan.join('\n')}`).toBeGreaterThan(0);
-      for (const d of reads) expect(d, `${s.sql}\n${plan.join('\n')}`).toMatch(new RegExp(`^SEARCH ${table} USING (COVERING )?INDEX ${table}_((store|user|strategy)_seq|user_strategy) \\(`));
+      for (const d of reads) expect(d, `${s.sql}\n${plan.join('\n')}`).toMatch(new RegExp(`^SEARCH ${table} USING (COVERING )?INDEX ${table}_((store|user|strategy|tenant)_seq|user_strategy) \\(`));
       // Single-valued scopes walk the index in seq order: no sort of everything the scope holds.
       expect(plan.join('\n'), s.sql).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
     }
