@@ -2,7 +2,7 @@ import { test, expect, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { ADMIN, api, publish, until, type TestHub } from '../helpers/hub.ts';
 import { sample } from '../helpers/events.ts';
-import { login, RENDERER_DIR, consoleHubPerTest } from './fixtures.ts';
+import { login, anotherWindow, RENDERER_DIR, consoleHubPerTest } from './fixtures.ts';
 import { Hub } from '../../electron/hub/hub.ts';
 import { SNAPSHOT_CAPS } from '../../shared/state.ts';
 
@@ -550,13 +550,8 @@ test('the notification inbox keeps read marks across a reload', async ({ page })
 test('two windows of the same token share the inbox live: read, mark all read, clear, tab title', async ({ browser, page }) => {
   const id = await login(page, hub, 'admin', {}, 'alerts');
   // A second browser context (another device) signed in with a login link of the same token.
-  const other = await browser.newContext();
-  const tablet = await other.newPage();
+  const { context: other, page: tablet } = await anotherWindow(browser, hub, id, 'alerts');
   try {
-    const link = await api(hub.url, `/v1/tokens/${id}/login-url`, { method: 'POST' });
-    await tablet.goto(link.body.url as string);
-    await tablet.getByTestId('tab-alerts').click();
-    await tablet.getByTestId('connection').and(tablet.locator('[data-state="live"]')).waitFor();
     await pub([
       sample.storeOrder(1, { priority: 'urgent', data: { order_id: 'S1', items: [{ name: 'Allergy check', quantity: 1 }], total: 1 } }),
       sample.storeOrder(1, { priority: 'urgent', data: { order_id: 'S2', items: [{ name: 'Fire drill', quantity: 1 }], total: 1 } }),

@@ -1,6 +1,6 @@
 import { test, expect, type Page } from '@playwright/test';
 import { api, publish, until, type TestHub } from '../helpers/hub.ts';
-import { login, consoleHubPerTest } from './fixtures.ts';
+import { login, anotherWindow, consoleHubPerTest } from './fixtures.ts';
 
 let hub: TestHub;
 consoleHubPerTest((h) => (hub = h));
@@ -79,6 +79,48 @@ test('attached actions: buttons on the live row and the notice, confirm first, s
     await viewer.close();
   }
   expect(await requested()).toHaveLength(2);
+});
+
+test('two windows of the same operator: a click in one shows its state in the other, as the backend answers', async ({ page, browser }) => {
+  const r = await publish(hub.url, failedDeploy);
+  const seq = r.body.results[0].seq as number;
+  // The desk's window on the live view; the same operator's second window (a tablet) on the notifications.
+  const id = await login(page, hub, 'operator', { store_ids: ['7'] }, 'live');
+  const { context, page: tablet } = await anotherWindow(browser, hub, id, 'alerts');
+  try {
+    const row = view(page, 'live').locator('.vbody [role="row"]').filter({ hasText: 'x.deploy.failed' });
+    const notice = view(tablet, 'alerts').locator(`[data-testid="notice"][data-seq="${seq}"]`);
+    await expect(notice.getByTestId('event-action')).toHaveText(['Roll back', 'Retry']);
+    await expect(notice.getByTestId('event-action-state')).toHaveCount(0);
+
+    // Retry on the desk: the tablet shows it asked, under the button's label, and holds its buttons.
+    await row.getByRole('button', { name: 'Retry' }).click();
+    await expect(notice.getByTestId('event-action-state')).toHaveText('Retry: asked, waiting for the backend');
+    await expect(notice.getByRole('button', { name: 'Roll back' })).toBeDisabled();
+    const retry = (await until(async () => (await requested()).find((e) => e.data.name === 'deploy.retry'), 'the retry request'))!;
+    // The deploy backend answers through the API: both windows follow.
+    await publish(hub.url, { type: 'action.accepted', store_id: 7, data: { action_id: retry.data.action_id } });
+    await expect(notice.getByTestId('event-action-state')).toHaveText('Retry: accepted by the backend');
+    await publish(hub.url, { type: 'action.completed', store_id: 7, data: { action_id: retry.data.action_id } });
+    await expect(notice.getByTestId('event-action-state')).toHaveText('Retry: done');
+    await expect(row.getByTestId('event-action-state')).toHaveText('Retry: done');
+
+    // The other way round: Roll back from the tablet (confirmed there); the desk sees the refusal and why.
+    await notice.getByRole('button', { name: 'Roll back' }).click();
+    await tablet.getByTestId('confirm-yes').click();
+    await expect(row.getByTestId('event-action-state')).toHaveText('Roll back: asked, waiting for the backend');
+    await expect(row.getByRole('button', { name: 'Retry' })).toBeDisabled();
+    const rollback = (await until(async () => (await requested()).find((e) => e.data.name === 'deploy.rollback'), 'the rollback request'))!;
+    await publish(hub.url, { type: 'action.rejected', store_id: 7, data: { action_id: rollback.data.action_id, reason: 'web-7 is locked for maintenance' } });
+    await expect(row.getByTestId('event-action-state')).toHaveText('Roll back: refused (web-7 is locked for maintenance)');
+    await expect(notice.getByTestId('event-action-state')).toHaveText('Roll back: refused (web-7 is locked for maintenance)');
+    await expect(row.getByRole('button', { name: 'Retry' })).toBeEnabled();
+    await page.screenshot({ path: test.info().outputPath('desk.png') });
+    await tablet.screenshot({ path: test.info().outputPath('tablet.png') });
+    expect(await requested()).toHaveLength(2);
+  } finally {
+    await context.close();
+  }
 });
 
 test('action history: who asked what, on what, when, and how it ended; filtered', async ({ page }) => {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { test, expect, type Page } from '@playwright/test';
+import { test, expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { api, startTestHub, type TestHub } from '../helpers/hub.ts';
 
 export const RENDERER_DIR = fileURLToPath(new URL('../../dist/renderer', import.meta.url));
@@ -20,13 +20,29 @@ export async function login(page: Page, hub: TestHub, role: 'admin' | 'subscribe
   const created = await api(hub.url, '/v1/tokens', { body: { role, scope, label: `e2e ${role}` } });
   if (created.status !== 201) throw new Error(`token create failed: ${created.status} ${JSON.stringify(created.body)}`);
   const id = created.body.id as string;
-  const link = await api(hub.url, `/v1/tokens/${id}/login-url`, { method: 'POST' });
+  await signIn(page, hub, id, view);
+  return id;
+}
+
+/** Open a one-time login link of an existing token in `page`, go to `view` and wait until it is live. */
+export async function signIn(page: Page, hub: TestHub, tokenId: string, view = 'orders'): Promise<void> {
+  const link = await api(hub.url, `/v1/tokens/${tokenId}/login-url`, { method: 'POST' });
   if (link.status !== 201) throw new Error(`login-url failed: ${link.status} ${JSON.stringify(link.body)}`);
   await page.goto(link.body.url as string);
   await page.waitForURL((u) => !u.pathname.startsWith('/auth/'));
   if (view !== 'orders') await page.getByTestId(`tab-${view}`).click();
   await page.getByTestId('connection').and(page.locator('[data-state="live"]')).waitFor();
-  return id;
+}
+
+/**
+ * Another window of the same user: a separate browser context (its own cookies, like another device)
+ * signed in with a login link of the same token. Close `context` when done.
+ */
+export async function anotherWindow(browser: Browser, hub: TestHub, tokenId: string, view = 'orders'): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, hub, tokenId, view);
+  return { context, page };
 }
 
 /**
