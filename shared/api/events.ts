@@ -25,15 +25,20 @@ const instant = z
   })
   .meta({ description: 'An RFC 3339 date-time with an offset, like 2026-11-22T16:30:00Z.' });
 
+/** What narrows the events of the history and of the stream, inside the caller's scope. */
+const eventFilterParams = {
+  store_id: scopeList.optional(),
+  user_id: scopeList.optional(),
+  strategy_id: scopeList.optional(),
+  tenant_id: scopeList.optional(),
+  topic: topicList.optional(),
+  type: typeList.optional(),
+};
+
 /** GET /v1/events: the history within the caller's scope. */
 export const historyQuerySchema = z
   .object({
-    store_id: scopeList.optional(),
-    user_id: scopeList.optional(),
-    strategy_id: scopeList.optional(),
-    tenant_id: scopeList.optional(),
-    topic: topicList.optional(),
-    type: typeList.optional(),
+    ...eventFilterParams,
     since: instant.optional(),
     until: instant.optional(),
     q: z.string().min(1).max(200).optional().meta({ description: 'Text the event JSON must contain.' }),
@@ -45,12 +50,7 @@ export const historyQuerySchema = z
 export const streamQuerySchema = z
   .object({
     access_token: z.string().optional().meta({ description: 'The token, for a browser EventSource that cannot send an Authorization header.' }),
-    store_id: scopeList.optional(),
-    user_id: scopeList.optional(),
-    strategy_id: scopeList.optional(),
-    tenant_id: scopeList.optional(),
-    topic: topicList.optional(),
-    type: typeList.optional(),
+    ...eventFilterParams,
     snapshot: boolParam.optional().meta({ description: 'Send the current state (an `initial` frame) before the events.' }),
     lastEventId: z
       .string()
