@@ -153,7 +153,7 @@ export class Hub {
     this.strategies = new Strategies(this.db);
     this.inbox = new InboxStore(this.db);
     this.settings = new SettingsStore(this.db);
-    this.webhooks = new WebhookEndpoints(this.db);
+    this.webhooks = new WebhookEndpoints(this.db, { warn: (obj, msg) => this.logger.warn(obj, msg) });
     this.actions = new ActionLog(this.db);
     this.dispatcher = new WebhookDispatcher({
       endpoints: this.webhooks,

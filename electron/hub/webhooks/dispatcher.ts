@@ -120,8 +120,9 @@ async function attempt(url: string, payload: string, headers: Record<string, str
 /**
  * Delivers the log to webhook endpoints. Each endpoint follows the log with its own durable cursor,
  * one event at a time in log order; a failing endpoint retries with backoff and, out of attempts,
- * moves the event to its dead-letter list and goes on. Delivery is at least once: a crash between a
- * 2xx and the cursor write repeats that one event with the same webhook-id.
+ * moves the event to its dead-letter list and goes on. Delivery is at least once: cursor advances are
+ * written in short batches (CursorBatching), so a crash repeats the deliveries of the last unwritten
+ * batch, and the one in flight, each with the same webhook-id.
  */
 export class WebhookDispatcher {
   private readonly running = new Map<string, Promise<void>>();
@@ -177,6 +178,8 @@ export class WebhookDispatcher {
     this.timers.clear();
     this.abort.abort();
     await Promise.allSettled([...this.running.values()]);
+    // A clean stop leaves nothing to repeat: what was delivered is on disk.
+    this.deps.endpoints.flush();
   }
 
   /** Sends a `webhook.test` message now, outside the log; nothing is retried or recorded. */
