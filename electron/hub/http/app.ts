@@ -20,6 +20,7 @@ import { actionRoutes } from './routes/actions.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { mercureRoutes } from './routes/mercure.ts';
 import type { ErrorBody } from '../../../shared/api.ts';
+import { routes } from '../../../shared/api/routes.ts';
 
 /** Query strings never reach the logs with a token in them. */
 function redactUrl(url: string): string {
@@ -31,6 +32,20 @@ export interface RouteContext {
   hub: Hub;
   /** Charges a read's rows and bytes to the caller's rate limit (requests are counted by the rate-limit hook). */
   limiter: RateCharger;
+}
+
+/**
+ * From the moment the hub starts closing (draining: commits flushing, streams told to come back,
+ * then the server closing), a new request is answered 503 shutting_down in the hub's error body,
+ * with Retry-After and Connection: close, so a client or balancer retries elsewhere or after the
+ * restart. Health is still answered by its own route: it reports `draining` (503) in its own shape.
+ */
+function refuseWhileDraining(app: FastifyInstance, hub: Hub): void {
+  app.addHook('onRequest', async (req, reply) => {
+    if (!hub.draining || req.routeOptions.url === routes.health.url) return;
+    reply.header('connection', 'close');
+    throw new HubError(503, 'shutting_down', 'the hub is shutting down; retry against the restarted hub', undefined, { 'retry-after': '2' });
+  });
 }
 
 /**
@@ -52,11 +67,14 @@ export function buildApp(hub: Hub): FastifyInstance {
     requestTimeout: 30_000,
     connectionTimeout: 0,
     keepAliveTimeout: 5_000,
-    return503OnClosing: true,
+    // Fastify's own 503 while closing has its own body ({"error":"Service Unavailable",…}); the
+    // hub refuses requests during shutdown itself (refuseWhileDraining), with the error body.
+    return503OnClosing: false,
     forceCloseConnections: true,
   });
   app.server.maxHeadersCount = 100;
   guardConnections(app.server, hub.opts.maxConnections, hub.logger);
+  refuseWhileDraining(app, hub);
   registerBodyParsers(app);
   registerContract(app);
   registerSecurity(app, { allowedHosts: hub.opts.allowedHosts, corsOrigins: hub.opts.corsOrigins });
@@ -69,6 +87,10 @@ export function buildApp(hub: Hub): FastifyInstance {
     if (err instanceof HubError) {
       body = { status: err.status, code: err.code, message: err.message, ...(err.fields ? { fields: err.fields } : {}) };
       for (const [k, v] of Object.entries(err.headers ?? {})) reply.header(k, v);
+    } else if (err.statusCode && err.statusCode >= 500 && err.statusCode < 600 && err.code?.startsWith('FST_ERR_')) {
+      // Fastify's own server-side refusals (a handler timeout is a 503) keep their status.
+      req.log.error({ err, url: redactUrl(req.url) }, 'request failed');
+      body = { status: err.statusCode, code: err.code.replace(/^FST_ERR_/, '').toLowerCase(), message: err.message };
     } else if (err.statusCode && err.statusCode < 500) {
       const code = (err.code ?? 'invalid_request').replace(/^FST_ERR_/, '').toLowerCase();
       const field = err.statusCode === 413 ? 'body' : err.statusCode === 415 ? 'headers.content-type' : 'request';
