@@ -24,6 +24,18 @@ import { deadLetterParams, deadLetterQuery, deadLettersDeletedSchema, webhookPar
 import { inboxQuery } from './inbox.ts';
 import { stateQuerySchema, stateViewParams } from './state.ts';
 import { noQuery } from './query.ts';
+import {
+  ldJson,
+  mercurePublishForm,
+  mercurePublishedSchema,
+  mercureSecurity,
+  mercureStreamSchema,
+  mercureSubscribeQuery,
+  mercureSubscriberParams,
+  mercureSubscriptionSchema,
+  mercureSubscriptionsSchema,
+  mercureTopicParams,
+} from './mercure.ts';
 import './components.ts';
 
 /** A response whose body is not JSON: the SSE stream, Prometheus text. */
@@ -41,7 +53,14 @@ export interface RouteContract {
   /** Fastify's path syntax (`:id`); the API document writes `{id}`. */
   url: string;
   summary: string;
+  /** Longer text for the API document, where the summary is not enough. */
+  description?: string;
   tags: readonly string[];
+  /**
+   * Who may call it, for the API document, when it is not a hub token (`config.auth` on the route):
+   * the Mercure routes take the protocol's JWTs. An empty requirement (`{}`) means "or none".
+   */
+  security?: readonly Record<string, readonly string[]>[];
   params?: z.ZodType;
   querystring?: z.ZodType;
   body?: z.ZodType;
@@ -208,6 +227,62 @@ export const routes = {
     response: { 303: noContent },
   },
   logout: { method: 'POST', url: '/auth/logout', summary: 'End the console session', tags: ['console'], response: { 204: noContent } },
+
+  // The Mercure protocol (served with --mercure-publisher-jwt-key; the subscriptions API with
+  // --mercure-subscriptions). Refusals are the protocol's statuses (400, 401 with
+  // WWW-Authenticate: Bearer realm="mercure", 403, 404, 415) in the hub's error body.
+  mercurePublish: {
+    method: 'POST',
+    url: '/.well-known/mercure',
+    summary: 'Publish a Mercure update (stored as a mercure.update event)',
+    description:
+      'A publisher JWT whose `mercure.publish` claim matches every topic of the update. A publish authorized by the cookie needs an Origin or Referer header (CSRF).',
+    tags: ['mercure'],
+    security: mercureSecurity,
+    body: mercurePublishForm,
+    consumes: ['application/x-www-form-urlencoded'],
+    response: { 200: { description: 'Stored: the update id.', content: { 'text/plain': { schema: mercurePublishedSchema } } } },
+  },
+  mercureSubscribe: {
+    method: 'GET',
+    url: '/.well-known/mercure',
+    summary: 'Subscribe to Mercure updates (Server-Sent Events)',
+    description:
+      'A subscriber JWT receives public updates and the private ones its `mercure.subscribe` claim matches; without a JWT (only on a hub started with --mercure-anonymous) public updates only. HEAD answers the same checks and headers without a stream.',
+    tags: ['mercure'],
+    security: [...mercureSecurity, {}],
+    querystring: mercureSubscribeQuery,
+    response: { 200: { description: 'An endless Server-Sent Events stream of updates.', content: { 'text/event-stream': { schema: mercureStreamSchema } } } },
+  },
+  mercureSubscriptions: {
+    method: 'GET',
+    url: '/.well-known/mercure/subscriptions',
+    summary: 'The active Mercure subscriptions on this hub',
+    description: "A subscriber JWT whose `mercure.subscribe` claim matches this URL (as sent, percent-encoded).",
+    tags: ['mercure'],
+    security: mercureSecurity,
+    response: { 200: ldJson(mercureSubscriptionsSchema, 'The subscriptions, as JSON-LD.') },
+  },
+  mercureTopicSubscriptions: {
+    method: 'GET',
+    url: '/.well-known/mercure/subscriptions/:topic',
+    summary: 'The active Mercure subscriptions of one topic selector',
+    description: "A subscriber JWT whose `mercure.subscribe` claim matches this URL (as sent, percent-encoded).",
+    tags: ['mercure'],
+    security: mercureSecurity,
+    params: mercureTopicParams,
+    response: { 200: ldJson(mercureSubscriptionsSchema, 'The subscriptions, as JSON-LD.') },
+  },
+  mercureSubscription: {
+    method: 'GET',
+    url: '/.well-known/mercure/subscriptions/:topic/:subscriber',
+    summary: 'One active Mercure subscription',
+    description: "A subscriber JWT whose `mercure.subscribe` claim matches this URL (as sent, percent-encoded); 404 when the subscriber is not connected.",
+    tags: ['mercure'],
+    security: mercureSecurity,
+    params: mercureSubscriberParams,
+    response: { 200: ldJson(mercureSubscriptionSchema, 'The subscription, as JSON-LD.') },
+  },
 } as const satisfies Record<string, RouteContract>;
 
 export type OperationId = keyof typeof routes;

@@ -22,7 +22,9 @@ describe('the auth hook', () => {
 
   it('every operation but the public ones answers 401 without a token, with the error body naming the header', async () => {
     for (const [id, c] of Object.entries(routes) as [OperationId, (typeof routes)[OperationId]][]) {
-      if (PUBLIC.includes(id)) continue;
+      // Routes that name their own credentials (the Mercure JWTs) are not behind the hub's tokens;
+      // their 401s are the protocol's (mercure.test.ts).
+      if (PUBLIC.includes(id) || 'security' in c) continue;
       const r = await api(t.url, samplePath(c.url), { method: c.method, token: null, ...(c.method === 'POST' || c.method === 'PUT' ? { body: {} } : {}) });
       expect([id, r.status]).toEqual([id, 401]);
       expect(r.body.error).toMatchObject({ status: 401, code: 'unauthorized', fields: [{ path: 'headers.authorization', reason: 'required' }] });

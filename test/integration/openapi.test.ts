@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { validate, compileErrors } from '@readme/openapi-parser';
 import { startTestHub, api, type TestHub } from '../helpers/hub.ts';
 import { routes } from '../../shared/api/routes.ts';
-import { renderApiDocument } from '../../electron/hub/http/docs.ts';
+import { FULL_SURFACE_OPTIONS, renderApiDocument } from '../../electron/hub/http/docs.ts';
 import { CONSOLE_CSP } from '../../electron/hub/http/security.ts';
 
 /**
@@ -25,7 +25,7 @@ describe('the API document', () => {
   let t: TestHub;
   let doc: Doc;
   beforeAll(async () => {
-    t = await startTestHub();
+    t = await startTestHub({ ...FULL_SURFACE_OPTIONS });
     const r = await api<Doc>(t.url, '/v1/openapi.json', { token: null });
     expect(r.status).toBe(200);
     doc = r.body;
@@ -59,16 +59,63 @@ describe('the API document', () => {
       for (const p of path.match(/\{[^}]+\}/g) ?? []) expect(op!.parameters?.some((x) => x.in === 'path' && `{${x.name}}` === p), `${id} ${p}`).toBe(true);
     }
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
-    // Public routes say so; every other one takes a bearer token (or the console's cookie).
+    // Public routes say so; the Mercure ones take the protocol's JWT; every other one takes a hub
+    // bearer token (or the console's cookie).
     const publicOps = ops.filter((o) => o.op.security?.length === 0).map((o) => o.op.operationId).sort();
     expect(publicOps).toEqual(['exchangeLoginCode', 'getOpenApi', 'health', 'logout']);
-    for (const o of ops) if (!publicOps.includes(o.op.operationId!)) expect(o.op.security, o.op.operationId).toContainEqual({ bearerAuth: [] });
+    const mercureOps = ops.filter((o) => o.path.startsWith('/.well-known/mercure'));
+    expect(mercureOps.map((o) => o.op.operationId).sort()).toEqual(['mercurePublish', 'mercureSubscribe', 'mercureSubscription', 'mercureSubscriptions', 'mercureTopicSubscriptions']);
+    for (const o of ops) {
+      if (publicOps.includes(o.op.operationId!)) continue;
+      if (mercureOps.includes(o)) {
+        expect(o.op.security, o.op.operationId).toEqual(expect.arrayContaining([{ mercureBearer: [] }, { mercureQuery: [] }, { mercureCookie: [] }]));
+        expect(o.op.security, o.op.operationId).not.toContainEqual({ bearerAuth: [] });
+      } else expect(o.op.security, o.op.operationId).toContainEqual({ bearerAuth: [] });
+    }
     expect(doc.paths['/v1/stream']!.get!.security).toContainEqual({ accessToken: [] });
+    // Anonymous subscribers are possible (--mercure-anonymous); publishers always need a JWT.
+    expect(doc.paths['/.well-known/mercure']!.get!.security).toContainEqual({});
+    expect(doc.paths['/.well-known/mercure']!.post!.security).not.toContainEqual({});
+    expect(doc.components.securitySchemes).toMatchObject({
+      mercureBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+      mercureQuery: { type: 'apiKey', in: 'query', name: 'authorization' },
+      mercureCookie: { type: 'apiKey', in: 'cookie', name: 'mercureAuthorization' },
+    });
   });
 
   it('describes the stream as text/event-stream and the publish body as JSON or NDJSON', () => {
     expect(Object.keys(doc.paths['/v1/stream']!.get!.responses['200']!.content!)).toEqual(['text/event-stream']);
     expect(Object.keys(doc.paths['/v1/events']!.post!.requestBody!.content).sort()).toEqual(['application/json', 'application/x-ndjson']);
+  });
+
+  it('describes the Mercure protocol: a form publish with repeated topics, an SSE subscribe with repeated topic selectors, JSON-LD subscriptions', () => {
+    const mercure = doc.paths['/.well-known/mercure']!;
+    const form = mercure.post!.requestBody!.content as Record<string, { schema: { properties: Record<string, { type: string }>; required: string[] } }>;
+    expect(Object.keys(form)).toEqual(['application/x-www-form-urlencoded']);
+    const fields = form['application/x-www-form-urlencoded']!.schema;
+    expect(Object.keys(fields.properties).sort()).toEqual(['data', 'id', 'private', 'retry', 'topic', 'type']);
+    expect(fields.properties.topic!.type).toBe('array');
+    expect(fields.required).toEqual(['topic']);
+    expect(Object.keys(mercure.post!.responses['200']!.content!)).toEqual(['text/plain']);
+    const topic = (mercure.get!.parameters as { name: string; in: string; required?: boolean; schema: { type: string } }[]).find((p) => p.name === 'topic');
+    expect(topic).toMatchObject({ in: 'query', required: true, schema: { type: 'array' } });
+    expect(Object.keys(mercure.get!.responses['200']!.content!)).toEqual(['text/event-stream']);
+    expect(Object.keys(doc.paths['/.well-known/mercure/subscriptions']!.get!.responses['200']!.content!)).toEqual(['application/ld+json']);
+    for (const op of [mercure.get!, mercure.post!]) expect(op.responses['4XX']!.content!['application/json']).toBeDefined();
+  });
+});
+
+describe('the API document of a hub without Mercure', () => {
+  it('lists no Mercure route: the document describes the routes this hub serves', async () => {
+    const t = await startTestHub();
+    try {
+      const r = await api<Doc>(t.url, '/v1/openapi.json', { token: null });
+      expect(Object.keys(r.body.paths).filter((p) => p.includes('mercure'))).toEqual([]);
+      const others = new Set(Object.values(routes).filter((c) => !c.url.startsWith('/.well-known/mercure')).map((c) => c.url.replace(/:([A-Za-z_]+)/g, '{$1}')));
+      expect(new Set(Object.keys(r.body.paths))).toEqual(others);
+    } finally {
+      await t.stop();
+    }
   });
 });
 

@@ -14,16 +14,19 @@ import { validatorCompiler, hasZodFastifySchemaValidationErrors, type ZodTypePro
 import type { z } from 'zod';
 import { routes, type OperationId, type RouteContract } from '../../../shared/api/routes.ts';
 import { publishBodySchema } from '../../../shared/api/events.ts';
+import { mercurePublishForm, mercureSubscribeQuery, mercureSubscriberParams, mercureTopicParams } from '../../../shared/api/mercure.ts';
 import { errorBodySchema } from '../../../shared/api.ts';
 import type { FieldError } from '../../../shared/events.ts';
 import { badRequest, type HubError } from '../errors.ts';
 
 /**
- * Bodies the hub reads itself and that are declared for the API document only. The publish body
- * is parsed by the exact-number JSON reader (json-fidelity.ts) and checked event by event with
- * 422 errors per path; running the schema again would double the work on the hottest route.
+ * Request parts the hub reads itself and that are declared for the API document only. The publish
+ * body is parsed by the exact-number JSON reader (json-fidelity.ts) and checked event by event with
+ * 422 errors per path; running the schema again would double the work on the hottest route. The
+ * Mercure routes check their form, query and paths by the protocol's rules, with its answers
+ * (routes/mercure.ts): a schema check in front would answer differently.
  */
-const documentedOnly = new WeakSet<object>([publishBodySchema]);
+const documentedOnly = new WeakSet<object>([publishBodySchema, mercurePublishForm, mercureSubscribeQuery, mercureTopicParams, mercureSubscriberParams]);
 
 const passThrough = (data: unknown) => ({ value: data });
 
@@ -36,7 +39,7 @@ const passThrough = (data: unknown) => ({ value: data });
  */
 export function registerContract(app: FastifyInstance): void {
   const validate = validatorCompiler as FastifySchemaCompiler<z.ZodType>;
-  app.setValidatorCompiler<z.ZodType>((route) => (route.httpPart === 'body' && documentedOnly.has(route.schema) ? passThrough : validate(route)));
+  app.setValidatorCompiler<z.ZodType>((route) => (documentedOnly.has(route.schema) ? passThrough : validate(route)));
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 }
 
@@ -79,6 +82,8 @@ export function operation<K extends OperationId>(id: K) {
   if (c.querystring) schema.querystring = c.querystring;
   if (c.body) schema.body = c.body;
   if (c.consumes) schema.consumes = [...c.consumes];
+  if (c.description) schema.description = c.description;
+  if (c.security) schema.security = c.security.map((r) => ({ ...r }));
   return {
     method: c.method,
     url: c.url,

@@ -5,14 +5,26 @@ import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-pro
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { CONSOLE_CSP } from './security.ts';
 import { SESSION_COOKIE } from './auth.ts';
+import { MERCURE_COOKIE } from '../mercure/auth.ts';
 import { operation } from './contract.ts';
+import type { HubOptions } from '../config.ts';
 
 export const API_VERSION = '1';
 
 /**
+ * Options under which a hub serves every route there is, so its document is the whole API: the
+ * Mercure routes (and their subscriptions API) exist only on a hub given a Mercure key. docs/openapi.json
+ * is the document of such a hub (`npm run openapi`); the key here only switches the routes on.
+ */
+export const FULL_SURFACE_OPTIONS = {
+  mercure: { publisherKey: 'openapi-document-only', alg: 'HS256', anonymous: true, subscriptions: true },
+} as const satisfies Partial<HubOptions>;
+
+/**
  * The API document is generated from the routes as they are registered (their shared zod schemas,
  * converted by fastify-type-provider-zod's transform), so it cannot describe a route the hub does
- * not serve or miss one it does. Security comes from each route's `config.auth`.
+ * not serve or miss one it does. Security comes from each route's `config.auth`, or from the
+ * contract where a route takes other credentials (the Mercure JWTs).
  */
 export function registerApiDocs(app: FastifyInstance): void {
   app.register(fastifySwagger, {
@@ -31,9 +43,22 @@ export function registerApiDocs(app: FastifyInstance): void {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'A hub token: `Authorization: Bearer <token>`.' },
           consoleSession: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'The console session cookie (same origin only).' },
           accessToken: { type: 'apiKey', in: 'query', name: 'access_token', description: 'GET /v1/stream only, for a browser EventSource.' },
+          mercureBearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'Mercure routes: a Mercure JWT (HS256 or RS256 with the hub\'s Mercure key) with a `mercure` claim (`publish`, `subscribe` topic selectors).',
+          },
+          mercureQuery: { type: 'apiKey', in: 'query', name: 'authorization', description: 'Mercure routes: the Mercure JWT as the `authorization` query parameter.' },
+          mercureCookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: MERCURE_COOKIE,
+            description: 'Mercure routes: the Mercure JWT in the cookie (ignored on requests admitted only by --cors-origin *; a publish needs an Origin or Referer).',
+          },
         },
       },
-      tags: ['events', 'state', 'actions', 'inbox', 'webhooks', 'tokens', 'strategies', 'connections', 'settings', 'ops', 'console'].map((name) => ({ name })),
+      tags: ['events', 'state', 'actions', 'inbox', 'webhooks', 'tokens', 'strategies', 'connections', 'settings', 'ops', 'console', 'mercure'].map((name) => ({ name })),
     },
     transform: (input) => {
       // Only the contract's operations are documented (not the console's static files).
@@ -41,9 +66,10 @@ export function registerApiDocs(app: FastifyInstance): void {
       const out = jsonSchemaTransform(input);
       const auth = input.route.config?.auth;
       if (out.schema && !(out.schema as { hide?: boolean }).hide) {
-        (out.schema as Record<string, unknown>).security = auth
-          ? [{ bearerAuth: [] }, { consoleSession: [] }, ...(auth.queryToken ? [{ accessToken: [] }] : [])]
-          : [];
+        // A route that says who may call it (the Mercure JWTs) keeps that; the rest follow config.auth.
+        (out.schema as Record<string, unknown>).security =
+          (input.schema as { security?: unknown }).security ??
+          (auth ? [{ bearerAuth: [] }, { consoleSession: [] }, ...(auth.queryToken ? [{ accessToken: [] }] : [])] : []);
       }
       return out;
     },

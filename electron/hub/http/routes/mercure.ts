@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_TOPIC_SELECTORS, selectorProblem, selectorSet } from '../../../../shared/topic-selector.ts';
 import type { HubEvent } from '../../../../shared/events.ts';
 import { HubError, badRequest, forbidden } from '../../errors.ts';
@@ -7,12 +7,12 @@ import type { Subscription } from '../../subscriber.ts';
 import { presentedToken, type MercureClaims } from '../../mercure/auth.ts';
 import { parsePublishForm, updateEvent, updateOf, type MercureUpdate } from '../../mercure/update.ts';
 import { updateFormat, updateReplay } from '../../mercure/delivery.ts';
-import { JSONLD_CONTEXT, SUBSCRIPTIONS_PATH, subscriptionId } from '../../mercure/subscriptions.ts';
+import { JSONLD_CONTEXT, subscriptionId } from '../../mercure/subscriptions.ts';
 import type { MercureService } from '../../mercure/service.ts';
 import type { RouteContext } from '../app.ts';
 import { openEventStream } from '../event-stream.ts';
+import { route } from '../contract.ts';
 
-const HUB_PATH = '/.well-known/mercure';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * The update inside each event, read once however many subscriptions check it: a per-connection
@@ -50,14 +50,14 @@ export async function mercureRoutes(app: FastifyInstance, { hub }: Pick<RouteCon
     }
   });
 
-  app.post(HUB_PATH, async (req, reply) => {
+  route(app, 'mercurePublish', {}, async (req, reply) => {
     const claims = await claimsOf(mercure, req, 'publisher');
     if (!claims) throw new HubError(401, 'unauthorized', 'publishing needs a Mercure publisher JWT (Authorization: Bearer, the authorization query parameter or the mercureAuthorization cookie)', [{ path: 'headers.authorization', reason: 'required' }]);
     if (!claims.publish?.length)
       throw forbidden('this token may not publish: its mercure.publish claim is missing or empty', [{ path: 'mercure.publish', reason: 'no topic selectors' }]);
-    if (!(req.body instanceof URLSearchParams))
+    if (!((req.body as unknown) instanceof URLSearchParams))
       throw new HubError(415, 'unsupported_media_type', 'publish with Content-Type: application/x-www-form-urlencoded', [{ path: 'headers.content-type', reason: 'use application/x-www-form-urlencoded' }]);
-    const update = parsePublishForm(req.body);
+    const update = parsePublishForm(req.body as unknown as URLSearchParams);
     const outside = selectorSet(claims.publish).firstUnmatched(update.topics);
     if (outside !== -1)
       throw forbidden(`topic "${update.topics[outside]}" is outside this token's mercure.publish claim`, [{ path: `topic.${outside}`, reason: 'not matched by mercure.publish' }]);
@@ -65,7 +65,7 @@ export async function mercureRoutes(app: FastifyInstance, { hub }: Pick<RouteCon
     return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(update.id);
   });
 
-  app.get(HUB_PATH, async (req, reply) => {
+  route(app, 'mercureSubscribe', {}, async (req, reply) => {
     const claims = await claimsOf(mercure, req, 'subscriber');
     if (!claims && !mercure.opts.anonymous)
       throw new HubError(401, 'unauthorized', 'subscribing needs a Mercure subscriber JWT (this hub does not take anonymous subscribers)', [{ path: 'headers.authorization', reason: 'required' }]);
@@ -81,7 +81,7 @@ export async function mercureRoutes(app: FastifyInstance, { hub }: Pick<RouteCon
     const resume = mercure.resumePoint(lastEventId);
     // HEAD (Fastify answers it with this handler): the same checks and headers, no stream.
     if (req.method === 'HEAD')
-      return reply
+      return (reply as FastifyReply)
         .code(200)
         .headers({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'private, no-cache, no-store, must-revalidate, max-age=0', ...(resume ? { 'last-event-id': resume.responseId } : {}) })
         .send();
@@ -157,12 +157,12 @@ export async function mercureRoutes(app: FastifyInstance, { hub }: Pick<RouteCon
       subscriptions: mercure.subscriptions.list(topic),
     };
   };
-  const send = (reply: import('fastify').FastifyReply, body: unknown) =>
+  const send = (reply: FastifyReply, body: unknown) =>
     reply.code(200).header('content-type', 'application/ld+json').header('cache-control', 'must-revalidate').send(JSON.stringify(body));
 
-  app.get(SUBSCRIPTIONS_PATH, async (req, reply) => send(reply, await subscriptionsReply(req)));
-  app.get(`${SUBSCRIPTIONS_PATH}/:topic`, async (req, reply) => send(reply, await subscriptionsReply(req, (req.params as { topic: string }).topic)));
-  app.get(`${SUBSCRIPTIONS_PATH}/:topic/:subscriber`, async (req, reply) => {
+  route(app, 'mercureSubscriptions', {}, async (req, reply) => send(reply, await subscriptionsReply(req)));
+  route(app, 'mercureTopicSubscriptions', {}, async (req, reply) => send(reply, await subscriptionsReply(req, (req.params as { topic: string }).topic)));
+  route(app, 'mercureSubscription', {}, async (req, reply) => {
     const p = req.params as { topic: string; subscriber: string };
     return send(reply, await subscriptionsReply(req, p.topic, p.subscriber));
   });
