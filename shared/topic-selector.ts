@@ -206,13 +206,38 @@ export interface TopicSelector {
   matches(topic: string): boolean;
 }
 
+/**
+ * Recent template answers, by template and topic. A broker flush asks every subscription in turn
+ * about the same few events' topics, and subscriptions with lists of their own still share
+ * templates, so most questions were just answered. One bounded map for the process (it starts over
+ * when full): at most TEMPLATE_MEMO_MAX keys of a template and a topic, a few MB at their longest.
+ */
+const templateAnswers = new Map<string, boolean>();
+const TEMPLATE_MEMO_MAX = 4_096;
+
 function build(source: string): TopicSelector {
   if (source === '*') return { source, kind: 'any', literalPrefix: '', matches: () => true };
   if (!source.includes('{') && !source.includes('}')) return { source, kind: 'exact', literalPrefix: source, matches: (t) => t === source };
   const parts = compileTemplate(source);
   const first = parts[0];
   const literalPrefix = first?.kind === 'literal' ? first.text : '';
-  return { source, kind: 'template', literalPrefix, matches: (t) => t === source || (t.startsWith(literalPrefix) && matchParts(parts, t)) };
+  return {
+    source,
+    kind: 'template',
+    literalPrefix,
+    matches: (t) => {
+      if (t === source) return true;
+      if (!t.startsWith(literalPrefix)) return false;
+      // A newline is in neither a selector nor a topic: the key is unambiguous.
+      const key = `${source}\n${t}`;
+      const known = templateAnswers.get(key);
+      if (known !== undefined) return known;
+      const answer = matchParts(parts, t);
+      if (templateAnswers.size >= TEMPLATE_MEMO_MAX) templateAnswers.clear();
+      templateAnswers.set(key, answer);
+      return answer;
+    },
+  };
 }
 
 /** Why a string is not a valid selector, or null. */

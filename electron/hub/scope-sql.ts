@@ -101,8 +101,11 @@ export function scopeWhere(
   return { sql: clauses.length ? clauses.join(' AND ') : '1', params };
 }
 
+// At module level, not inside matchesFilters: a closure made per call is also named per call by the
+// TypeScript loader (a defineProperty each), and this runs for every event and every subscription.
+const has = (list: string[] | undefined, v: string | null | undefined) => !list?.length || (v != null && list.includes(v));
+
 export function matchesFilters(filters: KeyFilters, ev: EventKeys): boolean {
-  const has = (list: string[] | undefined, v: string | null | undefined) => !list?.length || (v != null && list.includes(v));
   if (!has(filters.store_id, ev.store_id) || !has(filters.user_id, ev.user_id) || !has(filters.strategy_id, ev.strategy_id) || !has(filters.tenant_id, ev.tenant_id))
     return false;
   if (filters.topic?.length && !selectorSet(filters.topic).matchesAny(topicsOf(ev))) return false;

@@ -126,6 +126,20 @@ describe('selector sets and the cache', () => {
     expect(new TopicSelectorSet(['*']).matches('x')).toBe(true);
   });
 
+  it('templates answer the same when asked again, by many selectors, past the bound of remembered answers', () => {
+    const ward = compileSelector('https://example.net/wards/{id}');
+    const floor = compileSelector('https://example.net/{floor}/beds/{bed}');
+    // Asked in turns, as a flush asks subscription after subscription, over more topics than are kept.
+    for (let round = 0; round < 3; round++)
+      for (let i = 0; i < 3_000; i++) {
+        expect(ward.matches(`https://example.net/wards/${i}`)).toBe(true);
+        expect(ward.matches(`https://example.net/wards/${i}/x`)).toBe(false);
+        expect(floor.matches(`https://example.net/f${i}/beds/${i}`)).toBe(true);
+        expect(floor.matches(`https://example.net/wards/${i}`)).toBe(false);
+      }
+    expect(selectorMatches('https://example.net/wards/{id}', 'https://example.net/wards/{id}')).toBe(true);
+  });
+
   it('the cache is bounded and evicts the least recently used', () => {
     const c = new SelectorCache(2);
     const a = c.get('a/{x}');
