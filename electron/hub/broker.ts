@@ -179,12 +179,18 @@ export class Broker {
     const events = this.pending;
     this.pending = [];
     let delivered = 0;
+    // Groups differ by their filters, yet many select the same events (every tablet of a store, each
+    // with its own topic list): they share one encoded chunk instead of building and encoding it
+    // once per group. Keyed by format and the exact events selected.
+    const chunks = new Map<string, Buffer>();
     for (const g of this.groups.values()) {
       const { match, format } = g.subscription;
       const matching = events.filter((e) => match(e.event));
       if (!matching.length) continue;
+      const key = matching.length === events.length ? `${format.name}:all` : `${format.name}:${matching.map((e) => e.event.seq).join(',')}`;
+      let chunk = chunks.get(key);
       // Encoded once: a string would be UTF-8 encoded again for every socket it is written to.
-      const chunk = Buffer.from(matching.map((e) => frameOf(e, format)).join(''));
+      if (!chunk) chunks.set(key, (chunk = Buffer.from(matching.map((e) => frameOf(e, format)).join(''))));
       const lastSeq = matching[matching.length - 1]!.event.seq;
       for (const sub of g.subs) {
         if (sub.lastSeq >= lastSeq) continue;
