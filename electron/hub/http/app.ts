@@ -28,6 +28,21 @@ function redactUrl(url: string): string {
   return url.replace(/([?&](?:access_token|code|authorization)=)[^&]*/gi, '$1[redacted]');
 }
 
+/** A route as registered: one method (Fastify's HEAD twins of GET routes included) and its path. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+}
+const registered = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/**
+ * Every route the app registered, plugins' included (Swagger UI's files, the console's static
+ * files), for the check that each one is an operation of the contract or knowingly left out.
+ */
+export function registeredRoutes(app: FastifyInstance): readonly RegisteredRoute[] {
+  return registered.get(app) ?? [];
+}
+
 export interface RouteContext {
   hub: Hub;
   /** Charges a read's rows and bytes to the caller's rate limit (requests are counted by the rate-limit hook). */
@@ -73,6 +88,12 @@ export function buildApp(hub: Hub): FastifyInstance {
     forceCloseConnections: true,
   });
   app.server.maxHeadersCount = 100;
+  const list: RegisteredRoute[] = [];
+  registered.set(app, list);
+  // On the root before anything registers, so every plugin's routes pass through it.
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) list.push({ method, url: r.url });
+  });
   guardConnections(app.server, hub.opts.maxConnections, hub.logger);
   refuseWhileDraining(app, hub);
   registerBodyParsers(app);
