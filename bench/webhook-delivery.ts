@@ -11,11 +11,17 @@
  *              and the commit→receipt latency that backlog adds
  *   steady     events published one by one at a fixed rate below capacity: commit→receipt latency
  *   fan-out    the burst to 4 endpoints at once: aggregate deliveries/s (each endpoint is serial)
+ *
+ * BENCH_COMPARE=<path of another checkout> (with its node_modules) runs the hub phases against that
+ * checkout's hub and this one in turn, BENCH_ROUNDS times each (default 2), so a before/after
+ * comparison shares one receiver, one machine state and one run; the medians are printed at the end.
  */
 import { createServer, request, Agent, type Server } from 'node:http';
+import { loadavg } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Webhook } from 'standardwebhooks';
+import { resolve } from 'node:path';
 import { spawnHub, BENCH_ADMIN, type HubProcess } from './lib/hub-process.ts';
 import { percentile } from './lib/sse-clients.ts';
 
@@ -25,6 +31,9 @@ const STEADY_RATE = 100;
 const STEADY_SECONDS = QUICK ? 4 : 15;
 const FANOUT = 4;
 const SECRET = 'whsec_' + Buffer.alloc(32, 9).toString('base64');
+const COMPARE = process.env.BENCH_COMPARE ? resolve(process.env.BENCH_COMPARE) : undefined;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const HERE = resolve(import.meta.dirname, '..');
 
 interface Receipt {
   endpoint: string;
@@ -108,6 +117,14 @@ function summary(receipts: Receipt[]) {
   return { p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat.at(-1) ?? 0 };
 }
 
+interface HubResults {
+  burst: { per_second: number; p50: number; p99: number };
+  steady: { p50: number; p99: number; max: number };
+  fanout: { per_second: number; p50: number; p99: number };
+  hub_cpu_seconds: number;
+  load: number;
+}
+
 async function main(): Promise<void> {
   const rx = new Receiver();
   await rx.listen();
@@ -129,7 +146,41 @@ async function main(): Promise<void> {
     console.log(`baseline: ${n} serial signed POSTs in ${s.toFixed(2)} s = ${(n / s).toFixed(0)}/s`);
   }
 
-  const hub = await spawnHub();
+  try {
+    if (!COMPARE) {
+      await hubPhases(rx, HERE, results);
+      return;
+    }
+    // Alternating, so a change in the machine's load falls on both sides.
+    const runs: Record<'before' | 'after', HubResults[]> = { before: [], after: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [side, root] of [['before', COMPARE], ['after', HERE]] as const) {
+        console.log(`--- round ${round + 1}, ${side} (${root})`);
+        runs[side].push(await hubPhases(rx, root, { ...results }));
+      }
+    }
+    const med = (xs: number[]) => {
+      const o = [...xs].sort((a, b) => a - b);
+      return (o[Math.floor((o.length - 1) / 2)]! + o[Math.ceil((o.length - 1) / 2)]!) / 2;
+    };
+    for (const side of ['before', 'after'] as const) {
+      const r = runs[side];
+      console.log(
+        `${side}: burst ${r.map((x) => x.burst.per_second.toFixed(0)).join('/')} /s (median ${med(r.map((x) => x.burst.per_second)).toFixed(0)}), ` +
+          `fan-out ${r.map((x) => x.fanout.per_second.toFixed(0)).join('/')} /s (median ${med(r.map((x) => x.fanout.per_second)).toFixed(0)}), ` +
+          `steady p50/p99 ${r.map((x) => `${x.steady.p50}/${x.steady.p99}`).join(', ')} ms, hub CPU ${r.map((x) => x.hub_cpu_seconds.toFixed(1)).join('/')} s, load ${r.map((x) => x.load.toFixed(1)).join('/')}`,
+      );
+    }
+  } finally {
+    await rx.close();
+    agent.destroy();
+  }
+}
+
+async function hubPhases(rx: Receiver, root: string, results: Record<string, unknown>): Promise<HubResults> {
+  // Each hub run counts only its own receipts (and the receiver's filters stay short).
+  rx.receipts.length = 0;
+  const hub = await spawnHub([], root);
   try {
     const add = (path: string) => hubApi<{ id: string }>(hub, 'POST', '/v1/webhooks', { url: rx.url(path), types: ['x.bench.*'], secret: SECRET });
     const publishAll = async (phase: string, n: number) => {
@@ -182,12 +233,12 @@ async function main(): Promise<void> {
     }
     results.hub_cpu_seconds = hub.cpuSeconds() - cpu0;
     results.rejected = rx.rejected;
-    console.log(`hub CPU ${(hub.cpuSeconds() - cpu0).toFixed(1)} s; receiver refused ${rx.rejected} request(s); load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`);
+    results.load = loadavg()[0]!;
+    console.log(`hub CPU ${(hub.cpuSeconds() - cpu0).toFixed(1)} s; receiver refused ${rx.rejected} request(s); load average ${loadavg()[0]!.toFixed(1)}`);
     console.log(JSON.stringify(results));
+    return results as unknown as HubResults;
   } finally {
     await hub.stop();
-    await rx.close();
-    agent.destroy();
   }
 }
 
