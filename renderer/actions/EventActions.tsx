@@ -1,28 +1,30 @@
 import { useEffect, useRef, useState } from 'react';
-import type { HubEvent } from '../../shared/events.ts';
 import type { EventAction } from '../../shared/domains/action.ts';
+import type { ProjectionRow } from '../../shared/state.ts';
 import { useConsole } from '../app/context.ts';
 import { hubCall } from '../app/connection.ts';
 import { useSlices } from '../stream/store.ts';
-import { ACTION_TEXT, actDenied, eventActionKey, eventActionRequest } from './row-actions.ts';
+import { ACTION_TEXT, actDenied, eventActionKey, eventActionRequest, rowActionSource, type ActionSource } from './row-actions.ts';
 
 /**
  * The buttons a publisher attached to an event (the envelope's `actions`), wherever the event is
- * shown: a live-view row, a notification. A click is an action request about the event; a `confirm`
- * question is asked first in a modal dialog (a row or a notice is too small to hold it). How far the
- * request got is shown next to the buttons, in this window and in every other window that sees the
- * event (they learn of it from the action.* events on the stream).
+ * shown: a live-view row, a notification, and the state card or row the event last changed (its
+ * `actions`, through `rowActionSource`). A click is an action request about the event; a `confirm`
+ * question is asked first in a modal dialog (a row, a card or a notice is too small to hold it). How
+ * far the request got is shown next to the buttons, in this window and in every other window that
+ * sees the event (they learn of it from the action.* events on the stream); the event's live row
+ * and the card it changed share that state, since both are keyed by the event.
  *
  * `run`: the id of an action to start at once, as if clicked (a desktop notification's button); a
- * confirmation is still asked.
+ * confirmation is still asked. `what`: what a read-only token is told it can watch but not act on.
  */
-export function EventActions({ ev, compact = false, run }: { ev: HubEvent; compact?: boolean; run?: string | null }) {
+export function EventActions({ source: ev, compact = false, run, what = 'events' }: { source: ActionSource; compact?: boolean; run?: string | null; what?: string }) {
   const { store, me, conn } = useConsole();
   useSlices(store, 'tables');
   const [confirming, setConfirming] = useState<EventAction | null>(null);
   const dialog = useRef<HTMLDialogElement>(null);
   const actions = ev.actions ?? [];
-  const denied = actDenied(me.role, 'events');
+  const denied = actDenied(me.role, what);
   const state = store.rowActions.forKey(eventActionKey(ev.seq));
   const busy = state !== undefined && (state.state === 'requested' || state.state === 'delivered' || state.state === 'accepted');
 
@@ -100,4 +102,13 @@ export function EventActions({ ev, compact = false, run }: { ev: HubEvent; compa
       )}
     </div>
   );
+}
+
+/**
+ * The same buttons on a state card or row: those attached to the event that last changed the row
+ * (its `actions`), nothing when it has none.
+ */
+export function RowEventActions({ row, compact = false, what }: { row: ProjectionRow; compact?: boolean; what: string }) {
+  const source = rowActionSource(row);
+  return source ? <EventActions source={source} compact={compact} what={what} /> : null;
 }

@@ -63,6 +63,34 @@ export const mailReadRequest = (row: ProjectionRow, read: boolean) => actionOn(r
 /** Star or unstar a mail. */
 export const mailStarRequest = (row: ProjectionRow, starred: boolean) => actionOn(row, MAIL_STAR_ACTION, 'mail.email', { starred }, String(row.data.email_id));
 
+/**
+ * What the attached-action buttons need of an event: its buttons, the request's target (type, id,
+ * seq) and the scope keys and topics the request carries. A HubEvent is one; a state row's is
+ * `rowActionSource`.
+ */
+export type ActionSource = Pick<HubEvent, 'seq' | 'id' | 'type' | 'store_id' | 'user_id' | 'strategy_id' | 'tenant_id' | 'topics' | 'actions'>;
+
+/**
+ * The buttons on a state row (attached to the event that last changed it), as that event's: the
+ * row's scope keys are the event's (a row's key includes them), its `actions` name the event and
+ * hold its topics. Null when the row has none.
+ */
+export function rowActionSource(row: ProjectionRow): ActionSource | null {
+  const a = row.actions;
+  if (!a?.items.length) return null;
+  return {
+    seq: a.seq,
+    id: a.id,
+    type: a.type,
+    store_id: row.store_id,
+    user_id: row.user_id,
+    strategy_id: row.strategy_id,
+    ...(row.tenant_id != null ? { tenant_id: row.tenant_id } : {}),
+    ...(a.topics ? { topics: a.topics } : {}),
+    actions: a.items,
+  };
+}
+
 /** The key under which an action attached to an event is tracked (RowActions keys rows by it). */
 export const eventActionKey = (seq: number) => `event:${seq}`;
 

@@ -7,6 +7,7 @@ import { useNow } from '../app/hooks.ts';
 import { VirtualTable, type Column } from '../app/VirtualTable.tsx';
 import { useSlices } from '../stream/store.ts';
 import { ago } from '../stream/describe.ts';
+import { RowEventActions } from '../actions/EventActions.tsx';
 
 const stateOf = (r: ProjectionRow): JobState => String(r.data.state ?? 'queued') as JobState;
 const finished = (r: ProjectionRow) => JOB_FINAL_STATES.includes(stateOf(r));
@@ -67,6 +68,8 @@ export function JobsView() {
       width: 'minmax(14rem,3fr)',
       render: (r) => <StageCell row={r} />,
     },
+    // The worker's own buttons for the job as its last event left it (Retry on a failure, Cancel while it runs).
+    { key: 'act', label: '', width: 'minmax(9rem,1.3fr)', render: (r) => <RowEventActions row={r} compact what="jobs" /> },
     { key: 'elapsed', label: 'Elapsed', width: '6.5rem', className: 'num', render: (r) => <span data-testid="job-elapsed">{ago(jobElapsedMs(r, now))}</span> },
   ];
 

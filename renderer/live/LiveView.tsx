@@ -40,7 +40,7 @@ const cols: Column<HubEvent>[] = [
       e.actions?.length ? (
         // Buttons first: a narrow column (the inspector open) cuts the text, never the buttons.
         <span className="summary-with-actions">
-          <EventActions ev={e} compact />
+          <EventActions source={e} compact />
           <span className="summary-text">{describeEvent(e)}</span>
         </span>
       ) : (
@@ -229,7 +229,7 @@ export function LiveView() {
                 ×
               </button>
             </header>
-            {selected.actions?.length ? <EventActions ev={selected} /> : null}
+            {selected.actions?.length ? <EventActions source={selected} /> : null}
             <pre>{JSON.stringify(selected, null, 2)}</pre>
           </aside>
         )}

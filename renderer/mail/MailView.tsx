@@ -8,6 +8,7 @@ import { useSlices } from '../stream/store.ts';
 import { ago } from '../stream/describe.ts';
 import { hubCall } from '../app/connection.ts';
 import { ACTION_TEXT, actDenied, mailReadRequest, mailStarRequest } from '../actions/row-actions.ts';
+import { RowEventActions } from '../actions/EventActions.tsx';
 
 type Classification = { category?: string; priority?: string; summary?: string };
 
@@ -55,7 +56,7 @@ export function MailView() {
     {
       key: 'act',
       label: '',
-      width: '12rem',
+      width: 'minmax(12rem,1.4fr)',
       render: (r) => {
         const a = store.rowActions.forKey(r.key);
         const busy = a !== undefined && (a.state === 'requested' || a.state === 'accepted' || a.state === 'delivered');
@@ -75,6 +76,7 @@ export function MailView() {
             >
               {r.data.starred ? '★' : '☆'}
             </button>
+            <RowEventActions row={r} compact what="mail" />
             {a && a.state !== 'completed' && (
               <span className={`action-state st-${a.state}`} title={`${a.label}: ${ACTION_TEXT[a.state]}${a.detail ? ` (${a.detail})` : ''}`} data-testid="action-state">
                 {ACTION_TEXT[a.state]}

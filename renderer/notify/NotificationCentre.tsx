@@ -59,7 +59,7 @@ export function NotificationCentre() {
               <span className="muted">{ago(now - Date.parse(n.time))} ago</span>
               {!n.read && <span className="unread-dot" aria-hidden />}
             </button>
- {n.event.actions?.length ? <EventActions ev={n.event} run={n.seq === focused ? focusedAction : null} /> : null}
+ {n.event.actions?.length ? <EventActions source={n.event} run={n.seq === focused ? focusedAction : null} /> : null}
             <button type="button" className="notice-clear" onClick={() => store.dismiss(n.seq)} aria-label={`Clear: ${n.title}`} title="Clear">
               ×
             </button>

@@ -3,6 +3,7 @@ import type { ProjectionRow } from '../../shared/state.ts';
 import { storeOrderStatus, ORDER_BUMP, ORDER_CANCELLABLE, type StoreOrderStatus } from '../../shared/domains/store.ts';
 import { hubCall } from '../app/connection.ts';
 import { ACTION_TEXT, actDenied, orderStatusRequest, type RowAction } from '../actions/row-actions.ts';
+import { RowEventActions } from '../actions/EventActions.tsx';
 import { useConsole } from '../app/context.ts';
 import { SnapshotNotice } from '../app/SnapshotNotice.tsx';
 import { isBool, isString, useNow, usePersistent } from '../app/hooks.ts';
@@ -225,6 +226,12 @@ function OrderCard({ row, deleted, now, fresh, action }: { row: ProjectionRow; d
         <span className="total">{formatMoney(d.total, d.currency)}</span>
         <span className="muted">{status.success ? status.data : ''}</span>
       </footer>
+      {/* The store backend's own buttons for the order as its last event left it (a refund, a call to the table). */}
+      {!deleted && row.actions && (
+        <div className="card-attached">
+          <RowEventActions row={row} what="orders" />
+        </div>
+      )}
       {!deleted && <OrderCardActions row={row} action={action} />}
     </article>
   );

@@ -9,6 +9,7 @@ import { hubCall } from '../app/connection.ts';
 import { useSlices } from '../stream/store.ts';
 import { ago } from '../stream/describe.ts';
 import { ACTION_TEXT, actDenied, emergencyAcceptRequest, swapApproveRequest, swapRejectRequest, type RowAction } from '../actions/row-actions.ts';
+import { RowEventActions } from '../actions/EventActions.tsx';
 
 type Data = Record<string, unknown>;
 const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
@@ -105,6 +106,7 @@ export function ScheduleView() {
                 </button>
               </>
             )}
+            <RowEventActions row={r} compact what="swaps" />
             {a && a.state !== 'completed' && (
               <span className={`action-state st-${a.state}`} title={`${a.label}: ${ACTION_TEXT[a.state]}${a.detail ? ` (${a.detail})` : ''}`} data-testid="action-state">
                 {a.label}: {ACTION_TEXT[a.state]}
@@ -123,6 +125,8 @@ export function ScheduleView() {
     { key: 'status', label: 'Status', width: '7rem', render: (r) => <span className={`chip schedule-${str(r.data.status)}`}>{str(r.data.status)}</span> },
     { key: 'changes', label: 'Last change', width: 'minmax(16rem,3fr)', render: (r) => <span className="muted">{str(r.data.changes ?? (r.data.shift_count !== undefined ? `${str(r.data.shift_count)} shifts published` : ''))}</span> },
     { key: 'time', label: 'When', width: '7.5rem', render: (r) => `${ago(now - at(r, r.data.changed_at ? 'changed_at' : 'published_at'))} ago` },
+    // Only while some schedule has buttons (an "Acknowledge" the scheduler attached to a change).
+    ...(schedules.some((r) => r.actions) ? [{ key: 'act', label: '', width: 'minmax(8rem,1fr)', render: (r: ProjectionRow) => <RowEventActions row={r} compact what="schedules" /> }] : []),
   ];
 
   return (
@@ -167,6 +171,7 @@ export function ScheduleView() {
                   Accept call
                 </button>
               )}
+              <RowEventActions row={c} what="emergency calls" />
             </article>
           );
         })}

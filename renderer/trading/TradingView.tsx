@@ -9,6 +9,7 @@ import { StrategyFilter } from './StrategyFilter.tsx';
 import { TRADING_CANCELLABLE } from '../../shared/domains/trading.ts';
 import { hubCall } from '../app/connection.ts';
 import { ACTION_TEXT, actDenied, tradingCancelRequest } from '../actions/row-actions.ts';
+import { RowEventActions } from '../actions/EventActions.tsx';
 
 type Account = { account_id?: unknown; name?: unknown; exchange?: unknown };
 const acct = (r: ProjectionRow) => (r.data.account ?? {}) as Account;
@@ -75,12 +76,19 @@ export function TradingView() {
       width: 'minmax(6rem,0.9fr)',
       render: (r) => {
         const a = store.rowActions.forKey(r.key);
-        if (a) return <span className={`action-state st-${a.state}`} title={a.detail} data-testid="action-state">{`${a.label}: ${ACTION_TEXT[a.state]}${a.detail ? ` (${a.detail})` : ''}`}</span>;
-        if (!TRADING_CANCELLABLE.includes(String(r.data.status) as never)) return null;
-        return (
+        const own = a ? (
+          <span className={`action-state st-${a.state}`} title={a.detail} data-testid="action-state">{`${a.label}: ${ACTION_TEXT[a.state]}${a.detail ? ` (${a.detail})` : ''}`}</span>
+        ) : TRADING_CANCELLABLE.includes(String(r.data.status) as never) ? (
           <button type="button" className="row-action" disabled={!!denied} title={denied ?? 'Cancel this order at the exchange'} onClick={() => setConfirming(r)} data-testid="cancel-order">
             Cancel
           </button>
+        ) : null;
+        // The bot's own buttons for the order as its last event left it, after the console's Cancel.
+        return (
+          <span className="mail-actions">
+            {own}
+            <RowEventActions row={r} compact what="orders" />
+          </span>
         );
       },
     },
@@ -92,6 +100,8 @@ export function TradingView() {
     { key: 'pnl', label: 'Unrealized PnL', width: '8rem', className: 'num', render: (r) => num(r.data.unrealized_pnl) },
     { key: 'account', label: 'Account', width: 'minmax(9rem,1fr)', render: (r) => `${String(acct(r).name ?? acct(r).account_id)} · ${String(acct(r).exchange ?? '')}` },
     { key: 'strategy', label: 'Strategy', width: '5.5rem', render: (r) => r.strategy_id ?? '-' },
+    // Only while some position has buttons (a "Close" the bot attached): most desks never see the column.
+    ...(shownPositions.some((r) => r.actions) ? [{ key: 'act', label: '', width: 'minmax(8rem,1fr)', render: (r: ProjectionRow) => <RowEventActions row={r} compact what="positions" /> }] : []),
   ];
 
   return (

@@ -43,7 +43,16 @@ function jobs(): unknown[] {
     q('gen-307', 'Podcast intro, season 3', 0),
     q('gen-308', 'Onboarding video: first week', 5),
     p('gen-308', 64, 'dialogue'),
-    { type: 'job.failed', data: { job_id: 'gen-308', error: 'generation timed out after 120 s', retryable: true }, ...u },
+    // The worker's own buttons on its latest failure: the row shows them until the job changes again.
+    {
+      type: 'job.failed',
+      data: { job_id: 'gen-308', error: 'generation timed out after 120 s', retryable: true },
+      actions: [
+        { id: 'job.retry', label: 'Retry', style: 'primary', params: { job_id: 'gen-308' } },
+        { id: 'job.discard', label: 'Discard', style: 'danger', confirm: 'Discard the draft of “Onboarding video: first week”?' },
+      ],
+      ...u,
+    },
   ];
 }
 
@@ -54,6 +63,7 @@ test('screenshots of the Jobs view, light and dark', async ({ page }) => {
   expect(r.status, JSON.stringify(r.body)).toBe(201);
   await login(page, hub, 'admin', {}, 'jobs');
   await expect(page.getByTestId('job-list').locator('.vbody [role="row"]')).toHaveCount(8);
+  await expect(page.getByTestId('job-list').getByRole('button', { name: 'Retry' })).toBeEnabled();
   for (const theme of ['dark', 'light'] as const) {
     if ((await page.locator('html').getAttribute('data-theme')) !== theme) await page.getByTestId('theme-toggle').click();
     await expect(page.locator('html')).toHaveAttribute('data-theme', theme);
