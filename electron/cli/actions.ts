@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { ACTION_STATE_GROUPS, FINAL_ACTION_STATES, actionStates, type ActionState, type ActionStatus } from '../../shared/domains/action.ts';
-import { context, call, out, err, list, positiveInt, table, usage, EXIT_CODES_HELP, type Ctx } from './common.ts';
+import { followStream } from './stream.ts';
+import { context, call, out, err, list, positiveInt, table, usage, EXIT_CODES_HELP, CliError, EXIT, type Ctx } from './common.ts';
 
 interface ListFlags {
   state: string[];
@@ -12,6 +13,7 @@ interface ListFlags {
   cursor?: string;
   all?: boolean;
   json?: boolean;
+  follow?: boolean;
 }
 
 /** The hub's page size bound for GET /v1/actions. */
@@ -57,9 +59,11 @@ export function outcomeText(a: ActionStatus): string {
   return state;
 }
 
+const columns = (a: ActionStatus) => [when(a.requested_at), a.action_id, who(a), what(a), target(a), scopeText(a), outcomeText(a)];
+
 /** The history as a table, newest first. */
 export function formatActions(actions: ActionStatus[]): string {
-  return table([['WHEN (UTC)', 'ACTION ID', 'WHO', 'WHAT', 'TARGET', 'SCOPE', 'OUTCOME'], ...actions.map((a) => [when(a.requested_at), a.action_id, who(a), what(a), target(a), scopeText(a), outcomeText(a)])]);
+  return table([['WHEN (UTC)', 'ACTION ID', 'WHO', 'WHAT', 'TARGET', 'SCOPE', 'OUTCOME'], ...actions.map(columns)]);
 }
 
 /** What an outcome event says beyond its type. */
@@ -126,6 +130,60 @@ async function page(ctx: Ctx, query: Record<string, string | undefined>, limit: 
   return { actions, next };
 }
 
+/** Whether an action passes the list's filters (the stream brings every action of the scope). */
+const matches = (a: ActionStatus, q: { state?: string; name?: string; requested_by?: string; target_type?: string }) =>
+  (q.state === undefined || q.state.split(',').includes(a.state)) &&
+  (q.name === undefined || a.name === q.name) &&
+  (q.requested_by === undefined || a.requested_by === q.requested_by) &&
+  (q.target_type === undefined || a.target.type === q.target_type);
+
+/** How many actions --follow remembers the last printed state of (the oldest are forgotten first). */
+const FOLLOW_MEMORY = 10_000;
+
+/**
+ * `--follow`: from `since` (the scope's head when the list was read, so nothing falls between), every
+ * action.* event on the stream is read back as the action's whole state and printed when its state
+ * moved: a new request, an acceptance, an outcome. Ends with Ctrl-C (exit 130) like `tail`.
+ */
+async function follow(ctx: Ctx, since: number, query: Record<string, string | undefined>, json: boolean, listed: ActionStatus[]): Promise<number> {
+  const u = new URL('/v1/stream', ctx.url);
+  u.searchParams.set('events', 'message');
+  u.searchParams.set('type', 'action.*');
+  // What the list already showed is not shown again unless it moves (the stream may replay it).
+  const printed = new Map<string, ActionState>(listed.slice(0, FOLLOW_MEMORY).map((a) => [a.action_id, a.state]));
+  // One read at a time, in the stream's order, so an action's lines come out in the order it moved.
+  let queue = Promise.resolve();
+  const show = async (actionId: string) => {
+    let a: ActionStatus;
+    try {
+      a = await call(ctx, 'getAction', { params: { action_id: actionId } });
+    } catch (e) {
+      return err(`relaydesk: ${(e as Error).message}`);
+    }
+    if (printed.get(a.action_id) === a.state || !matches(a, query)) return;
+    printed.delete(a.action_id);
+    printed.set(a.action_id, a.state);
+    if (printed.size > FOLLOW_MEMORY) printed.delete(printed.keys().next().value!);
+    out(json ? JSON.stringify(a) : columns(a).join('  '));
+  };
+  const stream = followStream(ctx, u, String(since), {
+    event: (e) => {
+      const id = (e.data as { action_id?: unknown }).action_id;
+      if (typeof id === 'string') queue = queue.then(() => show(id));
+    },
+    connection: (_c, again) => {
+      if (!json) err(again ? 'reconnected; following again' : 'following new actions and answers (Ctrl-C to stop)');
+    },
+    reset: (r) => err(`the hub's log was reset (${r.reason}): ${r.message}; actions in between may be missing here: run relaydesk actions`),
+    forceDisconnect: (f, final) => err(`${final ? 'disconnected by the hub for good' : 'disconnected by the hub; reconnecting'} (${f.reason}): ${f.message}`),
+    lost: (message) => err(`connection lost (${message}); reconnecting...`),
+    skipped: (what, problem) => err(`skipped a ${what} frame this CLI does not understand (${problem}); is the hub the same version?`),
+  });
+  const code = await stream.done;
+  await queue;
+  return code;
+}
+
 /** `relaydesk actions [list]` and `relaydesk actions show <action_id>`: the action history. */
 export function actionsCommand(): Command {
   const cmd = new Command('actions')
@@ -156,6 +214,7 @@ ${EXIT_CODES_HELP}`,
     .option('--cursor <cursor>', 'continue after a previous page (the cursor it printed)')
     .option('--all', 'follow the cursor to the oldest action')
     .option('--json', 'one JSON action per line (as GET /v1/actions/<id> answers); the next cursor goes to stderr as JSON')
+    .option('--follow', 'after the list, print actions as they are asked and answered, live (Ctrl-C to stop)')
     .addHelpText(
       'after',
       `
@@ -167,6 +226,7 @@ Examples:
   relaydesk actions --state problems --name order.status
   relaydesk actions --mine --limit 20
   relaydesk actions --all --json | jq -r 'select(.state == "timed_out") | .action_id'
+  relaydesk actions --follow --state problems       # refusals and failures as they happen
   relaydesk actions show bump-A-1-served
 ${EXIT_CODES_HELP}`,
     )
@@ -175,25 +235,34 @@ ${EXIT_CODES_HELP}`,
       if (f.cursor !== undefined && !/^\d{1,15}$/.test(f.cursor)) throw usage(`--cursor must be a cursor this command printed, got "${f.cursor}"`);
       if (f.mine && f.requestedBy !== undefined) throw usage('give --mine or --requested-by, not both');
       if (f.all && f.cursor !== undefined) throw usage('give --all or --cursor, not both (--all starts at the newest)');
+      if (f.follow && f.cursor !== undefined) throw usage('--follow starts at the newest actions; it does not take --cursor');
       const ctx = context(c);
       const state = stateFilter(f.state);
-      const requestedBy = f.mine ? (await call(ctx, 'whoami')).token_id : f.requestedBy;
+      // Read before the list: --follow resumes the stream from this head, so nothing falls between.
+      const me = f.mine || f.follow ? await call(ctx, 'whoami') : null;
+      const requestedBy = f.mine ? me!.token_id : f.requestedBy;
       const query = { state, name: f.name, requested_by: requestedBy, target_type: f.targetType };
       const filtered = Object.values(query).some((v) => v !== undefined);
 
       const shown: ActionStatus[] = [];
+      const listed: ActionStatus[] = [];
       let cursor = f.cursor;
       for (;;) {
         const p = await page(ctx, query, f.limit, cursor);
         // JSON lines go out page by page (a long history is never held whole); the table needs every row for its widths.
         if (f.json) for (const a of p.actions) out(JSON.stringify(a));
         else shown.push(...p.actions);
+        if (f.follow && listed.length < FOLLOW_MEMORY) listed.push(...p.actions);
         if (p.next === null || !f.all) {
           if (!f.json) out(shown.length ? formatActions(shown) : `no actions${filtered ? ' match these filters' : ''}${f.cursor !== undefined ? ' before this cursor' : ''}`);
-          if (p.next !== null) {
+          if (p.next !== null && !f.follow) {
             if (f.json) err(JSON.stringify({ next_cursor: p.next }));
             else err(`older actions: add --cursor ${p.next} (or --all)`);
           }
+          if (!f.follow) return;
+          const code = await follow(ctx, me!.head_seq, query, !!f.json, listed);
+          process.exitCode = code;
+          if (code !== EXIT.ok) throw new CliError('', code);
           return;
         }
         cursor = p.next;

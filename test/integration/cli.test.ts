@@ -755,6 +755,27 @@ describe('relaydesk actions', () => {
     }
   }, 300_000);
 
+  it('--follow prints the page, then each action of the filter as it is asked and answered, until Ctrl-C', async () => {
+    const p = start(['actions', '--follow', '--json', '--limit', '1', '--name', 'order.status'], opEnv);
+    p.child.stdin!.end();
+    const states = () => lines(p.stdout()).map((l) => JSON.parse(l) as { action_id: string; state: string }).map((a) => `${a.action_id} ${a.state}`);
+    await until(() => states().length >= 1, 'the first page', 60_000);
+    // Asked after the list was read: the stream resumes from the head read before it, so it is not missed.
+    expect((await ask('hf-other', 'deploy.retry', {}, { type: 'x.deploy.failed', id: 'cli-deploy-9' })).status).toBe(202);
+    expect((await ask('hf-1', 'order.status', { status: 'served' })).status).toBe(202);
+    await until(() => states().includes('hf-1 requested'), 'the new request', 60_000);
+    await publish(h.url, { type: 'action.accepted', store_id: STORE, data: { action_id: 'hf-1' } });
+    await until(() => states().includes('hf-1 accepted'), 'the acceptance', 60_000);
+    await publish(h.url, { type: 'action.rejected', store_id: STORE, data: { action_id: 'hf-1', reason: 'out of noodles' } });
+    await until(() => states().includes('hf-1 rejected'), 'the refusal', 60_000);
+    p.child.kill('SIGINT');
+    const r = await p.result;
+    expect(r.code).toBe(130);
+    // The page (the newest order.status), then hf-1 as it moved; the other action is not of the filter.
+    expect(states()).toEqual(['ha-5 requested', 'hf-1 requested', 'hf-1 accepted', 'hf-1 rejected']);
+    expect(JSON.parse(lines(r.stdout).at(-1)!)).toMatchObject({ action_id: 'hf-1', reason: 'out of noodles', requested_by_label: 'night manager' });
+  }, 300_000);
+
   it('an answer the API contract does not describe (another version, something else at --url) exits 3', async () => {
     const srv = createHttpServer((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
