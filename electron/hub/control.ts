@@ -35,6 +35,7 @@ export const controlChangeSchema = z.discriminatedUnion('op', [
     }),
   }),
   z.object({ op: z.literal('token.revoke'), id: z.string(), at: z.string() }),
+  z.object({ op: z.literal('token.prune'), label: z.string(), keep: z.number().int().nonnegative() }),
   z.object({ op: z.literal('strategy.set'), strategy_id: scopeKey, active: z.boolean(), reason: z.string().nullable(), at: z.string() }),
 ]);
 export type ControlChange = z.infer<typeof controlChangeSchema>;
@@ -43,6 +44,8 @@ export type ControlChange = z.infer<typeof controlChangeSchema>;
 export interface ControlOutcome {
   /** token.revoke: false when it was revoked already. */
   revoked?: boolean;
+  /** token.prune: revoked tokens deleted on this hub. */
+  deleted?: number;
   /** strategy.set: the state now. */
   state?: StrategyState;
   /** Streams this hub closed because of it (other hubs close theirs as they apply it). */
@@ -73,6 +76,11 @@ export class ControlPlane {
     return { revoked: r.revoked ?? false, disconnected: r.disconnected };
   }
 
+  async pruneTokens(label: string, keep: number): Promise<{ deleted: number }> {
+    const r = await this.run({ op: 'token.prune', label, keep });
+    return { deleted: r.deleted ?? 0 };
+  }
+
   async setStrategy(id: string, active: boolean, reason: string | null): Promise<StrategyState & { disconnected: number }> {
     const r = await this.run({ op: 'strategy.set', strategy_id: id, active, reason, at: new Date().toISOString() });
     return { ...r.state!, disconnected: r.disconnected };
@@ -100,6 +108,8 @@ export class ControlPlane {
         });
         return { revoked, disconnected };
       }
+      case 'token.prune':
+        return { deleted: this.tokens.pruneRevoked(change.label, change.keep), disconnected: 0 };
       case 'strategy.set': {
         const { strategy_id: id, active, reason, at } = change;
         const state = this.strategies.set(id, active, reason, at);

@@ -124,6 +124,20 @@ export class TokenStore {
     return changed > 0;
   }
 
+  /**
+   * Deletes revoked tokens labelled `label` but the `keep` most recently revoked. A revoked token is
+   * only a record by then (its sessions and login codes went with the revoke); live ones stay.
+   */
+  pruneRevoked(label: string, keep: number): number {
+    return this.db
+      .prepare(
+        `DELETE FROM tokens WHERE id IN (
+           SELECT id FROM tokens WHERE label = ? AND revoked_at IS NOT NULL AND id != ?
+           ORDER BY revoked_at DESC, rowid DESC LIMIT -1 OFFSET ?)`,
+      )
+      .run(label, BOOTSTRAP_ADMIN_ID, keep).changes;
+  }
+
   authenticate(secret: string, via: Principal['via']): Principal | null {
     const hit = this.byHash.get(hashSecret(secret));
     if (!hit) return null;

@@ -1,5 +1,6 @@
 import { createdTokenSchema, tokenInfoSchema, type TokenRole } from '../../shared/api.ts';
 import { parseLoginLink } from '../../shared/login-link.ts';
+import { routes } from '../../shared/api/routes.ts';
 import { z } from 'zod';
 
 /**
@@ -13,11 +14,15 @@ import { z } from 'zod';
  *    settings), so a page that ran hostile script could not leave a lasting credential behind;
  *  - unscoped: the desktop user owns this machine's hub and sees all of it;
  *  - replaced at every start (the previous one is revoked, which ends its sessions), so a cookie
- *    left in the window's profile from an earlier run is worth nothing.
+ *    left in the window's profile from an earlier run is worth nothing;
+ *  - the revoked ones of earlier runs are deleted but the last DESKTOP_CONSOLE_KEEP_REVOKED, so the
+ *    token list keeps a short record of recent starts instead of one row per start, forever.
  * Hub-wide stats and webhook health stay with admin tools (`relaydesk stats`, an admin login link).
  */
 export const DESKTOP_CONSOLE_LABEL = 'desktop console';
 export const DESKTOP_CONSOLE_ROLE: TokenRole = 'operator';
+/** Revoked console tokens kept as a record of the most recent earlier runs. */
+export const DESKTOP_CONSOLE_KEEP_REVOKED = 3;
 
 const tokenList = z.object({ tokens: z.array(tokenInfoSchema) });
 const loginUrlAnswer = z.object({ url: z.string(), expires_in_s: z.number() });
@@ -55,7 +60,10 @@ export class EmbeddedConsoleSignIn {
     return this.tokenId;
   }
 
-  /** Revoke the console tokens of earlier runs and create this run's; returns its id. */
+  /**
+   * Revoke the console tokens of earlier runs, create this run's, and delete the revoked ones but
+   * the last few; returns the new token's id.
+   */
   async rotate(): Promise<string> {
     const url = this.hubUrl();
     const admin = this.adminToken();
@@ -65,6 +73,7 @@ export class EmbeddedConsoleSignIn {
     // The secret in the answer is never used: the window signs in with login codes for this id.
     const created = await call(url, admin, 'POST', '/v1/tokens', createdTokenSchema, { role: DESKTOP_CONSOLE_ROLE, label: DESKTOP_CONSOLE_LABEL });
     this.tokenId = created.id;
+    await call(url, admin, 'POST', '/v1/tokens/prune', routes.pruneTokens.response[200], { label: DESKTOP_CONSOLE_LABEL, keep: DESKTOP_CONSOLE_KEEP_REVOKED });
     return created.id;
   }
 

@@ -13,6 +13,17 @@ export const revokeResultSchema = z.object({
   /** Streams of the token that were closed. */
   disconnected: z.number().int().nonnegative(),
 });
+/**
+ * POST /v1/tokens/prune: delete revoked tokens of one label, keeping the newest `keep` revoked ones
+ * (when they were revoked) as a record. Live tokens are never touched.
+ */
+export const pruneTokensRequest = z
+  .object({
+    label: z.string().min(1).max(200).meta({ description: 'Only revoked tokens with exactly this label.' }),
+    keep: z.number().int().min(0).max(1000).default(0).meta({ description: 'How many of the most recently revoked ones to keep.' }),
+  })
+  .strict();
+export const prunedTokensSchema = z.object({ deleted: z.number().int().nonnegative() });
 export const loginUrlSchema = z.object({ url: z.string(), expires_in_s: z.number().int().positive() });
 export type LoginUrl = z.infer<typeof loginUrlSchema>;
 

@@ -13,6 +13,8 @@ import {
   disconnectedSchema,
   idParams,
   loginUrlSchema,
+  prunedTokensSchema,
+  pruneTokensRequest,
   revokeResultSchema,
   strategyChangeSchema,
   strategyChangedSchema,
@@ -118,6 +120,14 @@ export const routes = {
   createToken: { method: 'POST', url: '/v1/tokens', summary: 'Create a token (the secret is shown once)', tags: ['tokens'], body: createTokenRequest, response: { 201: createdTokenSchema } },
   listTokens: { method: 'GET', url: '/v1/tokens', summary: 'List the tokens within the caller’s scope', tags: ['tokens'], response: { 200: tokenListSchema } },
   revokeToken: { method: 'DELETE', url: '/v1/tokens/:id', summary: 'Revoke a token and close its streams', tags: ['tokens'], params: idParams, response: { 200: revokeResultSchema } },
+  pruneTokens: {
+    method: 'POST',
+    url: '/v1/tokens/prune',
+    summary: 'Delete revoked tokens of one label, keeping the most recently revoked few (unscoped admin)',
+    tags: ['tokens'],
+    body: pruneTokensRequest,
+    response: { 200: prunedTokensSchema },
+  },
   createLoginUrl: { method: 'POST', url: '/v1/tokens/:id/login-url', summary: 'Make a one-time console login link for a token', tags: ['tokens'], params: idParams, response: { 201: loginUrlSchema } },
 
   listStrategies: { method: 'GET', url: '/v1/strategies', summary: 'List strategies and whether each is active', tags: ['strategies'], response: { 200: strategyListSchema } },

@@ -70,6 +70,15 @@ export function adminRoutes(app: FastifyInstance, { hub }: RouteContext): void {
     return { revoked, disconnected };
   });
 
+  // Unscoped: a token's label says nothing of its scope, and a record of another scope's revoked
+  // tokens is not a scoped admin's to delete.
+  route(app, 'pruneTokens', { auth: { roles: ['admin'], action: 'prune revoked tokens', unscoped: true } }, async (req) => {
+    const { label, keep } = req.body;
+    const { deleted } = await hub.control.pruneTokens(label, keep);
+    req.log.info({ label, keep, deleted }, 'revoked tokens pruned');
+    return { deleted };
+  });
+
   route(app, 'createLoginUrl', admin, async (req, reply) => {
     const p = principalOf(req);
     const t = hub.tokens.get(req.params.id);
