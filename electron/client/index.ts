@@ -18,10 +18,11 @@ import type { z } from 'zod';
 import { validateEvent, knownTypes, type KnownType, type DataOf, type Priority, type PublishEnvelope, type FieldError } from '../../shared/events.ts';
 import { errorBodySchema, type PublishResult } from '../../shared/api.ts';
 import type { RequiredKeyOf } from '../../shared/domains/index.ts';
+import type { EventAction } from '../../shared/domains/action.ts';
 import { routes, type OperationId } from '../../shared/api/routes.ts';
 import { checkAnswer, pathOf, queryOf, type AnswerOf } from '../../shared/api/answer.ts';
 
-export type { KnownType, DataOf, Priority, PublishEnvelope, FieldError };
+export type { KnownType, DataOf, Priority, PublishEnvelope, FieldError, EventAction };
 export { KNOWN_TYPES, CUSTOM_PREFIX } from '../../shared/events.ts';
 export { ContractError } from '../../shared/api/answer.ts';
 
@@ -45,6 +46,11 @@ export interface EventOptions {
   id?: string;
   /** When it happened (defaults to when the hub received it). */
   time?: string | Date;
+  /**
+   * Buttons the console shows on the event, and on the state card it changes until the next change
+   * (docs/publishing.md#actions-on-your-own-events); a click is an `action.requested` about it.
+   */
+  actions?: EventAction[];
 }
 export type OptionsFor<T extends string> = EventOptions & RequiredKeysFor<T>;
 export type CustomType = `x.${string}`;

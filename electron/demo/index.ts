@@ -6,7 +6,7 @@
  * in its store and answers operators' `order.status` actions (accepted, the order's update, completed,
  * or rejected with the reason); the trading bot answers `trading.order.cancel` and the mailbox
  * `mail.mark_read` and `mail.star` the same way. An AI script generator's worker (user 1) reports
- * its jobs' progress and outcomes. A hospital's shift scheduler publishes schedules, swap requests,
+ * its jobs' progress and outcomes, attaches a Retry button to retryable failures and answers it. A hospital's shift scheduler publishes schedules, swap requests,
  * reminders and emergency calls, and answers the ward manager's `schedule.swap.approve|reject` and
  * `schedule.emergency.accept` actions by webhook.
  */
@@ -19,7 +19,7 @@ import type { HubEvent } from '../../shared/events.ts';
 import type { TokenScope } from '../../shared/scope.ts';
 import { DEMO_TRADING_USER, startTrading } from './trading.ts';
 import { DEMO_MAIL_USER, startMail } from './mail.ts';
-import { startJobs } from './jobs.ts';
+import { DEMO_JOBS_USER, startJobs } from './jobs.ts';
 import { DEMO_TENANT, startSchedule } from './schedule.ts';
 
 export { DEMO_STORE_ID } from './store.ts';
@@ -49,6 +49,8 @@ export interface Demo {
   tradingReceiver?: { url: string; endpointId: string };
   /** The mailbox's receiver, answering `mail.mark_read` and `mail.star`. */
   mailReceiver?: { url: string; endpointId: string };
+  /** The script worker's receiver, answering the `job.retry` it attaches to retryable failures. */
+  jobsReceiver?: { url: string; endpointId: string };
   /** The shift scheduler's receiver, answering swap decisions and accepted emergency calls. */
   scheduleReceiver?: { url: string; endpointId: string };
   stats(): PublisherStats & { published: number; failed: number };
@@ -79,7 +81,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   const store = domains.has('store') ? startStore(rt) : undefined;
   const trading = domains.has('trading') ? startTrading(rt) : undefined;
   const mail = domains.has('mail') ? startMail(rt) : undefined;
-  if (domains.has('jobs')) startJobs(rt);
+  const jobs = domains.has('jobs') ? startJobs(rt) : undefined;
   const schedule = domains.has('schedule') ? startSchedule(rt) : undefined;
   const register = async (what: string, scope: TokenScope, handle: (ev: HubEvent) => void, types = ['action.requested']): Promise<Receiver | undefined> => {
     try {
@@ -96,6 +98,8 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
   const tradingReceiver = trading && (await register('trading', { user_id: DEMO_TRADING_USER }, (ev) => ev.type === 'action.requested' && trading.handleAction(ev)));
   // The same user as the trading bot: each backend answers only its own requests (see handleAction).
   const mailReceiver = mail && (await register('mail', { user_id: DEMO_MAIL_USER }, (ev) => ev.type === 'action.requested' && mail.handleAction(ev)));
+  // The script worker answers the Retry it attaches to its failures (same user again).
+  const jobsReceiver = jobs && (await register('jobs', { user_id: DEMO_JOBS_USER }, (ev) => ev.type === 'action.requested' && jobs.handleAction(ev)));
   // The scheduler also hears of swap requests and emergency calls, which the staff app and the wards raise.
   const scheduleReceiver = schedule && (await register('scheduler', { tenant_id: DEMO_TENANT }, (ev) => schedule.handle(ev), ['action.requested', 'schedule.swap.requested', 'schedule.emergency.called']));
   log.info(`demo: publishing ${[...domains].join(', ')} events at ${rate}x as token ${created.id}`);
@@ -106,12 +110,13 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     ...(receiver ? { receiver: { url: receiver.url, endpointId: receiver.endpointId } } : {}),
     ...(tradingReceiver ? { tradingReceiver: { url: tradingReceiver.url, endpointId: tradingReceiver.endpointId } } : {}),
     ...(mailReceiver ? { mailReceiver: { url: mailReceiver.url, endpointId: mailReceiver.endpointId } } : {}),
+    ...(jobsReceiver ? { jobsReceiver: { url: jobsReceiver.url, endpointId: jobsReceiver.endpointId } } : {}),
     ...(scheduleReceiver ? { scheduleReceiver: { url: scheduleReceiver.url, endpointId: scheduleReceiver.endpointId } } : {}),
     stats: () => ({ ...client.stats(), published: rt.published, failed: rt.failed }),
     stop: () =>
       (stopping ??= (async () => {
         // The endpoint goes first, so no action is delivered to a backend that can no longer answer it.
-        await Promise.all([receiver?.stop(), tradingReceiver?.stop(), mailReceiver?.stop(), scheduleReceiver?.stop()]);
+        await Promise.all([receiver?.stop(), tradingReceiver?.stop(), mailReceiver?.stop(), jobsReceiver?.stop(), scheduleReceiver?.stop()]);
         rt.stop();
         const { unsent } = await client.close(5_000);
         if (unsent) log.warn(`demo: ${unsent} event(s) not delivered at stop`);

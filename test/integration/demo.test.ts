@@ -280,4 +280,49 @@ describe('demo publishers', () => {
     await demo.stop();
     expect((await api(t.url, '/v1/webhooks')).body.webhooks).toEqual([]);
   });
+
+  it('the script worker attaches Retry to a retryable failure and runs the job again at once when asked; the next attempt clears the button', async () => {
+    t = await startTestHub();
+    // With the mailbox, which shares the user: only the worker answers a retry. At 4x a failed job
+    // waits 1.5 to 3 s for its automatic retry, long enough for an operator's to come first.
+    demo = await startDemo({ url: t.url, adminToken: ADMIN, rate: 4, seed: 3, domains: ['jobs', 'mail'] });
+    expect(demo.jobsReceiver).toBeDefined();
+    const operator = await createToken(t.url, 'operator', { user_id: '1' }, 'writers desk');
+    const failed = (await until(
+      async () => (await allEvents(t!.url)).find((e) => e.type === 'job.failed' && e.data.retryable === true && e.actions?.length),
+      'a retryable demo failure with its button',
+      60_000,
+      25,
+    )) as HubEvent;
+    const jobId = String(failed.data.job_id);
+    expect(failed.actions).toEqual([{ id: 'job.retry', label: expect.stringMatching(/^Retry/), style: 'primary', params: { job_id: jobId } }]);
+    // What a click on the job's card sends: the failure is the target, the button's params the params.
+    const click = async () => {
+      const r = await api(t!.url, '/v1/actions', {
+        token: operator,
+        body: { name: 'job.retry', target: { type: failed.type, id: failed.id, seq: failed.seq }, params: failed.actions![0]!.params, user_id: '1', topics: failed.topics },
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      return until(async () => {
+        const s = (await api(t!.url, `/v1/actions/${r.body.action_id}`, { token: operator })).body;
+        return ['completed', 'rejected', 'failed'].includes(s.state) && s;
+      }, `action ${r.body.action_id} to finish`, 15_000, 25);
+    };
+    const first = await click();
+    expect(first.state, JSON.stringify(first)).toBe('completed');
+    expect(first.outcomes.map((o: { type: string }) => o.type)).toEqual(['action.accepted', 'action.completed']);
+    const queued = (await allEvents(t.url)).filter((e) => e.type === 'job.queued' && e.data.job_id === jobId);
+    const before = queued.filter((e) => e.seq < failed.seq).pop()!;
+    const requeued = queued.find((e) => e.seq > failed.seq)!;
+    expect(requeued.data.attempt).toBe(Number(before.data.attempt) + 1);
+    expect(requeued.actions).toBeUndefined();
+    // The failure's button was taken: a second click on it is refused, and the job's row has no button now.
+    const again = await click();
+    expect(again).toMatchObject({ state: 'rejected', reason: expect.stringContaining(jobId) });
+    const row = ((await api(t.url, '/v1/state/jobs', { token: operator })).body.jobs as { data: { job_id: string }; seq: number; actions?: { id: string } }[]).find((r) => r.data.job_id === jobId)!;
+    expect(row.seq).toBeGreaterThan(failed.seq);
+    if (row.actions) expect(row.actions.id, 'only a later failure of the job can have put buttons back').not.toBe(failed.id);
+    await demo.stop();
+    expect((await api(t.url, '/v1/webhooks')).body.webhooks).toEqual([]);
+  });
 });
