@@ -45,6 +45,26 @@ export async function anotherWindow(browser: Browser, hub: TestHub, tokenId: str
   return { context, page };
 }
 
+/** Where the documentation's screenshots live (written only when RELAYDESK_SCREENSHOTS is set). */
+export const SCREENSHOTS_DIR = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+
+/** The file's tests only regenerate docs/screenshots: skipped unless asked for. */
+export function screenshotsOnly(): void {
+  test.skip(!process.env.RELAYDESK_SCREENSHOTS, 'set RELAYDESK_SCREENSHOTS=1 to regenerate docs/screenshots');
+}
+
+/** One console hub shared by the tests of the file, handed over through `set`. */
+export function consoleHubPerFile(set: (hub: TestHub) => void): void {
+  let hub: TestHub | undefined;
+  test.beforeAll(async () => {
+    hub = await startConsoleHub();
+    set(hub);
+  });
+  test.afterAll(async () => {
+    await hub?.stop();
+  });
+}
+
 /**
  * A fresh console hub for every test of the file, handed over through `set`. Uncaught exceptions in
  * the page fail the test whatever it asserts. `beforeStop` runs first at the end (a demo publishing

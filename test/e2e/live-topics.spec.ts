@@ -1,22 +1,16 @@
 import { test, expect } from '@playwright/test';
-import { fileURLToPath } from 'node:url';
 import { publish, type TestHub } from '../helpers/hub.ts';
-import { login, startConsoleHub } from './fixtures.ts';
+import { consoleHubPerFile, login, SCREENSHOTS_DIR } from './fixtures.ts';
 
 /**
  * The live view shows an event's tenant (in its scope column) and its topics, and filters by them.
  * With RELAYDESK_SCREENSHOTS=1 it also writes docs/screenshots/live-topics-light.png.
  */
-const OUT = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+const OUT = SCREENSHOTS_DIR;
 const ROWS = '.vbody [role="row"]';
 
 let hub: TestHub;
-test.beforeAll(async () => {
-  hub = await startConsoleHub();
-});
-test.afterAll(async () => {
-  await hub?.stop();
-});
+consoleHubPerFile((h) => (hub = h));
 
 test('live view: tenant and topics of each event, and a topic filter', async ({ page }) => {
   await page.setViewportSize({ width: 1440, height: 700 });

@@ -1,23 +1,17 @@
 import { test, expect } from '@playwright/test';
-import { fileURLToPath } from 'node:url';
 import { publish, type TestHub } from '../helpers/hub.ts';
-import { login, startConsoleHub } from './fixtures.ts';
+import { consoleHubPerFile, login, SCREENSHOTS_DIR, screenshotsOnly } from './fixtures.ts';
 
 /**
  * Screenshots of the Jobs and Schedule views in both themes, for docs/screenshots/. Opt-in, like
  * screenshots.spec.ts: RELAYDESK_SCREENSHOTS=1 npx playwright test test/e2e/screenshots-domains.spec.ts
  */
-test.skip(!process.env.RELAYDESK_SCREENSHOTS, 'set RELAYDESK_SCREENSHOTS=1 to regenerate docs/screenshots');
-const OUT = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+screenshotsOnly();
+const OUT = SCREENSHOTS_DIR;
 const ago = (min: number) => new Date(Date.now() - min * 60_000).toISOString();
 
 let hub: TestHub;
-test.beforeAll(async () => {
-  hub = await startConsoleHub();
-});
-test.afterAll(async () => {
-  await hub?.stop();
-});
+consoleHubPerFile((h) => (hub = h));
 
 function jobs(): unknown[] {
   const u = { user_id: 'u1' };

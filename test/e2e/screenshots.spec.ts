@@ -1,24 +1,18 @@
 import { test, expect } from '@playwright/test';
-import { fileURLToPath } from 'node:url';
 import { api, publish, until, type TestHub } from '../helpers/hub.ts';
-import { login, startConsoleHub } from './fixtures.ts';
+import { consoleHubPerFile, login, SCREENSHOTS_DIR, screenshotsOnly } from './fixtures.ts';
 
 /**
  * Screenshots of every view in both themes, with realistic data, for docs/screenshots/. Opt-in so a
  * plain test run does not rewrite the PNGs:
  *   RELAYDESK_SCREENSHOTS=1 npx playwright test test/e2e/screenshots.spec.ts
  */
-test.skip(!process.env.RELAYDESK_SCREENSHOTS, 'set RELAYDESK_SCREENSHOTS=1 to regenerate docs/screenshots');
-const OUT = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+screenshotsOnly();
+const OUT = SCREENSHOTS_DIR;
 const ago = (min: number) => new Date(Date.now() - min * 60_000).toISOString();
 
 let hub: TestHub;
-test.beforeAll(async () => {
-  hub = await startConsoleHub();
-});
-test.afterAll(async () => {
-  await hub?.stop();
-});
+consoleHubPerFile((h) => (hub = h));
 
 function seed() {
   const acct = (id: number, name: string, exchange: string) => ({ account_id: id, name, exchange });
