@@ -30,7 +30,9 @@ export const controlChangeSchema = z.discriminatedUnion('op', [
       }, 'must be a token scope in JSON'),
       rate_limit: z.number().nullable(),
       created_at: z.string(),
-      revoked_at: z.null(),
+      // Set only when a hub restates a token it knows as revoked (bus/redis-control.ts): a hub that
+      // pruned the row must get it back revoked, never live, not even until the revoke follows.
+      revoked_at: z.string().nullable(),
       last_used_at: z.null(),
     }),
   }),
@@ -67,7 +69,7 @@ export class ControlPlane {
 
   async createToken(role: TokenRole, scope: TokenScope, label?: string, rateLimit?: number): Promise<TokenInfo & { token: string }> {
     const { row, token } = this.tokens.mint(role, scope, label, rateLimit);
-    await this.run({ op: 'token.create', row: row as TokenRow & { revoked_at: null; last_used_at: null } });
+    await this.run({ op: 'token.create', row: row as TokenRow & { last_used_at: null } });
     return { ...toInfo(row), token };
   }
 

@@ -92,14 +92,17 @@ export class TokenStore {
     return { row, token };
   }
 
-  /** Adds a minted token; adding the same one again (a replayed bus entry) changes nothing. */
+  /**
+   * Adds a minted token; adding the same one again (a replayed bus entry) changes nothing. A row
+   * that comes revoked (restated by a hub after Redis lost data) is stored revoked.
+   */
   add(row: TokenRow): void {
     this.db
       .prepare(
-        `INSERT INTO tokens (id, hash, role, label, scope, rate_limit, created_at) VALUES (@id, @hash, @role, @label, @scope, @rate_limit, @created_at)
+        `INSERT INTO tokens (id, hash, role, label, scope, rate_limit, created_at, revoked_at) VALUES (@id, @hash, @role, @label, @scope, @rate_limit, @created_at, @revoked_at)
          ON CONFLICT DO NOTHING`,
       )
-      .run({ id: row.id, hash: row.hash, role: row.role, label: row.label, scope: row.scope, rate_limit: row.rate_limit, created_at: row.created_at });
+      .run({ id: row.id, hash: row.hash, role: row.role, label: row.label, scope: row.scope, rate_limit: row.rate_limit, created_at: row.created_at, revoked_at: row.revoked_at ?? null });
     // Memory follows what is stored (a token revoked before this replay stays out).
     const stored = this.db.prepare('SELECT * FROM tokens WHERE id = ?').get(row.id) as TokenRow | undefined;
     if (stored && !stored.revoked_at) this.byHash.set(stored.hash, { row: stored, scope: JSON.parse(stored.scope) as TokenScope });

@@ -2,6 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { startTestHub, api, publish, createToken, until, type TestHub } from '../helpers/hub.ts';
 import { Subscriber, rawStream } from '../helpers/sse.ts';
 import { sample } from '../helpers/events.ts';
+import type { TokenRow } from '../../electron/hub/tokens.ts';
 
 let t: TestHub | undefined;
 afterEach(async () => {
@@ -96,5 +97,23 @@ describe('slow consumers', () => {
     fast.close();
     const metrics = await api(t.url, '/metrics');
     expect(metrics.body).toMatch(/relaydesk_slow_consumer_disconnects_total [1-9]/);
+  });
+});
+
+describe('pruned tokens stay dead', () => {
+  it('a token restated after it was pruned (a hub putting its tokens back into a Redis that lost data) comes back revoked, never live', async () => {
+    t = await startTestHub();
+    const secret = await createToken(t.url, 'subscriber', {}, 'kiosk');
+    const id = (await api(t.url, '/v1/whoami', { token: secret })).body.token_id as string;
+    await api(t.url, `/v1/tokens/${id}`, { method: 'DELETE' });
+    // What another hub that has not pruned yet would restate: the row as it knows it, revoked.
+    const restated = t.hub.db.prepare('SELECT * FROM tokens WHERE id = ?').get(id) as TokenRow;
+    expect((await api(t.url, '/v1/tokens/prune', { body: { label: 'kiosk' } })).body).toEqual({ deleted: 1 });
+    expect(t.hub.tokens.get(id)).toBeUndefined();
+
+    // The bus entry arrives (applied as every hub applies one) before the restated revoke does.
+    t.hub.control.apply({ op: 'token.create', row: { ...restated, last_used_at: null } });
+    expect((await api(t.url, '/v1/whoami', { token: secret })).status).toBe(401);
+    expect(t.hub.tokens.get(id)?.revoked_at).toBe(restated.revoked_at);
   });
 });

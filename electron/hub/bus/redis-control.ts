@@ -179,7 +179,9 @@ export class RedisControl implements ControlReplicator {
     this.logger.error({ cursor: this.cursor, streamLast: last }, 'the Redis control stream is behind this hub (Redis lost data?): restating this hub\'s tokens and revocations');
     const tokens = this.db.prepare('SELECT * FROM tokens WHERE id != ? ORDER BY created_at').all(BOOTSTRAP_ADMIN_ID) as TokenRow[];
     for (const t of tokens) {
-      const change: ControlChange = { op: 'token.create', row: { ...t, revoked_at: null, last_used_at: null } };
+      // A revoked token is restated revoked: a hub that pruned its row (POST /v1/tokens/prune) then
+      // stores it revoked, instead of live until the revoke below arrives.
+      const change: ControlChange = { op: 'token.create', row: { ...t, last_used_at: null } };
       await this.cmd.xadd(this.key, '*', 'c', JSON.stringify(change));
     }
     for (const t of tokens.filter((x) => x.revoked_at)) await this.cmd.xadd(this.key, '*', 'c', JSON.stringify({ op: 'token.revoke', id: t.id, at: t.revoked_at! } satisfies ControlChange));
