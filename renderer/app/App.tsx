@@ -276,7 +276,8 @@ function Shell({ theme, toggleTheme }: { theme: string; toggleTheme(): void }) {
 function Identity() {
   const { me } = useConsole();
   return (
-    <div className="identity" title={`token ${me.token_id}`} data-testid="identity">
+    // The bar may cut the text short (ellipsis); the whole of it is in the tooltip.
+    <div className="identity" title={`${me.role} · ${describeScope(me.scope)} · token ${me.token_id}`} data-testid="identity">
       {me.role} · {describeScope(me.scope)}
     </div>
   );

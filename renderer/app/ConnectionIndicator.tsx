@@ -26,7 +26,7 @@ export function ConnectionIndicator() {
         {hb}
         {lat}
       </span>
-      {s.reason && s.state !== 'live' && <span className="link-reason" data-testid="connection-reason">{s.reason}</span>}
+      {s.reason && s.state !== 'live' && <span className="link-reason" data-testid="connection-reason" title={s.reason}>{s.reason}</span>}
       {s.canRetry && s.state !== 'live' && (
         <button type="button" onClick={retry} data-testid="retry">
           Retry now
