@@ -8,6 +8,8 @@
  *   npm run bench -- mercure     Mercure and topic-selector subscribers against native, 1,000 each
  *   BENCH_SUBSCRIBERS=2000 BENCH_HEARTBEAT_MS=5000 npm run bench -- subscribers50k
  *                                  the mass-connection scenario at another size / heartbeat interval
+ *   BENCH_HUB_ROOT=../old-checkout npm run bench -- publishSingle
+ *                                  the same clients against another checkout's hub (before/after)
  */
 import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';

@@ -69,10 +69,16 @@ export async function spawnBareServer(args: string[] = [], opts: SpawnOptions = 
 }
 
 /**
+ * The checkout whose hub the scenarios start: this one, or BENCH_HUB_ROOT=<another checkout>, so the
+ * same load generator measures an older hub (a before/after comparison with identical clients).
+ */
+const HUB_ROOT = process.env.BENCH_HUB_ROOT ? resolve(process.env.BENCH_HUB_ROOT) : ROOT;
+
+/**
  * The real CLI hub in its own process, so its CPU and memory are measured apart from the load
  * generator. `root` runs another checkout's hub (a before/after comparison in one run).
  */
-export async function spawnHub(args: string[] = [], root = ROOT, opts: SpawnOptions & { heartbeatMs?: number } = {}): Promise<HubProcess> {
+export async function spawnHub(args: string[] = [], root = HUB_ROOT, opts: SpawnOptions & { heartbeatMs?: number } = {}): Promise<HubProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'relaydesk-bench-'));
   const argv = [process.execPath, join(root, 'bin/relaydesk.js'), 'serve', '--port', '0', '--db', join(dir, 'bench.db'), '--log-level', 'warn', '--rate-limit', '0', '--heartbeat-ms', String(opts.heartbeatMs ?? 60_000), ...args];
   const child = spawn(...command(opts, argv), {
