@@ -138,7 +138,7 @@ export class WebhookEndpoints {
     return (this.db.prepare('SELECT * FROM webhook_endpoints WHERE removed_at IS NULL ORDER BY created_at').all() as EndpointRow[]).map((r) => this.withPending(r));
   }
 
-  /** A row as it will be once its pending deliveries are written (the same columns as writePending). */
+  /** A row as it will be once its pending deliveries are written (the same columns `write` updates). */
   private withPending(r: EndpointRow): EndpointRow {
     const p = this.pending.get(r.id);
     if (!p) return r;
